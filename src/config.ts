@@ -1,0 +1,277 @@
+/**
+ * The one reader of the environment. `parseConfig(env)` is pure: it validates every variable with zod and reports
+ * every problem at once, each with a hint, never echoing a value (some are secrets).
+ */
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+/** Sizes in config and replies are binary (MiB), as Telegram states its limits. */
+export const MIB = 1024 * 1024;
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: MIB,
+  mb: 1000 ** 2,
+  mib: MIB,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1000 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** Parses "512MiB", "2 GB", "1048576" into bytes; undefined when it is not a size. */
+export function parseSize(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (!match) return undefined;
+  const unit = SIZE_UNITS[(match[2] ?? "").toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.round(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+const size = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const bytes = parseSize(value);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: "custom", message: 'expected a size such as "512MiB", "2GB" or a number of bytes' });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((value, ctx) => {
+      const n = Number(value);
+      if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `expected a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .default(fallback ? "true" : "false")
+    .transform((value, ctx) => {
+      const v = value.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(v)) return true;
+      if (["0", "false", "no", "off", ""].includes(v)) return false;
+      ctx.addIssue({ code: "custom", message: "expected true or false" });
+      return z.NEVER;
+    });
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+/** Variables every command reads. Empty strings count as unset, as in most .env files. */
+const baseSchema = z.object({
+  DATA_DIR: z.string().default("data"),
+  DATABASE_PATH: optionalText,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_PRETTY: z.enum(["auto", "true", "false"]).default("auto"),
+  HTTP_HOST: z.string().default("127.0.0.1"),
+  HTTP_PORT: int(9090, 0, 65535),
+  MAX_CONCURRENT_JOBS: int(2, 1, 32),
+  MAX_QUEUED_JOBS_PER_USER: int(50, 1, 10_000),
+  RATE_LIMIT_PER_MINUTE: int(20, 1, 10_000),
+  MAX_DOWNLOAD_SIZE: size("4000MiB"),
+  MIN_FREE_DISK: size("1GiB"),
+  DOWNLOAD_CONNECTIONS: int(4, 1, 16),
+  HTTP_CONNECT_TIMEOUT_MS: int(15_000, 100, 600_000),
+  HTTP_IDLE_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+  UPLOAD_CONNECTIONS: int(4, 1, 16),
+  UPLOAD_PARTS_IN_FLIGHT: int(4, 1, 32),
+  TOOL_TIMEOUT_MS: int(2 * 60 * 60 * 1000, 1000, 24 * 60 * 60 * 1000),
+  ALLOW_PRIVATE_NETWORKS: bool(false),
+  YTDLP_PATH: z.string().default("yt-dlp"),
+  YTDLP_COOKIES_FILE: optionalText,
+  FFMPEG_PATH: z.string().default("ffmpeg"),
+  FFPROBE_PATH: z.string().default("ffprobe"),
+  LOG_CHANNELS: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const ids = value
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (ids.some((id) => !/^-?\d{1,20}$/.test(id))) {
+        ctx.addIssue({ code: "custom", message: "expected comma-separated numeric chat ids such as -1001234567890" });
+        return z.NEVER;
+      }
+      return ids;
+    }),
+  TELEGRAM_SERVER: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[\w.-]+:\d{1,5}$/, "expected host:port, such as 127.0.0.1:4430")
+      .optional(),
+  ),
+  TELEGRAM_SERVER_KEY_FILE: optionalText,
+  TELEGRAM_DC_ID: int(2, 1, 5),
+});
+
+/** Variables needed to talk to Telegram (`start`, `login`, `upload`). */
+const telegramSchema = z.object({
+  TELEGRAM_API_ID: z
+    .string({ error: "missing" })
+    .regex(/^\d{1,10}$/, "expected the numeric api_id from my.telegram.org")
+    .transform(Number),
+  TELEGRAM_API_HASH: z
+    .string({ error: "missing" })
+    .regex(/^[0-9a-f]{32}$/i, "expected the 32-character hex api_hash from my.telegram.org"),
+  BOT_TOKEN: z
+    .string({ error: "missing" })
+    .regex(/^\d{3,20}:[\w-]{30,64}$/, 'expected a token from @BotFather such as "123456:ABC…"'),
+  OWNER_ID: z
+    .string({ error: "missing" })
+    .regex(/^\d{1,20}$/, "expected your numeric Telegram user id (ask @userinfobot)"),
+  TELEGRAM_SESSION: optionalText,
+  TELEGRAM_SESSION_FILE: optionalText,
+});
+
+const HINTS: Record<string, string> = {
+  TELEGRAM_API_ID: "create an application at https://my.telegram.org/apps",
+  TELEGRAM_API_HASH: "shown next to api_id at https://my.telegram.org/apps",
+  BOT_TOKEN: "create a bot with @BotFather and copy its token",
+  OWNER_ID: "your own numeric user id; the owner can add admins and users",
+};
+
+export interface Config {
+  /** Present when the command needs Telegram. */
+  telegram: TelegramConfig | undefined;
+  paths: { dataDir: string; database: string; work: string; backups: string };
+  log: { level: string; pretty: boolean | "auto" };
+  http: { host: string; port: number };
+  limits: {
+    concurrentJobs: number;
+    queuedJobsPerUser: number;
+    ratePerMinute: number;
+    maxDownloadSize: number;
+    minFreeDisk: number;
+  };
+  fetch: {
+    allowPrivateNetworks: boolean;
+    connections: number;
+    connectTimeoutMs: number;
+    idleTimeoutMs: number;
+    ytdlpPath: string;
+    ytdlpCookiesFile: string | undefined;
+  };
+  media: { ffmpegPath: string; ffprobePath: string; toolTimeoutMs: number };
+  upload: { connections: number; partsInFlight: number };
+  logChannels: string[];
+}
+
+export interface TelegramConfig {
+  apiId: number;
+  apiHash: string;
+  botToken: string;
+  ownerId: string;
+  /** A user session string (Premium: 4000 MiB files); from TELEGRAM_SESSION or the file `medusa login` wrote. */
+  userSession: string | undefined;
+  sessionFile: string;
+  /** A non-Telegram data centre (the local test server); undefined means Telegram itself. */
+  server: { host: string; port: number; dcId: number; publicKeyFile: string | undefined } | undefined;
+}
+
+export interface ParseOptions {
+  /** Require the Telegram credentials (true for `start`). */
+  telegram?: boolean;
+}
+
+export function parseConfig(env: Record<string, string | undefined>, options: ParseOptions = {}): Config {
+  // Empty values count as unset so that defaults and "missing" apply.
+  const clean: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") clean[key] = value;
+
+  const problems: string[] = [];
+  const base = baseSchema.safeParse(clean);
+  if (!base.success) problems.push(...describe(base.error));
+  const tg = options.telegram ? telegramSchema.safeParse(clean) : undefined;
+  if (tg && !tg.success) problems.push(...describe(tg.error));
+  if (base.success && base.data.TELEGRAM_SERVER_KEY_FILE && !base.data.TELEGRAM_SERVER) {
+    problems.push("TELEGRAM_SERVER_KEY_FILE: set only together with TELEGRAM_SERVER");
+  }
+  if (problems.length > 0 || !base.success) throw new ConfigError(problems.sort());
+
+  const b = base.data;
+  const dataDir = path.resolve(b.DATA_DIR);
+  let telegram: TelegramConfig | undefined;
+  if (tg?.success) {
+    const t = tg.data;
+    const [host, port] = splitHostPort(b.TELEGRAM_SERVER);
+    telegram = {
+      apiId: t.TELEGRAM_API_ID,
+      apiHash: t.TELEGRAM_API_HASH,
+      botToken: t.BOT_TOKEN,
+      ownerId: t.OWNER_ID,
+      userSession: t.TELEGRAM_SESSION,
+      sessionFile: path.resolve(t.TELEGRAM_SESSION_FILE ?? path.join(dataDir, "user.session")),
+      server: host
+        ? { host, port, dcId: b.TELEGRAM_DC_ID, publicKeyFile: b.TELEGRAM_SERVER_KEY_FILE }
+        : undefined,
+    };
+  }
+  return {
+    telegram,
+    paths: {
+      dataDir,
+      database: path.resolve(b.DATABASE_PATH ?? path.join(dataDir, "medusa.db")),
+      work: path.join(dataDir, "work"),
+      backups: path.join(dataDir, "backups"),
+    },
+    log: { level: b.LOG_LEVEL, pretty: b.LOG_PRETTY === "auto" ? "auto" : b.LOG_PRETTY === "true" },
+    http: { host: b.HTTP_HOST, port: b.HTTP_PORT },
+    limits: {
+      concurrentJobs: b.MAX_CONCURRENT_JOBS,
+      queuedJobsPerUser: b.MAX_QUEUED_JOBS_PER_USER,
+      ratePerMinute: b.RATE_LIMIT_PER_MINUTE,
+      maxDownloadSize: b.MAX_DOWNLOAD_SIZE,
+      minFreeDisk: b.MIN_FREE_DISK,
+    },
+    fetch: {
+      allowPrivateNetworks: b.ALLOW_PRIVATE_NETWORKS,
+      connections: b.DOWNLOAD_CONNECTIONS,
+      connectTimeoutMs: b.HTTP_CONNECT_TIMEOUT_MS,
+      idleTimeoutMs: b.HTTP_IDLE_TIMEOUT_MS,
+      ytdlpPath: b.YTDLP_PATH,
+      ytdlpCookiesFile: b.YTDLP_COOKIES_FILE,
+    },
+    media: { ffmpegPath: b.FFMPEG_PATH, ffprobePath: b.FFPROBE_PATH, toolTimeoutMs: b.TOOL_TIMEOUT_MS },
+    upload: { connections: b.UPLOAD_CONNECTIONS, partsInFlight: b.UPLOAD_PARTS_IN_FLIGHT },
+    logChannels: b.LOG_CHANNELS,
+  };
+}
+
+function splitHostPort(value: string | undefined): [string | undefined, number] {
+  if (!value) return [undefined, 0];
+  const at = value.lastIndexOf(":");
+  return [value.slice(0, at), Number(value.slice(at + 1))];
+}
+
+function describe(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? "?");
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    const what = missing ? "missing" : issue.message;
+    const hint = HINTS[key];
+    return hint ? `${key}: ${what} (${hint})` : `${key}: ${what}`;
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * The error hierarchy. Every error carries a stable string `code` (for logs, the jobs table and tests), an optional
+ * `cause`, and `userMessage`: text that is safe to show in a chat (no paths, tokens or stack traces).
+ */
+export interface MedusaErrorOptions {
+  cause?: unknown;
+  /** Text for the user; defaults to the message. */
+  userMessage?: string;
+  /** A short suggestion shown under the message ("Send a smaller file", "Try /login"). */
+  hint?: string;
+}
+
+export class MedusaError extends Error {
+  readonly code: string;
+  readonly userMessage: string;
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, options: MedusaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.userMessage = options.userMessage ?? message;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad input from a user or operator: always safe to show as it is. */
+export class UserError extends MedusaError {}
+
+/** Configuration that cannot run; `problems` holds one line per variable. */
+export class ConfigError extends MedusaError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super("CONFIG_INVALID", `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+/** A download failed (HTTP status, network, size limit, blocked address, yt-dlp refusal). */
+export class DownloadError extends MedusaError {}
+
+/** An upload to Telegram failed after retries, or cannot start (too many parts, empty file). */
+export class UploadError extends MedusaError {}
+
+/** An external program (ffmpeg, ffprobe, yt-dlp) failed: exit code and the tail of stderr are kept. */
+export class ToolError extends MedusaError {
+  readonly tool: string;
+  readonly exitCode: number | undefined;
+  readonly stderrTail: string;
+  constructor(
+    code: string,
+    tool: string,
+    message: string,
+    details: { exitCode?: number; stderr?: string } & MedusaErrorOptions = {},
+  ) {
+    const stderrTail = tail(details.stderr ?? "", STDERR_TAIL_CHARS);
+    super(code, stderrTail ? `${message}\n${stderrTail}` : message, details);
+    this.tool = tool;
+    this.exitCode = details.exitCode;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/** The work was cancelled on purpose (Cancel button, shutdown). Not a failure. */
+export class CancelledError extends MedusaError {
+  constructor(message = "Cancelled", options: MedusaErrorOptions = {}) {
+    super("CANCELLED", message, options);
+  }
+}
+
+/** Enough stderr to see why a tool failed without flooding the log. */
+const STDERR_TAIL_CHARS = 2000;
+
+function tail(text: string, max: number): string {
+  const trimmed = text.trim();
+  return trimmed.length <= max ? trimmed : `…${trimmed.slice(-max)}`;
+}
+
+/** A generic, safe reply for anything that is not one of ours (a bug): never echo its message to the user. */
+export function userFacing(error: unknown): { code: string; text: string; hint: string | undefined } {
+  if (error instanceof MedusaError) return { code: error.code, text: error.userMessage, hint: error.hint };
+  return { code: "INTERNAL", text: "Something went wrong on our side. The operator has the details.", hint: undefined };
+}
+
+export function isCancelled(error: unknown): boolean {
+  return error instanceof CancelledError || (error instanceof Error && error.name === "AbortError");
+}
