@@ -43,7 +43,10 @@ const size = (fallback: string) =>
     .transform((value, ctx) => {
       const bytes = parseSize(value);
       if (bytes === undefined) {
-        ctx.addIssue({ code: "custom", message: 'expected a size such as "512MiB", "2GB" or a number of bytes' });
+        ctx.addIssue({
+          code: "custom",
+          message: 'expected a size such as "512MiB", "2GB" or a number of bytes',
+        });
         return z.NEVER;
       }
       return bytes;
@@ -112,7 +115,10 @@ const baseSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean);
       if (ids.some((id) => !/^-?\d{1,20}$/.test(id))) {
-        ctx.addIssue({ code: "custom", message: "expected comma-separated numeric chat ids such as -1001234567890" });
+        ctx.addIssue({
+          code: "custom",
+          message: "expected comma-separated numeric chat ids such as -1001234567890",
+        });
         return z.NEVER;
       }
       return ids;

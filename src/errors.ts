@@ -79,7 +79,11 @@ function tail(text: string, max: number): string {
 /** A generic, safe reply for anything that is not one of ours (a bug): never echo its message to the user. */
 export function userFacing(error: unknown): { code: string; text: string; hint: string | undefined } {
   if (error instanceof MedusaError) return { code: error.code, text: error.userMessage, hint: error.hint };
-  return { code: "INTERNAL", text: "Something went wrong on our side. The operator has the details.", hint: undefined };
+  return {
+    code: "INTERNAL",
+    text: "Something went wrong on our side. The operator has the details.",
+    hint: undefined,
+  };
 }
 
 export function isCancelled(error: unknown): boolean {

@@ -3,7 +3,7 @@
  * Secrets are removed twice: by key (`redact`) and by shape (tokens, api hashes, session strings and URL credentials
  * inside any string), because a secret can hide inside an error message or a URL.
  */
-import { pino, type DestinationStream, type Logger } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger } from "pino";
 
@@ -29,8 +29,8 @@ const SECRET_KEYS = [
 ];
 
 const PATTERNS: Array<[RegExp, string]> = [
-  // Bot tokens: 123456789:AA… (also inside Bot API URLs).
-  [/\b\d{6,20}:[A-Za-z0-9_-]{30,64}\b/g, REDACTED],
+  // Bot tokens: 123456789:AA…, also glued to a word as in Bot API URLs (".../bot123:AA…/getMe").
+  [/(?<!\d)\d{6,20}:[A-Za-z0-9_-]{30,64}(?![A-Za-z0-9_-])/g, REDACTED],
   // URL credentials: scheme://user:pass@host → scheme://[redacted]@host
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+(?::[^\s/@]*)?@/gi, `$1${REDACTED}@`],
   // gramjs StringSession strings start with "1" and are long base64.

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+/** `medusa <command>`: the entry point. Reads .env and the environment once, then hands a Config down. */
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import { parseArgs } from "node:util";
+import { formatChecks, runChecks } from "./cli/doctor.js";
+import { type Config, parseConfig } from "./config.js";
+import { openAndMigrate } from "./db/database.js";
+import { ConfigError, userFacing } from "./errors.js";
+import { createLogger, type Logger } from "./logger.js";
+import { startMedusa } from "./main.js";
+
+const VERSION: string = createRequire(import.meta.url)("../package.json").version;
+
+const HELP = `medusa ${VERSION}: Telegram uploader
+
+Usage: medusa <command> [options]
+
+Commands:
+  start              run the bot (needs TELEGRAM_API_ID, TELEGRAM_API_HASH, BOT_TOKEN, OWNER_ID)
+  migrate            create or update the database, then exit
+  doctor             check node, ffmpeg, ffprobe, yt-dlp, the database and disk space
+  download <url>     download a link to a folder (--out DIR, --name NAME, --quality Q)
+  login              save a Telegram user session (Premium: 4000 MiB files)   [not yet available]
+  upload <file|url>  upload to a chat from the terminal (--to CHAT)           [not yet available]
+  backup             copy the database with SQLite's online backup            [not yet available]
+
+Options:
+  -h, --help         this text
+  -v, --version      the version
+
+Settings come from the environment or a .env file in the current folder; see .env.example.`;
+
+type CommandFn = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+const COMMANDS: Record<string, CommandFn> = {
+  start: async (_argv, env) => {
+    const config = parseConfig(env, { telegram: true });
+    const log = rootLogger(config);
+    const running = await startMedusa(config, log);
+    for (const signal of ["SIGINT", "SIGTERM"] as const)
+      process.once(signal, () => void running.stop(signal));
+    await running.stopped;
+    return 0;
+  },
+  migrate: async (_argv, env) => {
+    const config = parseConfig(env);
+    const opened = await openAndMigrate(config.paths.database);
+    await opened.close();
+    console.log(
+      opened.applied.length > 0
+        ? `Applied ${opened.applied.join(", ")} to ${config.paths.database}`
+        : `${config.paths.database} is up to date`,
+    );
+    return 0;
+  },
+  doctor: async (_argv, env) => {
+    const config = parseConfig(env);
+    const checks = await runChecks(config);
+    console.log(formatChecks(checks));
+    return checks.every((c) => c.ok) ? 0 : 1;
+  },
+  login: notYet("login"),
+  upload: notYet("upload"),
+  backup: notYet("backup"),
+};
+
+function notYet(name: string): CommandFn {
+  return async () => {
+    console.error(`medusa ${name}: not yet available in this version.`);
+    return 2;
+  };
+}
+
+function rootLogger(config: Config): Logger {
+  const t = config.telegram;
+  return createLogger({
+    level: config.log.level,
+    pretty: config.log.pretty,
+    secrets: [t?.botToken, t?.apiHash, t?.userSession].filter((s): s is string => Boolean(s)),
+  });
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+  });
+  const [command] = positionals;
+  if (values.version) {
+    console.log(VERSION);
+    return 0;
+  }
+  if (values.help || !command) {
+    console.log(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(`medusa: unknown command "${command}". Run "medusa --help" for the list.`);
+    return 2;
+  }
+  try {
+    const commandArgs = [...argv];
+    commandArgs.splice(argv.indexOf(command), 1);
+    return await run(commandArgs, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`medusa ${command}: cannot run, the configuration has problems:`);
+      for (const problem of error.problems) console.error(`  - ${problem}`);
+      console.error("Set them in the environment or in a .env file (see .env.example).");
+      return 1;
+    }
+    const { code, text } = userFacing(error);
+    console.error(`medusa ${command}: ${code === "INTERNAL" ? (error as Error).message : text}`);
+    if (code === "INTERNAL" && env.LOG_LEVEL === "debug") console.error(error);
+    return 1;
+  }
+}
+
+// .env is optional; real environment variables win over it.
+if (fs.existsSync(".env")) process.loadEnvFile(".env");
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    console.error("medusa: unexpected failure:", (error as Error).message);
+    process.exitCode = 1;
+  },
+);

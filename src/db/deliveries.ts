@@ -1,0 +1,63 @@
+/**
+ * Messages carrying a job's file. The row (with its random_id) is written before the send, so a crash between
+ * send and record resends with the same random_id and Telegram drops the duplicate.
+ */
+import { randomBytes } from "node:crypto";
+import { type Db, nowIso } from "./database.js";
+import type { DeliveriesTable, Delivery } from "./schema.js";
+
+/** A random signed 64-bit id, as Telegram's random_id expects, in decimal text. */
+export function newRandomId(): string {
+  return randomBytes(8).readBigInt64LE().toString();
+}
+
+/** Returns the existing delivery for (job, part, chat) or creates it with a fresh random_id. */
+export async function planDelivery(
+  db: Db,
+  delivery: { jobId: number; part: number; chatId: number; target: DeliveriesTable["target"] },
+): Promise<Delivery> {
+  return db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom("deliveries")
+      .selectAll()
+      .where("job_id", "=", delivery.jobId)
+      .where("part", "=", delivery.part)
+      .where("chat_id", "=", delivery.chatId)
+      .executeTakeFirst();
+    if (existing) return existing;
+    return trx
+      .insertInto("deliveries")
+      .values({
+        job_id: delivery.jobId,
+        part: delivery.part,
+        chat_id: delivery.chatId,
+        target: delivery.target,
+        random_id: newRandomId(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  });
+}
+
+export async function markDelivered(
+  db: Db,
+  id: number,
+  messageId: number,
+  fileId: number | null,
+): Promise<void> {
+  await db
+    .updateTable("deliveries")
+    .set({ message_id: messageId, file_id: fileId, sent_at: nowIso() })
+    .where("id", "=", id)
+    .execute();
+}
+
+export async function listDeliveries(db: Db, jobId: number): Promise<Delivery[]> {
+  return db
+    .selectFrom("deliveries")
+    .selectAll()
+    .where("job_id", "=", jobId)
+    .orderBy("part")
+    .orderBy("id")
+    .execute();
+}

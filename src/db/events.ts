@@ -1,0 +1,38 @@
+/** The audit log (admin actions) and analytics events. */
+import type { Db } from "./database.js";
+import type { EventRecord, EventsTable } from "./schema.js";
+
+export interface NewEvent {
+  category: EventsTable["category"];
+  action: string;
+  actorId?: number | null;
+  subject?: string | number | null;
+  data?: Record<string, unknown>;
+}
+
+export async function recordEvent(db: Db, event: NewEvent): Promise<void> {
+  await db
+    .insertInto("events")
+    .values({
+      category: event.category,
+      action: event.action,
+      actor_id: event.actorId ?? null,
+      subject: event.subject === undefined || event.subject === null ? null : String(event.subject),
+      data: JSON.stringify(event.data ?? {}),
+    })
+    .execute();
+}
+
+export async function listEvents(
+  db: Db,
+  filter: { category?: EventsTable["category"]; action?: string; limit?: number } = {},
+): Promise<EventRecord[]> {
+  let query = db
+    .selectFrom("events")
+    .selectAll()
+    .orderBy("id", "desc")
+    .limit(filter.limit ?? 100);
+  if (filter.category) query = query.where("category", "=", filter.category);
+  if (filter.action) query = query.where("action", "=", filter.action);
+  return query.execute();
+}

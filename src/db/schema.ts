@@ -1,0 +1,186 @@
+/** The one description of the database for kysely. `Generated<>` marks columns the database fills. */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/** ISO-8601 UTC text with milliseconds, filled by SQLite on insert. */
+type Timestamp = ColumnType<string, string | undefined, string>;
+
+export type Role = "owner" | "admin" | "user" | "banned";
+export type Quality = "best" | "1080" | "720" | "480" | "360" | "audio";
+export type JobStatus =
+  | "queued"
+  | "downloading"
+  | "processing"
+  | "uploading"
+  | "sending"
+  | "done"
+  | "failed"
+  | "cancelled";
+export const FINISHED_STATUSES: readonly JobStatus[] = ["done", "failed", "cancelled"];
+
+export interface UsersTable {
+  id: number;
+  username: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  role: ColumnType<Role, Role | undefined, Role>;
+  added_by: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_seen_at: string | null;
+}
+
+export interface UserSettingsTable {
+  user_id: number;
+  quality: ColumnType<Quality, Quality | undefined, Quality>;
+  upload_as: ColumnType<"media" | "document", "media" | "document" | undefined, "media" | "document">;
+  destination_chat_id: number | null;
+  caption_template: string | null;
+  split_large: ColumnType<0 | 1, 0 | 1 | undefined, 0 | 1>;
+  updated_at: Timestamp;
+}
+
+export interface BotSettingsTable {
+  key: string;
+  value: string;
+  updated_by: number | null;
+  updated_at: Timestamp;
+}
+
+export interface ChatsTable {
+  id: number;
+  kind: "channel" | "group" | "private";
+  purpose: "destination" | "log";
+  title: string | null;
+  username: string | null;
+  owner_id: number | null;
+  added_at: Timestamp;
+}
+
+export interface BatchesTable {
+  id: Generated<number>;
+  user_id: number;
+  chat_id: number;
+  source_name: string | null;
+  total: number;
+  status: ColumnType<
+    "running" | "done" | "cancelled",
+    "running" | undefined,
+    "running" | "done" | "cancelled"
+  >;
+  status_message_id: number | null;
+  created_at: Timestamp;
+  finished_at: string | null;
+}
+
+export interface FilesTable {
+  id: Generated<number>;
+  sha256: string;
+  size: number;
+  name: string;
+  mime_type: string | null;
+  kind: "video" | "audio" | "photo" | "document";
+  account: "bot" | "user";
+  document_id: string;
+  access_hash: string;
+  file_reference: Buffer;
+  dc_id: number;
+  duration: number | null;
+  width: number | null;
+  height: number | null;
+  source_url: string | null;
+  created_at: Timestamp;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  user_id: number;
+  batch_id: number | null;
+  position: number | null;
+  request_chat_id: number;
+  request_message_id: number | null;
+  destination_chat_id: number;
+  status_message_id: number | null;
+  source_url: string;
+  source_kind: "http" | "ytdlp" | null;
+  name: string | null;
+  options: ColumnType<string, string | undefined, string>;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  bytes_total: number | null;
+  bytes_done: ColumnType<number, number | undefined, number>;
+  work_dir: string | null;
+  download_path: string | null;
+  upload_paths: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  download_ms: number | null;
+  upload_ms: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  job_id: number;
+  file_id: number | null;
+  part: ColumnType<number, number | undefined, number>;
+  chat_id: number;
+  target: "destination" | "log";
+  random_id: string;
+  message_id: number | null;
+  created_at: Timestamp;
+  sent_at: string | null;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: Timestamp;
+  category: "admin" | "analytics" | "system";
+  action: string;
+  actor_id: number | null;
+  subject: string | null;
+  data: ColumnType<string, string | undefined, string>;
+}
+
+/** Read-only views for operators (see scripts/inspect.sql). */
+export interface QueueView {
+  id: number;
+  user_id: number;
+  username: string | null;
+  status: JobStatus;
+  attempts: number;
+  batch_id: number | null;
+  source_url: string;
+  percent: number | null;
+  age_min: number;
+  updated_at: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  user_settings: UserSettingsTable;
+  bot_settings: BotSettingsTable;
+  chats: ChatsTable;
+  batches: BatchesTable;
+  files: FilesTable;
+  jobs: JobsTable;
+  deliveries: DeliveriesTable;
+  events: EventsTable;
+  v_queue: QueueView;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserSettings = Selectable<UserSettingsTable>;
+export type Chat = Selectable<ChatsTable>;
+export type NewChat = Insertable<ChatsTable>;
+export type Batch = Selectable<BatchesTable>;
+export type FileRecord = Selectable<FilesTable>;
+export type NewFileRecord = Insertable<FilesTable>;
+export type Job = Selectable<JobsTable>;
+export type NewJob = Insertable<JobsTable>;
+export type JobUpdate = Updateable<JobsTable>;
+export type Delivery = Selectable<DeliveriesTable>;
+export type EventRecord = Selectable<EventsTable>;

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { parseConfig, parseSize } from "../src/config.js";
+import { ConfigError } from "../src/errors.js";
+
+const TELEGRAM = {
+  TELEGRAM_API_ID: "12345",
+  TELEGRAM_API_HASH: "0123456789abcdef0123456789abcdef",
+  BOT_TOKEN: `123456:${"A".repeat(35)}`,
+  OWNER_ID: "777",
+};
+
+function problemsOf(env: Record<string, string>, telegram = true): string[] {
+  try {
+    parseConfig(env, { telegram });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return [...error.problems];
+  }
+  assert.fail("expected the configuration to be rejected");
+}
+
+describe("parseConfig", () => {
+  it("applies defaults when only the Telegram credentials are set", () => {
+    const config = parseConfig(TELEGRAM, { telegram: true });
+    assert.equal(config.telegram?.apiId, 12345);
+    assert.equal(config.telegram?.ownerId, "777");
+    assert.equal(config.telegram?.server, undefined, "talks to Telegram itself by default");
+    assert.equal(config.paths.database, path.resolve("data/medusa.db"));
+    assert.equal(config.paths.work, path.resolve("data/work"));
+    assert.equal(config.limits.maxDownloadSize, 4000 * 1024 * 1024);
+    assert.equal(config.fetch.allowPrivateNetworks, false);
+    assert.equal(config.http.port, 9090);
+    assert.deepEqual(config.logChannels, []);
+  });
+
+  it("does not ask for Telegram credentials when the command needs none", () => {
+    const config = parseConfig({});
+    assert.equal(config.telegram, undefined);
+  });
+
+  it("names every missing Telegram variable at once, with a hint", () => {
+    const problems = problemsOf({});
+    assert.deepEqual(
+      problems.map((p) => p.split(":")[0]),
+      ["BOT_TOKEN", "OWNER_ID", "TELEGRAM_API_HASH", "TELEGRAM_API_ID"],
+    );
+    for (const p of problems) assert.match(p, /missing \(.+\)/);
+  });
+
+  it("treats empty values as unset", () => {
+    const problems = problemsOf({ ...TELEGRAM, BOT_TOKEN: "" });
+    assert.deepEqual(problems, ["BOT_TOKEN: missing (create a bot with @BotFather and copy its token)"]);
+  });
+
+  it("rejects malformed credentials without echoing them", () => {
+    const secret = "not-a-token-SECRETVALUE";
+    const problems = problemsOf({
+      TELEGRAM_API_ID: "abc",
+      TELEGRAM_API_HASH: "xyz-SECRETVALUE",
+      BOT_TOKEN: secret,
+      OWNER_ID: "-5",
+    });
+    assert.equal(problems.length, 4);
+    assert.ok(
+      problems.every((p) => !p.includes("SECRETVALUE")),
+      problems.join("\n"),
+    );
+    assert.match(problems.find((p) => p.startsWith("BOT_TOKEN"))!, /@BotFather/);
+  });
+
+  it("reports every bad setting together with the Telegram ones", () => {
+    const problems = problemsOf({
+      HTTP_PORT: "70000",
+      MAX_CONCURRENT_JOBS: "0",
+      MAX_DOWNLOAD_SIZE: "lots",
+      ALLOW_PRIVATE_NETWORKS: "maybe",
+      LOG_LEVEL: "chatty",
+      LOG_CHANNELS: "-100123,@name",
+      TELEGRAM_SERVER: "no-port",
+      UPLOAD_CONNECTIONS: "2.5",
+    });
+    const keys = problems.map((p) => p.split(":")[0]);
+    for (const key of [
+      "HTTP_PORT",
+      "MAX_CONCURRENT_JOBS",
+      "MAX_DOWNLOAD_SIZE",
+      "ALLOW_PRIVATE_NETWORKS",
+      "LOG_LEVEL",
+      "LOG_CHANNELS",
+      "TELEGRAM_SERVER",
+      "UPLOAD_CONNECTIONS",
+      "BOT_TOKEN",
+    ]) {
+      assert.ok(keys.includes(key), `${key} should be reported; got:\n${problems.join("\n")}`);
+    }
+    assert.match(problems.find((p) => p.startsWith("HTTP_PORT"))!, /from 0 to 65535/);
+  });
+
+  it("reads sizes, booleans, lists and the local server address", () => {
+    const config = parseConfig(
+      {
+        ...TELEGRAM,
+        MAX_DOWNLOAD_SIZE: "2GB",
+        MIN_FREE_DISK: "512MiB",
+        ALLOW_PRIVATE_NETWORKS: "yes",
+        LOG_CHANNELS: " -1001, -1002 ",
+        TELEGRAM_SERVER: "127.0.0.1:4430",
+        TELEGRAM_SERVER_KEY_FILE: "/tmp/key.pem",
+        TELEGRAM_DC_ID: "1",
+        DATA_DIR: "/srv/medusa",
+      },
+      { telegram: true },
+    );
+    assert.equal(config.limits.maxDownloadSize, 2_000_000_000);
+    assert.equal(config.limits.minFreeDisk, 512 * 1024 * 1024);
+    assert.equal(config.fetch.allowPrivateNetworks, true);
+    assert.deepEqual(config.logChannels, ["-1001", "-1002"]);
+    assert.deepEqual(config.telegram?.server, {
+      host: "127.0.0.1",
+      port: 4430,
+      dcId: 1,
+      publicKeyFile: "/tmp/key.pem",
+    });
+    assert.equal(config.paths.database, "/srv/medusa/medusa.db");
+    assert.equal(config.telegram?.sessionFile, "/srv/medusa/user.session");
+  });
+
+  it("refuses a server key without a server", () => {
+    const problems = problemsOf({ ...TELEGRAM, TELEGRAM_SERVER_KEY_FILE: "/tmp/k.pem" });
+    assert.deepEqual(problems, ["TELEGRAM_SERVER_KEY_FILE: set only together with TELEGRAM_SERVER"]);
+  });
+});
+
+describe("parseSize", () => {
+  it("understands binary and decimal units", () => {
+    assert.equal(parseSize("1048576"), 1048576);
+    assert.equal(parseSize("512MiB"), 512 * 1024 * 1024);
+    assert.equal(parseSize("1.5 GiB"), 1.5 * 1024 ** 3);
+    assert.equal(parseSize("2gb"), 2e9);
+    assert.equal(parseSize("10k"), 10240);
+  });
+  it("rejects what is not a size", () => {
+    for (const bad of ["", "MiB", "-5", "12 parsecs", "1e9"]) assert.equal(parseSize(bad), undefined, bad);
+  });
+});
