@@ -281,3 +281,9 @@ function describe(error: z.ZodError): string[] {
     return hint ? `${key}: ${what} (${hint})` : `${key}: ${what}`;
   });
 }
+
+/** Every variable Medusa reads; .env.example documents each one (a test keeps them in step). */
+export const CONFIG_KEYS: readonly string[] = [
+  ...Object.keys(baseSchema.shape),
+  ...Object.keys(telegramSchema.shape),
+].sort();

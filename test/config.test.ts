@@ -145,3 +145,27 @@ describe("parseSize", () => {
     for (const bad of ["", "MiB", "-5", "12 parsecs", "1e9"]) assert.equal(parseSize(bad), undefined, bad);
   });
 });
+
+describe(".env.example", () => {
+  it("documents every variable, each with a comment above it", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { CONFIG_KEYS } = await import("../src/config.js");
+    const lines = (await readFile(new URL("../.env.example", import.meta.url), "utf8")).split("\n");
+    const listed = lines.map((l) => /^([A-Z_]+)=/.exec(l)?.[1]).filter(Boolean);
+    assert.deepEqual([...listed].sort(), [...CONFIG_KEYS]);
+    for (const [i, line] of lines.entries()) {
+      if (!/^[A-Z_]+=/.test(line)) continue;
+      let j = i - 1;
+      while (j >= 0 && /^[A-Z_]+=/.test(lines[j] ?? "")) j--;
+      assert.match(lines[j] ?? "", /^# \S/, `${line} has a comment above it`);
+    }
+  });
+
+  it("contains no secret values", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const text = await readFile(new URL("../.env.example", import.meta.url), "utf8");
+    for (const key of ["TELEGRAM_API_ID", "TELEGRAM_API_HASH", "BOT_TOKEN", "OWNER_ID", "TELEGRAM_SESSION"]) {
+      assert.match(text, new RegExp(`^${key}=$`, "m"));
+    }
+  });
+});

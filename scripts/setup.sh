@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what Medusa and its tests need on a fresh Debian machine: ffmpeg, yt-dlp, sqlite3, a C++ toolchain
+# for better-sqlite3 when no prebuilt binary can be fetched, then the locked npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+command -v ffprobe >/dev/null || missing+=(ffmpeg)
+command -v yt-dlp >/dev/null || missing+=(yt-dlp)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
+command -v curl >/dev/null || missing+=(curl)
+command -v aria2c >/dev/null || missing+=(aria2)
+command -v unshare >/dev/null || missing+=(util-linux)
+command -v g++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund
