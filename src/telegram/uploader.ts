@@ -1,0 +1,395 @@
+/**
+ * Parallel chunked upload: several MTProto connections to the home DC, each with a sliding window of parts in
+ * flight (a part is sent as soon as one is acknowledged, never a batch waiting for its slowest member), parts
+ * read from disk into a fixed set of buffers, and gramjs's crypto swapped for faster implementations.
+ */
+import { randomBytes } from "node:crypto";
+import { basename } from "node:path";
+import { Api, errors, helpers, type TelegramClient } from "telegram";
+import { CancelledError, UploadError } from "../errors.js";
+import { abortableSleep, abortReason, throwIfAborted } from "./abortable.js";
+import { installFastCrypto } from "./fast-crypto.js";
+import { allocPartBuffer, framePart, type PartTarget, partRequest } from "./part-request.js";
+import { openPartSource, type PartSource } from "./part-source.js";
+import { ConnectionLostError, isRpcError, UploadConnection } from "./upload-connection.js";
+import { partLength, planUpload, type UploadPlan } from "./upload-plan.js";
+
+/**
+ * Connections per upload. TDLib opens up to 8 per DC; with a per-connection bandwidth cap (as on the real
+ * network) throughput grows with connections, and on loopback 8 costs little over 2 (see scripts/bench-upload.ts).
+ */
+export const DEFAULT_CONNECTIONS = 8;
+/**
+ * Parts in flight per connection: 2 keeps a capped 30 ms link busy (one part on the wire while the previous
+ * acknowledgement travels back); more only adds memory, since the connection's bandwidth is the limit.
+ */
+export const DEFAULT_IN_FLIGHT = 2;
+/** Telegram's documented ceiling is far above; more than this only burns memory and sockets. */
+const MAX_CONNECTIONS = 32;
+const MAX_IN_FLIGHT = 16;
+/** A part not acknowledged after this long means a stuck connection: drop it and re-send elsewhere. */
+export const DEFAULT_PART_TIMEOUT_MS = 30_000;
+/** RPC errors (other than flood waits) tolerated across one upload before giving up. */
+export const DEFAULT_RETRY_BUDGET = 20;
+/** Connection breaks tolerated in a row on one connection (a success resets the count). */
+const MAX_CONSECUTIVE_BREAKS = 8;
+/** Backoff after an RPC error or a break: 250 ms, doubling, at most 8 s. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 8_000;
+/** A FLOOD_WAIT longer than this fails the upload rather than stalling a job for hours. */
+export const DEFAULT_MAX_FLOOD_WAIT_S = 600;
+/** Errors that no retry can fix: the request itself is wrong. */
+const FATAL_RPC_ERRORS = new Set([
+  "FILE_PARTS_INVALID",
+  "FILE_PART_INVALID",
+  "FILE_PART_SIZE_INVALID",
+  "FILE_PART_TOO_BIG",
+  "FILE_PART_EMPTY",
+  "FILE_PART_SIZE_CHANGED",
+  "AUTH_KEY_UNREGISTERED",
+  "AUTH_KEY_INVALID",
+  "USER_DEACTIVATED",
+  "SESSION_REVOKED",
+]);
+
+export interface UploadOptions {
+  /** Parallel connections to the home DC. @default 8 */
+  connections?: number;
+  /** Parts in flight on each connection. @default 2 */
+  inFlight?: number;
+  /** A Premium user session may send 8000 parts (4000 MiB) rather than 4000. @default false */
+  premium?: boolean;
+  signal?: AbortSignal;
+  /** Bytes acknowledged by the server so far, and the total. Called once per acknowledged part. */
+  onProgress?: (uploadedBytes: number, totalBytes: number) => void;
+  /** The name Telegram shows. @default the file's base name */
+  fileName?: string;
+  /** The file is still being written and will end at this size: parts are sent as their bytes arrive. */
+  growingToSize?: number;
+  /** Continue an earlier upload of the same file: same file id, parts already acknowledged are skipped. */
+  resume?: { fileId: bigint; acknowledgedParts: Iterable<number> };
+  /** Called after each acknowledged part, so that a caller can persist the progress for `resume`. */
+  onPartAcknowledged?: (part: number, fileId: bigint) => void;
+  /** @default 30_000 */
+  partTimeoutMs?: number;
+  /** @default 20 */
+  retryBudget?: number;
+  /** @default 600 */
+  maxFloodWaitSeconds?: number;
+}
+
+/** What uploadFile returns: the handle to send, and what is needed to re-save a part Telegram lost. */
+export interface UploadedFile {
+  readonly inputFile: Api.InputFile | Api.InputFileBig;
+  readonly fileId: bigint;
+  readonly path: string;
+  readonly name: string;
+  readonly size: number;
+  readonly partCount: number;
+  readonly big: boolean;
+}
+
+export interface UploadStats {
+  connections: number;
+  inFlight: number;
+  reopens: number;
+  floodWaits: number;
+  rpcRetries: number;
+}
+
+function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+function checkOptions(options: UploadOptions): void {
+  checkInteger("connections", options.connections, 1, MAX_CONNECTIONS);
+  checkInteger("inFlight", options.inFlight, 1, MAX_IN_FLIGHT);
+  checkInteger("partTimeoutMs", options.partTimeoutMs, 100, 3_600_000);
+  checkInteger("retryBudget", options.retryBudget, 0, 10_000);
+  checkInteger("maxFloodWaitSeconds", options.maxFloodWaitSeconds, 0, 86_400);
+  checkInteger("growingToSize", options.growingToSize, 0, Number.MAX_SAFE_INTEGER);
+  if (options.premium !== undefined && typeof options.premium !== "boolean") {
+    throw new TypeError(`Expected \`premium\` to be a boolean, got ${typeof options.premium}`);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${typeof options.signal}`);
+  }
+  for (const name of ["onProgress", "onPartAcknowledged"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "function") {
+      throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof options[name]}`);
+    }
+  }
+  if (options.fileName !== undefined && (typeof options.fileName !== "string" || options.fileName === "")) {
+    throw new TypeError(
+      `Expected \`fileName\` to be a non-empty string, got ${JSON.stringify(options.fileName)}`,
+    );
+  }
+  if (options.resume !== undefined && typeof options.resume.fileId !== "bigint") {
+    throw new TypeError(`Expected \`resume.fileId\` to be a bigint, got ${typeof options.resume.fileId}`);
+  }
+}
+
+/** A random 63-bit id: Telegram keys saved parts by (session, file id). */
+function newFileId(): bigint {
+  return randomBytes(8).readBigInt64LE() & 0x7fffffffffffffffn;
+}
+
+/**
+ * Uploads the file at `path` to the account's home DC and returns its handle for messages.sendMedia.
+ * Checks Telegram's limits before any byte is sent; throws UploadError on a hopeless failure and
+ * CancelledError (or the signal's reason) when cancelled. Every extra connection is closed on return.
+ */
+export async function uploadFile(
+  client: TelegramClient,
+  path: string,
+  options: UploadOptions = {},
+  stats?: UploadStats,
+): Promise<UploadedFile> {
+  checkOptions(options);
+  throwIfAborted(options.signal);
+  const source = await openPartSource(path, { growingToSize: options.growingToSize });
+  try {
+    const plan = planUpload(source.size, options.premium ?? false);
+    const fileId = options.resume?.fileId ?? newFileId();
+    const name = options.fileName ?? basename(path);
+    const done = new Set<number>();
+    for (const part of options.resume?.acknowledgedParts ?? []) {
+      if (Number.isInteger(part) && part >= 0 && part < plan.partCount) done.add(part);
+    }
+    await sendParts(client, source, plan, fileId, done, options, stats);
+    const inputFile = plan.big
+      ? new Api.InputFileBig({ id: helpers.returnBigInt(fileId), parts: plan.partCount, name })
+      : new Api.InputFile({ id: helpers.returnBigInt(fileId), parts: plan.partCount, name, md5Checksum: "" });
+    return { inputFile, fileId, path, name, size: plan.size, partCount: plan.partCount, big: plan.big };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Saves one part again (after FILE_PART_X_MISSING at send time), on a short-lived connection. */
+export async function resavePart(
+  client: TelegramClient,
+  file: UploadedFile,
+  part: number,
+  options: Pick<UploadOptions, "signal" | "premium"> = {},
+): Promise<void> {
+  checkInteger("part", part, 0, file.partCount - 1);
+  const source = await openPartSource(file.path);
+  try {
+    const plan = planUpload(file.size, options.premium ?? true);
+    const done = new Set<number>();
+    for (let i = 0; i < plan.partCount; i++) if (i !== part) done.add(i);
+    await sendParts(client, source, plan, file.fileId, done, {
+      connections: 1,
+      inFlight: 1,
+      signal: options.signal,
+    });
+  } finally {
+    await source.close();
+  }
+}
+
+class UploadRun {
+  readonly #queue: number[];
+  #next = 0;
+  #acknowledgedBytes = 0;
+  #rpcErrors = 0;
+  readonly plan: UploadPlan;
+  readonly target: PartTarget;
+  readonly controller = new AbortController();
+  readonly signal: AbortSignal;
+  firstError: unknown;
+
+  constructor(
+    plan: UploadPlan,
+    fileId: bigint,
+    readonly done: Set<number>,
+    readonly source: PartSource,
+    readonly options: UploadOptions,
+    readonly stats: UploadStats,
+  ) {
+    this.plan = plan;
+    this.target = { fileId, big: plan.big, partCount: plan.partCount };
+    this.#queue = [];
+    for (let i = 0; i < plan.partCount; i++) {
+      if (done.has(i)) this.#acknowledgedBytes += partLength(plan, i);
+      else this.#queue.push(i);
+    }
+    this.signal = options.signal
+      ? AbortSignal.any([options.signal, this.controller.signal])
+      : this.controller.signal;
+  }
+
+  get remaining(): number {
+    return this.#queue.length - this.#next;
+  }
+
+  nextPart(): number | undefined {
+    return this.#next < this.#queue.length ? this.#queue[this.#next++] : undefined;
+  }
+
+  acknowledged(part: number): void {
+    if (this.done.has(part)) return;
+    this.done.add(part);
+    this.#acknowledgedBytes += partLength(this.plan, part);
+    this.options.onPartAcknowledged?.(part, this.target.fileId);
+    this.options.onProgress?.(this.#acknowledgedBytes, this.plan.size);
+  }
+
+  /** Counts an RPC error against the budget; false when the budget is spent. */
+  spendRetry(): boolean {
+    this.#rpcErrors++;
+    this.stats.rpcRetries++;
+    return this.#rpcErrors <= (this.options.retryBudget ?? DEFAULT_RETRY_BUDGET);
+  }
+
+  fail(error: unknown): void {
+    if (this.firstError === undefined) this.firstError = error;
+    this.controller.abort(error);
+  }
+}
+
+async function sendParts(
+  client: TelegramClient,
+  source: PartSource,
+  plan: UploadPlan,
+  fileId: bigint,
+  done: Set<number>,
+  options: UploadOptions,
+  stats: UploadStats = { connections: 0, inFlight: 0, reopens: 0, floodWaits: 0, rpcRetries: 0 },
+): Promise<void> {
+  installFastCrypto();
+  const run = new UploadRun(plan, fileId, done, source, options, stats);
+  const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
+  // No more connections than there are windows to fill.
+  const connectionCount = Math.max(
+    1,
+    Math.min(options.connections ?? DEFAULT_CONNECTIONS, Math.ceil(run.remaining / inFlight)),
+  );
+  stats.connections = connectionCount;
+  stats.inFlight = inFlight;
+  if (run.remaining === 0) {
+    options.onProgress?.(plan.size, plan.size);
+    return;
+  }
+  const dcId = client.session.dcId;
+  const connections = Array.from(
+    { length: connectionCount },
+    (_, i) => new UploadConnection(client, dcId, i),
+  );
+  try {
+    const lanes: Promise<void>[] = [];
+    for (const connection of connections) {
+      for (let slot = 0; slot < inFlight; slot++) {
+        lanes.push(runLane(run, connection).catch((error: unknown) => run.fail(error)));
+      }
+    }
+    await Promise.all(lanes);
+    if (run.firstError !== undefined) throw toUploadError(run.firstError, options.signal);
+  } finally {
+    await Promise.all(connections.map((connection) => connection.close()));
+    stats.reopens = connections.reduce((sum, connection) => sum + connection.reopens, 0);
+  }
+}
+
+function toUploadError(error: unknown, userSignal: AbortSignal | undefined): unknown {
+  if (userSignal?.aborted) return abortReason(userSignal);
+  if (error instanceof UploadError || error instanceof CancelledError) return error;
+  if (error instanceof TypeError || error instanceof RangeError) return error;
+  return new UploadError("UPLOAD_FAILED", `Upload failed: ${describe(error)}`, { cause: error });
+}
+
+function describe(error: unknown): string {
+  if (isRpcError(error)) return error.errorMessage;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One slot of a connection's window: takes the next part, sends it, waits for its acknowledgement, repeats. */
+async function runLane(run: UploadRun, connection: UploadConnection): Promise<void> {
+  // Reused for every part of this lane: memory is connections x inFlight x 512 KiB whatever the file size.
+  const buffer = allocPartBuffer();
+  // Bounded by the queue: each pass takes one part, and the queue only shrinks.
+  for (let part = run.nextPart(); part !== undefined; part = run.nextPart()) {
+    throwIfAborted(run.signal);
+    const frame = framePart(buffer, run.target, part, partLength(run.plan, part));
+    await run.source.readInto(part * run.plan.partSize, frame.data, run.signal);
+    await sendPart(run, connection, partRequest(run.target, part, frame), part);
+    run.acknowledged(part);
+  }
+}
+
+function backoff(attempt: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, attempt - 1));
+}
+
+async function sendPart(
+  run: UploadRun,
+  connection: UploadConnection,
+  request: unknown,
+  part: number,
+): Promise<void> {
+  const timeoutMs = run.options.partTimeoutMs ?? DEFAULT_PART_TIMEOUT_MS;
+  const maxFloodWait = run.options.maxFloodWaitSeconds ?? DEFAULT_MAX_FLOOD_WAIT_S;
+  let breaks = 0;
+  let rpcAttempts = 0;
+  // Bounded: every pass either returns, throws, or spends a break or a retry, both capped.
+  for (;;) {
+    throwIfAborted(run.signal);
+    const pause = connection.pausedUntil - Date.now();
+    if (pause > 0) await abortableSleep(pause, run.signal);
+    try {
+      await connection.ensureOpen(run.signal);
+      const result = await connection.invoke(request, timeoutMs, run.signal);
+      if (result !== true) {
+        throw new UploadError(
+          "UPLOAD_PART_REFUSED",
+          `Telegram did not accept part ${part} (answered ${String(result)})`,
+        );
+      }
+      return;
+    } catch (error) {
+      if (run.signal.aborted) throw abortReason(run.signal);
+      if (error instanceof errors.FloodWaitError) {
+        // FLOOD_WAIT_X and FLOOD_PREMIUM_WAIT_X: only this connection waits; the others keep sending.
+        if (error.seconds > maxFloodWait) {
+          throw new UploadError(
+            "UPLOAD_FLOOD_WAIT",
+            `Telegram asks to wait ${error.seconds} s before uploading more (over the ${maxFloodWait} s we accept)`,
+            { cause: error, hint: "Try again later" },
+          );
+        }
+        run.stats.floodWaits++;
+        connection.pausedUntil = Math.max(connection.pausedUntil, Date.now() + error.seconds * 1000);
+        continue;
+      }
+      if (error instanceof ConnectionLostError) {
+        breaks++;
+        if (breaks > MAX_CONSECUTIVE_BREAKS) {
+          throw new UploadError(
+            "UPLOAD_CONNECTION_LOST",
+            `Connection ${connection.index} broke ${breaks} times in a row sending part ${part}: ${error.message}`,
+            { cause: error, hint: "Check the network and try again" },
+          );
+        }
+        if (breaks > 1) await abortableSleep(backoff(breaks - 1), run.signal);
+        continue;
+      }
+      if (isRpcError(error)) {
+        if (FATAL_RPC_ERRORS.has(error.errorMessage) || !run.spendRetry()) {
+          throw new UploadError(
+            "UPLOAD_RPC_ERROR",
+            `Telegram refused part ${part}: ${error.errorMessage}${FATAL_RPC_ERRORS.has(error.errorMessage) ? "" : " (retries exhausted)"}`,
+            { cause: error },
+          );
+        }
+        rpcAttempts++;
+        await abortableSleep(backoff(rpcAttempts), run.signal);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
