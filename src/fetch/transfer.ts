@@ -1,0 +1,444 @@
+/**
+ * The transfer machinery shared by single and segmented downloads: opening a guarded request at an offset,
+ * copying a body to positions in a file in large batches, reconnecting after drops, and mapping every failure to
+ * a DownloadError.
+ */
+import type { FileHandle } from "node:fs/promises";
+import type http from "node:http";
+import type https from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
+import got, { type Request as GotRequest, MaxRedirectsError, RequestError, TimeoutError } from "got";
+import { CancelledError, DownloadError } from "../errors.js";
+import { displayUrl, type Logger } from "../logger.js";
+import type { ProgressMeter } from "./progress-meter.js";
+import { checkUrl, type GuardOptions, type guardedLookup } from "./url-guard.js";
+
+/** Browsers stop at 20; five is plenty for CDNs and short-link services and limits bouncing around. */
+export const MAX_REDIRECTS = 5;
+/** Consecutive failed reconnects (no new bytes in between) before giving up. */
+export const DEFAULT_MAX_RETRIES = 5;
+/** Reconnects over the whole download, however much progress each made: bounds a server that drops every second. */
+const MAX_RECONNECTS = 100;
+export const DEFAULT_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 8000;
+/** Bytes gathered before one writev: few syscalls, bounded memory (two batches per connection). */
+const WRITE_BATCH_BYTES = 2 * 1024 * 1024;
+/** Some CDNs refuse clients without a user agent. */
+const USER_AGENT = "Mozilla/5.0 (compatible; Medusa/0.1)";
+
+/** What the transfer needs of the download's options. */
+export interface TransferOptions {
+  maxSize: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  guard: GuardOptions;
+  signal?: AbortSignal | undefined;
+  log?: Logger | undefined;
+}
+
+/** What one open request gives the transfer loops. */
+export interface OpenedResponse {
+  stream: GotRequest;
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** After redirects. */
+  url: URL;
+}
+
+/** Shared by every connection of one download. */
+export interface TransferContext {
+  options: TransferOptions;
+  agents: { http: http.Agent; https: https.Agent };
+  lookup: ReturnType<typeof guardedLookup>;
+  meter: ProgressMeter;
+  /** A validator for If-Range, so a file that changed on the server restarts instead of mixing versions. */
+  ifRange: string | undefined;
+  maxRetries: number;
+  backoffMs: number;
+}
+
+/**
+ * Fetches bytes [start, end) of `url` (to the end of the body when `end` is undefined) into `fh` at the same
+ * offsets over one connection, reconnecting with Range after a drop (the bytes that did arrive are kept).
+ * Without `end`, a server that ignores Range (200) restarts the file from zero; with `end`, it is a
+ * RangeIgnoredError, since another connection owns the rest of the file. Returns the end offset reached.
+ */
+export async function transfer(
+  ctx: TransferContext,
+  fh: FileHandle,
+  opened: OpenedResponse | undefined,
+  url: URL,
+  range: { start: number; end: number | undefined; total: number | undefined },
+): Promise<number> {
+  const { end, total } = range;
+  let offset = range.start;
+  let current = opened;
+  let failures = 0;
+  for (let reconnects = 0; ; reconnects++) {
+    const before = offset;
+    let writer: PositionalWriter | undefined;
+    try {
+      if (!current) {
+        current = await openRequest(ctx, url, offset, end);
+        if (current.status === 200) {
+          if (end !== undefined) {
+            current.stream.destroy();
+            throw new RangeIgnoredError();
+          }
+          if (offset > 0) {
+            ctx.options.log?.info(
+              { url: displayUrl(url.href) },
+              "server ignored Range; restarting from zero",
+            );
+            ctx.meter.add(-offset);
+            offset = 0;
+            await fh.truncate(0);
+          }
+        } else {
+          const got = parseContentRange(current.headers["content-range"]);
+          if (!got || got.start !== offset || (total !== undefined && got.total !== total)) {
+            throw new DownloadError("HTTP_BAD_RANGE", "The server answered a different range", {
+              userMessage: "The file changed on the server during the download.",
+            });
+          }
+        }
+      }
+      const stop = end ?? total;
+      writer = new PositionalWriter(fh, offset);
+      await pump(ctx, current.stream, writer, stop === undefined ? undefined : stop - offset);
+      await writer.flush();
+      offset = writer.position;
+      if (stop === undefined || offset === stop) return offset;
+      throw incomplete(url, offset, stop);
+    } catch (error) {
+      current?.stream.destroy();
+      current = undefined;
+      if (writer) {
+        // Bytes that arrived before the drop are good: keep them and resume after them.
+        await writer.flush();
+        offset = writer.position;
+      }
+      throwIfCancelled(ctx.options.signal);
+      failures = offset > before ? 1 : failures + 1;
+      if (!isRetryable(error) || failures > ctx.maxRetries || reconnects >= MAX_RECONNECTS) throw error;
+      ctx.options.log?.info(
+        { url: displayUrl(url.href), offset, error: (error as Error).message },
+        "connection lost; resuming",
+      );
+      await backoff(ctx, failures);
+    }
+  }
+}
+
+/** A server that advertised ranges answered one with the whole file. */
+export class RangeIgnoredError extends Error {
+  readonly code = "HTTP_RANGE_IGNORED";
+  constructor() {
+    super("The server ignored a Range request");
+  }
+}
+
+/** Waits before a reconnect: doubling, capped, with jitter so parallel connections do not retry in lockstep. */
+export async function backoff(ctx: TransferContext, failures: number): Promise<void> {
+  const base = Math.min(MAX_BACKOFF_MS, ctx.backoffMs * 2 ** Math.max(0, failures - 1));
+  try {
+    await sleep(base * (0.75 + Math.random() * 0.5), undefined, { signal: ctx.options.signal });
+  } catch {
+    throwIfCancelled(ctx.options.signal);
+  }
+}
+
+/**
+ * Opens `url` from byte `start` (to `end`, exclusive, when given) and waits for the status line. Redirects are
+ * followed (each target guarded), errors are DownloadErrors with the status in the code.
+ */
+export async function openRequest(
+  ctx: TransferContext,
+  url: URL,
+  start: number,
+  end: number | undefined,
+): Promise<OpenedResponse> {
+  const { options } = ctx;
+  const headers: Record<string, string> = {
+    "user-agent": USER_AGENT,
+    // The bytes on disk must be the bytes Content-Length counts.
+    "accept-encoding": "identity",
+    range: `bytes=${start}-${end === undefined ? "" : end - 1}`,
+  };
+  if (ctx.ifRange && (start > 0 || end !== undefined)) headers["if-range"] = ctx.ifRange;
+  const stream = got.stream(url, {
+    headers,
+    decompress: false,
+    followRedirect: true,
+    maxRedirects: MAX_REDIRECTS,
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    strictContentLength: true,
+    timeout: {
+      lookup: options.connectTimeoutMs,
+      connect: options.connectTimeoutMs,
+      secureConnect: options.connectTimeoutMs,
+      response: options.idleTimeoutMs,
+      socket: options.idleTimeoutMs,
+    },
+    agent: ctx.agents,
+    dnsLookup: ctx.lookup as never,
+    signal: options.signal,
+    hooks: {
+      beforeRedirect: [
+        async (redirected) => {
+          await checkUrl(redirected.url as URL, options.guard);
+        },
+      ],
+    },
+  });
+  // Errors after the status line surface through the reader; this keeps an early one from crashing the process.
+  stream.on("error", () => undefined);
+  const response = await new Promise<http.IncomingMessage & { url: string }>((resolve, reject) => {
+    stream.once("response", resolve);
+    stream.once("error", reject);
+  });
+  const status = response.statusCode ?? 0;
+  const finalUrl = new URL(response.url);
+  if (status === 200 || status === 206) return { stream, status, headers: response.headers, url: finalUrl };
+  stream.destroy();
+  throw httpStatusError(status, response.statusMessage, finalUrl);
+}
+
+function httpStatusError(status: number, statusText: string | undefined, url: URL): DownloadError {
+  const text = `${status}${statusText ? ` ${statusText}` : ""}`;
+  const hint =
+    status === 403 || status === 401
+      ? "The link may have expired or need a login."
+      : status === 404 || status === 410
+        ? "Check the link; the file may have been removed."
+        : status >= 500
+          ? "The site has a problem; try again later."
+          : undefined;
+  return new DownloadError(`HTTP_${status}`, `HTTP ${text} from ${displayUrl(url.href)}`, {
+    userMessage: `The server answered ${text}.`,
+    hint,
+  });
+}
+
+/**
+ * Copies the body into the writer, at most `limit` bytes when given (a segment ends there; the rest of the body is
+ * not ours). Enforces the size limit while bytes arrive, whatever the headers said.
+ */
+export async function pump(
+  ctx: TransferContext,
+  stream: GotRequest,
+  writer: PositionalWriter,
+  limit: number | undefined,
+): Promise<void> {
+  const { maxSize } = ctx.options;
+  let received = 0;
+  for await (const data of stream) {
+    let chunk = data as Buffer;
+    if (limit !== undefined && received + chunk.length > limit) chunk = chunk.subarray(0, limit - received);
+    received += chunk.length;
+    if (writer.accepted + chunk.length > maxSize) throw tooLarge(maxSize, undefined);
+    await writer.push(chunk);
+    ctx.meter.add(chunk.length);
+    if (limit !== undefined && received >= limit) {
+      stream.destroy();
+      return;
+    }
+  }
+}
+
+/** Writes at increasing offsets in batches (one writev per ~2 MiB), with one write in flight at a time. */
+export class PositionalWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private inflight: Promise<void> | undefined;
+  private inflightBytes = 0;
+  /** Where the next batch goes. */
+  private next: number;
+
+  constructor(
+    private readonly fh: FileHandle,
+    start: number,
+  ) {
+    this.next = start;
+  }
+
+  /** End offset of every byte pushed so far, written or not. */
+  get accepted(): number {
+    return this.next + this.pendingBytes + this.inflightBytes;
+  }
+
+  /** End of the bytes handed to the disk (valid once `flush` resolved). */
+  get position(): number {
+    return this.next;
+  }
+
+  push(chunk: Buffer): Promise<void> | undefined {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    return this.pendingBytes >= WRITE_BATCH_BYTES ? this.startWrite() : undefined;
+  }
+
+  async flush(): Promise<void> {
+    if (this.pendingBytes > 0) await this.startWrite();
+    const inflight = this.inflight;
+    this.inflight = undefined;
+    await inflight;
+  }
+
+  private async startWrite(): Promise<void> {
+    // Reading goes on while one batch is written; a second full batch waits for the first.
+    if (this.inflight) await this.inflight;
+    const buffers = this.pending;
+    const bytes = this.pendingBytes;
+    const at = this.next;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inflightBytes = bytes;
+    this.inflight = writeFully(this.fh, buffers, at).then(() => {
+      this.next = at + bytes;
+      this.inflightBytes = 0;
+    });
+    // Failures surface at the next await of `inflight`; this only marks the promise as handled meanwhile.
+    this.inflight.catch(() => undefined);
+  }
+}
+
+async function writeFully(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let at = position;
+  let rest = buffers;
+  // A regular file takes a writev whole; a short write (disk nearly full) continues where it stopped.
+  for (let guard = 0; rest.length > 0 && guard < 1_000_000; guard++) {
+    const { bytesWritten } = await fh.writev(rest, at);
+    if (bytesWritten === 0) throw Object.assign(new Error("No space left on device"), { code: "ENOSPC" });
+    at += bytesWritten;
+    let skip = bytesWritten;
+    const remaining: Buffer[] = [];
+    for (const buffer of rest) {
+      if (skip >= buffer.length) {
+        skip -= buffer.length;
+        continue;
+      }
+      remaining.push(skip > 0 ? buffer.subarray(skip) : buffer);
+      skip = 0;
+    }
+    rest = remaining;
+  }
+}
+
+export function parseContentRange(
+  header: string | undefined,
+): { start: number; end: number; total: number | undefined } | undefined {
+  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(header ?? "");
+  if (!match) return undefined;
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  const total = match[3] === "*" ? undefined : Number(match[3]);
+  if (end < start || (total !== undefined && end >= total)) return undefined;
+  return { start, end, total };
+}
+
+export function tooLarge(maxSize: number, size: number | undefined): DownloadError {
+  const limit = `${Math.floor(maxSize / (1024 * 1024))} MiB`;
+  return new DownloadError(
+    "TOO_LARGE",
+    size === undefined ? `Body exceeds ${limit}` : `File is ${size} bytes, over ${limit}`,
+    { userMessage: `The file is larger than the ${limit} limit.` },
+  );
+}
+
+export function incomplete(url: URL, got: number, total: number | undefined): DownloadError {
+  return new DownloadError(
+    "HTTP_INCOMPLETE",
+    `Got ${got} of ${total ?? "?"} bytes from ${displayUrl(url.href)}`,
+    {
+      userMessage: "The server closed the connection before sending the whole file.",
+    },
+  );
+}
+
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError("Download cancelled", { cause: signal.reason });
+}
+
+const RETRYABLE_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "ERR_HTTP_CONTENT_LENGTH_MISMATCH",
+  "ERR_STREAM_PREMATURE_CLOSE",
+  "ERR_READING_RESPONSE_STREAM",
+  "HTTP_INCOMPLETE",
+  "HTTP_502",
+  "HTTP_503",
+  "HTTP_504",
+]);
+
+/** Network trouble and overloaded gateways are worth another try; refusals, limits and disk errors are not. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof CancelledError) return false;
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "string" && RETRYABLE_CODES.has(code);
+}
+
+/** One place that turns got, fs and guard errors into DownloadError (or CancelledError) without credentials. */
+export function toDownloadError(error: unknown, url: URL, signal: AbortSignal | undefined): Error {
+  if (signal?.aborted) {
+    return error instanceof CancelledError
+      ? error
+      : new CancelledError("Download cancelled", { cause: error });
+  }
+  // Guard refusals thrown inside got's resolver or redirect hook arrive wrapped in a RequestError.
+  let inner: unknown = error;
+  for (let depth = 0; depth < 5 && inner; depth++) {
+    if (inner instanceof DownloadError || inner instanceof CancelledError) return inner;
+    inner = (inner as { cause?: unknown }).cause;
+  }
+  const shown = displayUrl(url.href);
+  const code = (error as { code?: unknown })?.code;
+  if (error instanceof MaxRedirectsError) {
+    return new DownloadError("TOO_MANY_REDIRECTS", `More than ${MAX_REDIRECTS} redirects from ${shown}`, {
+      cause: error,
+      userMessage: `The link redirects more than ${MAX_REDIRECTS} times.`,
+    });
+  }
+  if (error instanceof TimeoutError) {
+    const connecting = ["lookup", "connect", "secureConnect"].includes(error.event);
+    return new DownloadError("HTTP_TIMEOUT", `Timed out (${error.event}) on ${shown}`, {
+      cause: error,
+      userMessage: connecting ? "The server did not answer in time." : "The server stopped sending data.",
+    });
+  }
+  if (code === "ENOSPC") {
+    return new DownloadError("DISK_FULL", "Disk full while writing the download", {
+      cause: error,
+      userMessage: "The server ran out of disk space.",
+    });
+  }
+  if (code === "ECONNREFUSED") {
+    return new DownloadError("CONNECTION_REFUSED", `Connection refused by ${shown}`, {
+      cause: error,
+      userMessage: "The server refused the connection.",
+    });
+  }
+  if (code === "ENOTFOUND") {
+    return new DownloadError("DNS_NOT_FOUND", `Cannot resolve ${url.hostname}`, {
+      cause: error,
+      userMessage: "The site's name could not be resolved.",
+    });
+  }
+  if (error instanceof RequestError || isRetryable(error)) {
+    return new DownloadError("CONNECTION_LOST", `Connection lost: ${(error as Error).message} (${shown})`, {
+      cause: error,
+      userMessage: "The connection to the server was lost and could not be resumed.",
+    });
+  }
+  return new DownloadError("DOWNLOAD_FAILED", `Download failed: ${(error as Error)?.message} (${shown})`, {
+    cause: error,
+    userMessage: "The download failed.",
+  });
+}

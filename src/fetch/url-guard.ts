@@ -1,0 +1,199 @@
+/**
+ * The SSRF guard. A link from a chat must not reach the bot's own machine, its private network or the cloud's
+ * metadata service. Two checks, both needed:
+ * - `checkUrl` before the first request and on every redirect: scheme, then every address the host resolves to;
+ * - `guardedLookup`, the resolver the sockets themselves use: it resolves, checks and hands the socket exactly the
+ *   addresses it checked, so a DNS answer that changes between check and connect (rebinding) cannot slip through.
+ * IP literals never reach a resolver (Node connects to them directly), so `checkUrl` alone covers them.
+ */
+import dns from "node:dns";
+import net from "node:net";
+import ipaddr from "ipaddr.js";
+import { DownloadError } from "../errors.js";
+import { displayUrl } from "../logger.js";
+
+export type ResolvedAddress = { address: string; family: 4 | 6 };
+/** Resolves a hostname to all its addresses (tests inject names that point wherever they like). */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export interface GuardOptions {
+  /** Allow loopback, private (RFC 1918, ULA) and CGNAT addresses: a bot that downloads from its own LAN. */
+  allowPrivateNetworks: boolean;
+  /**
+   * Origins ("http://127.0.0.1:8080") trusted as they are, whatever their address. For an operator's internal
+   * mirror, and for tests that need a local first hop while the redirect target stays guarded.
+   * @default []
+   */
+  trustedOrigins?: readonly string[];
+  /** @default dns.lookup with all: true */
+  resolve?: Resolver;
+  /** @default 10_000 */
+  lookupTimeoutMs?: number;
+}
+
+const ALLOWED_SCHEMES = new Set(["http:", "https:"]);
+/** getaddrinfo cannot be cancelled; past this we stop waiting for it. */
+const DEFAULT_LOOKUP_TIMEOUT_MS = 10_000;
+/** Ranges `allowPrivateNetworks` opens; link-local (cloud metadata), multicast and reserved stay closed. */
+const PRIVATE_RANGES = new Set(["loopback", "private", "uniqueLocal", "carrierGradeNat"]);
+
+/** Parses a link and refuses anything but http(s); the error never shows credentials. */
+export function parseHttpUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch (cause) {
+    throw new DownloadError("URL_INVALID", `Not a valid URL: ${displayUrl(raw)}`, {
+      cause,
+      userMessage: "That is not a valid link.",
+      hint: "Send a full link starting with https://",
+    });
+  }
+  if (!ALLOWED_SCHEMES.has(url.protocol)) {
+    throw new DownloadError(
+      "URL_SCHEME_NOT_ALLOWED",
+      `Scheme ${url.protocol} refused: ${displayUrl(url.href)}`,
+      {
+        userMessage: `Only http and https links can be downloaded, not ${url.protocol.replace(/:$/, "")}.`,
+      },
+    );
+  }
+  if (!url.hostname) {
+    throw new DownloadError("URL_INVALID", `No host in ${displayUrl(url.href)}`, {
+      userMessage: "That link has no host name.",
+    });
+  }
+  return url;
+}
+
+/** Why an address is refused ("loopback", "linkLocal" …), or undefined when it may be contacted. */
+export function blockedRange(address: string, allowPrivateNetworks: boolean): string | undefined {
+  if (!ipaddr.isValid(address)) return "invalid";
+  let ip = ipaddr.parse(address);
+  // ::ffff:10.0.0.1 and the deprecated ::10.0.0.1 reach the IPv4 host: judge the IPv4 address.
+  if (ip.kind() === "ipv6" && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
+    ip = (ip as ipaddr.IPv6).toIPv4Address();
+  }
+  const range = ip.range();
+  if (range === "unicast") return undefined;
+  if (allowPrivateNetworks && PRIVATE_RANGES.has(range)) return undefined;
+  // Everything else: unspecified, broadcast, multicast, linkLocal, reserved, and the IPv6 transition ranges
+  // (6to4, Teredo, NAT64) that embed an IPv4 address we would have to judge again.
+  return range;
+}
+
+function hostOf(url: URL): string {
+  // URL keeps brackets around IPv6 literals.
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
+function isTrusted(url: URL, options: GuardOptions): boolean {
+  return (options.trustedOrigins ?? []).some((origin) => origin === url.origin);
+}
+
+/** Scheme and every resolved address of `url`; throws DownloadError. Call before each request and redirect. */
+export async function checkUrl(url: URL, options: GuardOptions): Promise<void> {
+  if (!ALLOWED_SCHEMES.has(url.protocol)) parseHttpUrl(url.href);
+  if (isTrusted(url, options)) return;
+  const host = hostOf(url);
+  if (net.isIP(host)) {
+    refuseIfBlocked(host, host, options);
+    return;
+  }
+  await resolveChecked(host, options);
+}
+
+function refuseIfBlocked(host: string, address: string, options: GuardOptions): void {
+  const range = blockedRange(address, options.allowPrivateNetworks);
+  if (range === undefined) return;
+  throw new DownloadError("URL_PRIVATE_ADDRESS", `Refused ${host}: address ${address} is ${range}`, {
+    userMessage: "That link points to a private or reserved network address, which this bot does not fetch.",
+  });
+}
+
+/** All addresses of `host`, each checked; refuses the host when any one is blocked. */
+export async function resolveChecked(host: string, options: GuardOptions): Promise<ResolvedAddress[]> {
+  const resolve = options.resolve ?? systemResolve;
+  const timeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new DownloadError("DNS_TIMEOUT", `Resolving ${host} took over ${timeoutMs} ms`, {
+            userMessage: "The site's name could not be resolved in time.",
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  let addresses: ResolvedAddress[];
+  try {
+    addresses = await Promise.race([resolve(host), timeout]);
+  } catch (cause) {
+    if (cause instanceof DownloadError) throw cause;
+    throw new DownloadError("DNS_NOT_FOUND", `Cannot resolve ${host}`, {
+      cause,
+      userMessage: "The site's name could not be resolved.",
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (addresses.length === 0) {
+    throw new DownloadError("DNS_NOT_FOUND", `No addresses for ${host}`, {
+      userMessage: "The site's name could not be resolved.",
+    });
+  }
+  for (const { address } of addresses) refuseIfBlocked(host, address, options);
+  return addresses;
+}
+
+async function systemResolve(hostname: string): Promise<ResolvedAddress[]> {
+  const found = await dns.promises.lookup(hostname, { all: true, verbatim: true });
+  return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+}
+
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | dns.LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * A `lookup` for sockets (got's `dnsLookup`): the connection goes only to addresses this very call checked.
+ * Hosts of trusted origins resolve unchecked (the lookup sees no port, so trust covers the host name).
+ */
+export function guardedLookup(options: GuardOptions) {
+  const trustedHosts = new Set(
+    (options.trustedOrigins ?? []).flatMap((origin) => {
+      try {
+        return [hostOf(new URL(origin))];
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return (hostname: string, lookupOptions: dns.LookupOptions | number, callback: LookupCallback): void => {
+    const family = typeof lookupOptions === "number" ? lookupOptions : (lookupOptions.family ?? 0);
+    const all = typeof lookupOptions === "object" && lookupOptions.all === true;
+    const resolved = trustedHosts.has(hostname)
+      ? (options.resolve ?? systemResolve)(hostname)
+      : resolveChecked(hostname, options);
+    resolved.then(
+      (addresses) => {
+        const wanted =
+          family === 4 || family === 6 ? addresses.filter((a) => a.family === family) : addresses;
+        const first = wanted[0];
+        if (!first) {
+          const error: NodeJS.ErrnoException = new Error(`No IPv${family} address for ${hostname}`);
+          error.code = "ENOTFOUND";
+          callback(error, "");
+          return;
+        }
+        if (all) callback(null, wanted);
+        else callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, ""),
+    );
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * A real HTTP server on 127.0.0.1 for download tests and the download benchmark: Range or not, per-connection
+ * rate caps, dropped connections, stalls, lying Content-Length, redirects. Bodies are either a Buffer or a
+ * deterministic pattern of any size that costs no memory beyond one block.
+ */
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** The bytes a route serves; `read` returns at most one block (zero-copy where it can). */
+export interface Body {
+  size: number;
+  read(start: number, end: number): Buffer;
+}
+
+export function bufferBody(buffer: Buffer): Body {
+  return { size: buffer.length, read: (start, end) => buffer.subarray(start, end) };
+}
+
+/** A pseudo-random block repeated to `size` bytes: big files without big memory. */
+const PATTERN_BLOCK = 1024 * 1024;
+export function patternBody(size: number, seed = 1): Body {
+  const block = Buffer.alloc(PATTERN_BLOCK);
+  // xorshift32: the same bytes in every process, so a child's file can be checked against the parent's pattern.
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < PATTERN_BLOCK; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    block.writeUInt32LE(x, i);
+  }
+  return {
+    size,
+    read(start, end) {
+      const offset = start % PATTERN_BLOCK;
+      return block.subarray(offset, Math.min(PATTERN_BLOCK, offset + (end - start)));
+    },
+  };
+}
+
+export function randomBody(size: number): Body {
+  return bufferBody(randomBytes(size));
+}
+
+export interface ServeOptions {
+  /** Honour Range requests and advertise Accept-Ranges. @default true */
+  ranges?: boolean;
+  /** @default "application/octet-stream" */
+  contentType?: string;
+  contentDisposition?: string;
+  etag?: string;
+  /** Bytes per second for this response's connection; unlimited when absent. */
+  rate?: number;
+  /** Destroy the connection after this many body bytes of this response. */
+  dropAfter?: number;
+  /** Stop sending (keep the connection open) after this many body bytes. */
+  stallAfter?: number;
+  /** A Content-Length other than the truth (a short body when larger). */
+  declaredLength?: number;
+  /** Send without Content-Length (chunked). */
+  chunked?: boolean;
+}
+
+/** Largest single write: big enough for loopback speed, small enough to keep rate caps smooth. */
+const WRITE_CHUNK = 256 * 1024;
+/** Bucket size for rate caps: a few ms worth of bytes, at least 64 KiB, so timers of ~1 ms can keep up. */
+const BURST_MS = 4;
+const MIN_BURST = 64 * 1024;
+
+/** Answers a GET for `body` with Range support and the faults in `options`. */
+export function serveBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  body: Body,
+  options: ServeOptions = {},
+) {
+  const ranges = options.ranges ?? true;
+  let start = 0;
+  let end = body.size;
+  let status = 200;
+  const range = ranges ? /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "") : null;
+  const ifRange = req.headers["if-range"];
+  if (range && (!ifRange || ifRange === options.etag)) {
+    if (range[1] === "") {
+      start = Math.max(0, body.size - Number(range[2]));
+    } else {
+      start = Number(range[1]);
+      if (range[2] !== "") end = Math.min(body.size, Number(range[2]) + 1);
+    }
+    if (start >= body.size || start >= end) {
+      res.writeHead(416, { "content-range": `bytes */${body.size}` }).end();
+      return;
+    }
+    status = 206;
+  }
+  const headers: http.OutgoingHttpHeaders = {
+    "content-type": options.contentType ?? "application/octet-stream",
+  };
+  if (ranges) headers["accept-ranges"] = "bytes";
+  if (options.contentDisposition) headers["content-disposition"] = options.contentDisposition;
+  if (options.etag) headers.etag = options.etag;
+  if (status === 206) headers["content-range"] = `bytes ${start}-${end - 1}/${body.size}`;
+  if (!options.chunked) headers["content-length"] = options.declaredLength ?? end - start;
+  res.writeHead(status, headers);
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  void send(res, body, start, end, options);
+}
+
+async function send(res: http.ServerResponse, body: Body, start: number, end: number, options: ServeOptions) {
+  const socket = res.socket as Socket;
+  let closed = false;
+  res.once("close", () => {
+    closed = true;
+  });
+  const rate = options.rate;
+  const burst = rate ? Math.max(MIN_BURST, Math.floor((rate * BURST_MS) / 1000)) : 0;
+  let tokens = burst;
+  let last = performance.now();
+  let sent = 0;
+  let pos = start;
+  while (pos < end && !closed) {
+    let n = Math.min(WRITE_CHUNK, end - pos);
+    if (options.dropAfter !== undefined && sent >= options.dropAfter) {
+      socket.destroy();
+      return;
+    }
+    if (options.stallAfter !== undefined && sent >= options.stallAfter) {
+      // Silent but open; the client's idle timeout (or the server's close) ends it.
+      return;
+    }
+    if (options.dropAfter !== undefined) n = Math.min(n, options.dropAfter - sent);
+    if (options.stallAfter !== undefined) n = Math.min(n, options.stallAfter - sent);
+    if (rate) {
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + ((now - last) * rate) / 1000);
+      last = now;
+      if (tokens < Math.min(n, burst / 2)) {
+        await sleep(1);
+        continue;
+      }
+      n = Math.min(n, Math.floor(tokens));
+      tokens -= n;
+    }
+    const chunk = body.read(pos, pos + n);
+    pos += chunk.length;
+    sent += chunk.length;
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
+  }
+  if (closed) return;
+  if (options.declaredLength !== undefined && options.declaredLength > sent) {
+    // A body shorter than promised: the connection closes early, as a crashed upstream would.
+    socket.destroy();
+    return;
+  }
+  res.end();
+}
+
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface TestHttpServer {
+  /** "http://127.0.0.1:PORT" */
+  origin: string;
+  port: number;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
+  /** Every request seen: path and Range header. */
+  readonly requests: Array<{ path: string; range: string | undefined }>;
+  route(path: string, handler: Route): void;
+  close(): Promise<void>;
+}
+
+/** Starts a server on 127.0.0.1 (a free port unless given); unknown paths answer 404. */
+export async function startHttpServer(port = 0): Promise<TestHttpServer> {
+  const routes = new Map<string, Route>();
+  const requests: Array<{ path: string; range: string | undefined }> = [];
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    requests.push({ path, range: req.headers.range });
+    const handler = routes.get(path);
+    if (handler) handler(req, res);
+    else res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+  });
+  server.on("connection", (socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    origin: `http://127.0.0.1:${actual}`,
+    port: actual,
+    get connections() {
+      return connections;
+    },
+    requests,
+    route(path, handler) {
+      routes.set(path, handler);
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A route that redirects to `location` with `status`. */
+export function redirectTo(location: string, status = 302): Route {
+  return (_req, res) => {
+    res.writeHead(status, { location }).end();
+  };
+}
