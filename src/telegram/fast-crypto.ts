@@ -13,6 +13,8 @@ import zlib from "node:zlib";
 import { getWasmUrl, ige256Decrypt, ige256Encrypt, initSync } from "@mtcute/wasm";
 
 const require = createRequire(import.meta.url);
+// gramjs's modules import each other in a cycle that only resolves when the package index loads first.
+require("telegram");
 
 /** AES blocks are 16 bytes: IGE works on whole blocks only. */
 const AES_BLOCK = 16;

@@ -9,6 +9,7 @@ import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { CancelledError, UploadError } from "../errors.js";
 import { abortableSleep, abortReason, throwIfAborted } from "./abortable.js";
 import { installFastCrypto } from "./fast-crypto.js";
+import { installLeanTransport } from "./lean-transport.js";
 import { allocPartBuffer, framePart, type PartTarget, partRequest } from "./part-request.js";
 import { openPartSource, type PartSource } from "./part-source.js";
 import { ConnectionLostError, isRpcError, UploadConnection } from "./upload-connection.js";
@@ -262,6 +263,7 @@ async function sendParts(
   stats: UploadStats = { connections: 0, inFlight: 0, reopens: 0, floodWaits: 0, rpcRetries: 0 },
 ): Promise<void> {
   installFastCrypto();
+  installLeanTransport();
   const run = new UploadRun(plan, fileId, done, source, options, stats);
   const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
   // No more connections than there are windows to fill.

@@ -1,0 +1,212 @@
+/**
+ * Sends an uploaded file as a message: media attributes (so a video plays inline with its size and duration),
+ * a JPEG thumbnail, a caption, and a caller-persisted random_id so that a re-send after a crash is dropped by
+ * Telegram instead of posting twice. FILE_PART_X_MISSING (Telegram lost a saved part) re-saves that part.
+ */
+import { open } from "node:fs/promises";
+import { Api, helpers, type TelegramClient } from "telegram";
+import { UploadError } from "../errors.js";
+import { throwIfAborted } from "./abortable.js";
+import { isRpcError } from "./upload-connection.js";
+import { resavePart, type UploadedFile, type UploadOptions, uploadFile } from "./uploader.js";
+
+/** Telegram shows no thumbnail above this (and 320 px a side): checked before uploading it. */
+const MAX_THUMBNAIL_BYTES = 200 * 1024;
+const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
+/** Telegram reports one missing part per answer; a file missing more than this is lost, re-upload it. */
+const MAX_PART_RESAVES = 16;
+const FILE_PART_MISSING = /^FILE_PART_(\d+)_MISSING$/;
+
+export interface VideoAttributes {
+  durationSeconds: number;
+  width: number;
+  height: number;
+  /** The client may play it before it is fully downloaded (moov atom at the start). */
+  supportsStreaming: boolean;
+}
+
+export interface AudioAttributes {
+  durationSeconds: number;
+  title?: string;
+  performer?: string;
+}
+
+export interface SendFileParams {
+  /** Where to send: anything gramjs resolves to an input peer (id, username, InputPeer). */
+  peer: Api.TypeInputPeer | string | number | bigint;
+  file: UploadedFile;
+  /** Persisted by the caller before the first attempt: the same id on a re-send makes Telegram drop it. */
+  randomId: bigint;
+  caption?: string;
+  mimeType?: string;
+  /** @default the uploaded file's name */
+  fileName?: string;
+  video?: VideoAttributes;
+  audio?: AudioAttributes;
+  /** Path of a JPEG thumbnail (<= 320 px a side, < 200 KB); uploaded along with the message. */
+  thumbnailPath?: string;
+  /** Send as a plain file even if it is a video or audio. @default false */
+  forceDocument?: boolean;
+  signal?: AbortSignal;
+  /** Options for the thumbnail upload and part re-saves. */
+  upload?: Pick<UploadOptions, "premium">;
+}
+
+export interface SentFile {
+  messageId: number;
+  /** The document as Telegram stored it, to re-send by id to log channels without uploading again. */
+  document: Api.Document | undefined;
+}
+
+function checkParams(params: SendFileParams): void {
+  if (typeof params.randomId !== "bigint") {
+    throw new TypeError(`Expected \`randomId\` to be a bigint, got ${typeof params.randomId}`);
+  }
+  if (params.randomId === 0n || BigInt.asIntN(64, params.randomId) !== params.randomId) {
+    throw new TypeError(
+      `Expected \`randomId\` to be a non-zero signed 64-bit integer, got ${params.randomId}`,
+    );
+  }
+  if (params.video && params.audio) {
+    throw new TypeError("Expected at most one of `video` and `audio`, got both");
+  }
+  for (const [name, value] of Object.entries(params.video ?? {})) {
+    if (name === "supportsStreaming") continue;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new TypeError(`Expected \`video.${name}\` to be a non-negative number, got ${String(value)}`);
+    }
+  }
+}
+
+/** Random ids for sends: callers store one per message before sending. */
+export function newRandomId(): bigint {
+  const bytes = new BigInt64Array(1);
+  crypto.getRandomValues(bytes);
+  return bytes[0] === 0n ? 1n : (bytes[0] as bigint);
+}
+
+async function checkThumbnail(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(JPEG_MAGIC.length);
+    await handle.read(head, 0, head.length, 0);
+    if (!head.equals(JPEG_MAGIC)) {
+      throw new UploadError("THUMBNAIL_INVALID", `Expected a JPEG thumbnail, got another format in ${path}`);
+    }
+    if (size >= MAX_THUMBNAIL_BYTES) {
+      throw new UploadError("THUMBNAIL_INVALID", `Expected a thumbnail under 200 KB, got ${size} bytes`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function attributesOf(params: SendFileParams): Api.TypeDocumentAttribute[] {
+  const attributes: Api.TypeDocumentAttribute[] = [
+    new Api.DocumentAttributeFilename({ fileName: params.fileName ?? params.file.name }),
+  ];
+  if (params.video) {
+    attributes.push(
+      new Api.DocumentAttributeVideo({
+        duration: params.video.durationSeconds,
+        w: Math.round(params.video.width),
+        h: Math.round(params.video.height),
+        supportsStreaming: params.video.supportsStreaming,
+      }),
+    );
+  }
+  if (params.audio) {
+    attributes.push(
+      new Api.DocumentAttributeAudio({
+        duration: Math.round(params.audio.durationSeconds),
+        title: params.audio.title,
+        performer: params.audio.performer,
+      }),
+    );
+  }
+  return attributes;
+}
+
+/** The message Telegram created, from the Updates that messages.sendMedia returns. */
+function sentMessage(result: Api.TypeUpdates, randomId: bigint): SentFile {
+  if (result instanceof Api.UpdateShortSentMessage) return { messageId: result.id, document: undefined };
+  const updates = "updates" in result ? result.updates : "update" in result ? [result.update] : [];
+  let messageId: number | undefined;
+  for (const update of updates) {
+    if (update instanceof Api.UpdateMessageID && update.randomId?.toString() === randomId.toString()) {
+      messageId = update.id;
+    }
+  }
+  for (const update of updates) {
+    if (
+      (update instanceof Api.UpdateNewMessage ||
+        update instanceof Api.UpdateNewChannelMessage ||
+        update instanceof Api.UpdateNewScheduledMessage) &&
+      update.message instanceof Api.Message &&
+      (messageId === undefined || update.message.id === messageId)
+    ) {
+      const media = update.message.media;
+      const document =
+        media instanceof Api.MessageMediaDocument && media.document instanceof Api.Document
+          ? media.document
+          : undefined;
+      return { messageId: update.message.id, document };
+    }
+  }
+  if (messageId !== undefined) return { messageId, document: undefined };
+  throw new UploadError(
+    "SEND_NO_MESSAGE",
+    `Telegram answered the send with ${result.className} and no message`,
+  );
+}
+
+/**
+ * Sends `params.file` (from uploadFile) to `params.peer`. Telegram drops a second send with the same
+ * `randomId`, so a job that crashed between sending and recording can safely send again.
+ */
+export async function sendFile(client: TelegramClient, params: SendFileParams): Promise<SentFile> {
+  checkParams(params);
+  throwIfAborted(params.signal);
+  let thumb: UploadedFile | undefined;
+  if (params.thumbnailPath !== undefined) {
+    await checkThumbnail(params.thumbnailPath);
+    thumb = await uploadFile(client, params.thumbnailPath, {
+      connections: 1,
+      inFlight: 1,
+      signal: params.signal,
+      premium: params.upload?.premium,
+    });
+  }
+  const peer = await client.getInputEntity(params.peer as never);
+  const request = () =>
+    new Api.messages.SendMedia({
+      peer,
+      media: new Api.InputMediaUploadedDocument({
+        file: params.file.inputFile,
+        thumb: thumb?.inputFile,
+        mimeType: params.mimeType ?? "application/octet-stream",
+        attributes: attributesOf(params),
+        forceFile: params.forceDocument || undefined,
+      }),
+      message: params.caption ?? "",
+      randomId: helpers.returnBigInt(params.randomId),
+    });
+  // Bounded: each pass sends, or re-saves one part and spends one of MAX_PART_RESAVES.
+  for (let resaves = 0; ; resaves++) {
+    throwIfAborted(params.signal);
+    try {
+      const result = (await client.invoke(request())) as Api.TypeUpdates;
+      return sentMessage(result, params.randomId);
+    } catch (error) {
+      const missing = isRpcError(error) ? FILE_PART_MISSING.exec(error.errorMessage) : null;
+      if (!missing || resaves >= MAX_PART_RESAVES) throw error;
+      const part = Number(missing[1]);
+      const options = { signal: params.signal, premium: params.upload?.premium };
+      // The error does not say which file lost the part: re-save it in each file that has it.
+      if (part < params.file.partCount) await resavePart(client, params.file, part, options);
+      if (thumb && part < thumb.partCount) await resavePart(client, thumb, part, options);
+      if (part >= params.file.partCount && (!thumb || part >= thumb.partCount)) throw error;
+    }
+  }
+}

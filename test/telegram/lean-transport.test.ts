@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes, randomInt } from "node:crypto";
+import { createRequire } from "node:module";
+import { describe, it } from "node:test";
+import { helpers } from "telegram";
+import { AuthKey } from "telegram/crypto/AuthKey.js";
+import { MTProtoState } from "telegram/network/MTProtoState.js";
+import { installFastCrypto, uninstallFastCrypto } from "../../src/telegram/fast-crypto.js";
+import {
+  installLeanTransport,
+  stockEncodePacket,
+  stockEncryptMessageData,
+  stockGzipIfSmaller,
+  uninstallLeanTransport,
+} from "../../src/telegram/lean-transport.js";
+
+const require = createRequire(import.meta.url);
+const VECTORS = 50;
+
+/** Same "random" padding for both implementations, so their outputs can be compared byte for byte. */
+function withSeededRandom<T>(seed: number, run: () => Promise<T>): Promise<T> {
+  const mutable = helpers as unknown as { generateRandomBytes(count: number): Buffer };
+  const original = mutable.generateRandomBytes;
+  let counter = seed;
+  mutable.generateRandomBytes = (count: number) => {
+    const out = Buffer.alloc(count);
+    for (let i = 0; i < count; i++) out[i] = (counter++ * 131) & 0xff;
+    return out;
+  };
+  return run().finally(() => {
+    mutable.generateRandomBytes = original;
+  });
+}
+
+async function newState(): Promise<MTProtoState> {
+  const authKey = new AuthKey();
+  await authKey.setKey(randomBytes(256));
+  const state = new MTProtoState(authKey, undefined as never, true);
+  state.salt = helpers.readBigIntFromBuffer(randomBytes(8), true, true);
+  return state;
+}
+
+describe("lean transport", () => {
+  it("encrypts messages to the same bytes as stock gramjs", async () => {
+    for (const fast of [false, true]) {
+      if (fast) installFastCrypto();
+      try {
+        for (let i = 0; i < VECTORS; i++) {
+          const state = await newState();
+          const data = randomBytes(randomInt(1, 600_000));
+          const stock = await withSeededRandom(i, () => stockEncryptMessageData.call(state as never, data));
+          installLeanTransport();
+          try {
+            const lean = await withSeededRandom(i, () => state.encryptMessageData(data));
+            assert.ok(lean.equals(stock), `vector ${i} (fast crypto ${fast})`);
+          } finally {
+            uninstallLeanTransport();
+          }
+        }
+      } finally {
+        uninstallFastCrypto();
+      }
+    }
+  });
+
+  it("frames TCP packets like stock gramjs, counter included", () => {
+    const { FullPacketCodec } = require("telegram/network/connection/TCPFull");
+    const stock = new FullPacketCodec(undefined);
+    const lean = new FullPacketCodec(undefined);
+    installLeanTransport();
+    try {
+      for (let i = 0; i < VECTORS; i++) {
+        const data = randomBytes(randomInt(0, 100_000));
+        const ours = lean.encodePacket(data) as Buffer;
+        const theirs = stockEncodePacket.call(stock, data);
+        assert.ok(ours.equals(theirs), `packet ${i}`);
+      }
+    } finally {
+      uninstallLeanTransport();
+    }
+  });
+
+  it("skips gramjs's no-op gzip, whose output stock gramjs always discards", async () => {
+    for (const length of [0, 512, 513, 600_000]) {
+      const data = randomBytes(length);
+      for (const contentRelated of [false, true]) {
+        const stock = await stockGzipIfSmaller(contentRelated, data);
+        assert.equal(
+          createHash("sha256").update(stock).digest("hex"),
+          createHash("sha256").update(data).digest("hex"),
+        );
+      }
+    }
+    const { GZIPPacked } = require("telegram/tl/core/GZIPPacked");
+    installLeanTransport();
+    try {
+      const data = randomBytes(4096);
+      assert.equal(await GZIPPacked.gzipIfSmaller(true, data), data);
+    } finally {
+      uninstallLeanTransport();
+    }
+  });
+});
