@@ -6,7 +6,7 @@ import { ConfigError } from "../src/errors.js";
 
 const TELEGRAM = {
   TELEGRAM_API_ID: "12345",
-  TELEGRAM_API_HASH: "0123456789abcdef0123456789abcdef",
+  TELEGRAM_API_HASH: "0123456789abcdef".repeat(2),
   BOT_TOKEN: `123456:${"A".repeat(35)}`,
   OWNER_ID: "777",
 };

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { createLogger, displayUrl, scrub } from "../src/logger.js";
 
 const BOT_TOKEN = `987654321:${"AAbbCC_dd-".repeat(3)}xyz12`;
-const API_HASH = "0123456789abcdef0123456789abcdef";
+const API_HASH = "0123456789abcdef".repeat(2);
 const SESSION = `1${"BAAq".repeat(90)}==`;
 
 function capture() {
