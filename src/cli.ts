@@ -2,11 +2,12 @@
 /** `medusa <command>`: the entry point. Reads .env and the environment once, then hands a Config down. */
 import fs from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { formatChecks, runChecks } from "./cli/doctor.js";
 import { type Config, parseConfig } from "./config.js";
-import { openAndMigrate } from "./db/database.js";
-import { ConfigError, userFacing } from "./errors.js";
+import { backupDatabase, openAndMigrate } from "./db/database.js";
+import { ConfigError, UserError, userFacing } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startMedusa } from "./main.js";
 
@@ -23,7 +24,7 @@ Commands:
   download <url>     download a link to a folder (--out DIR, --name NAME, --quality Q)
   login              save a Telegram user session (Premium: 4000 MiB files)   [not yet available]
   upload <file|url>  upload to a chat from the terminal (--to CHAT)           [not yet available]
-  backup             copy the database with SQLite's online backup            [not yet available]
+  backup [--out F]   copy the live database with SQLite's online backup (default data/backups/)
 
 Options:
   -h, --help         this text
@@ -62,7 +63,22 @@ const COMMANDS: Record<string, CommandFn> = {
   },
   login: notYet("login"),
   upload: notYet("upload"),
-  backup: notYet("backup"),
+  backup: async (argv, env) => {
+    const { values } = parseArgs({ args: argv, options: { out: { type: "string" } }, strict: true });
+    const config = parseConfig(env);
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const out = path.resolve(values.out ?? path.join(config.paths.backups, `medusa-${stamp}.db`));
+    if (fs.existsSync(out))
+      throw new UserError("BACKUP_EXISTS", `${out} already exists; choose another --out.`);
+    const opened = await openAndMigrate(config.paths.database);
+    try {
+      await backupDatabase(opened, out);
+    } finally {
+      await opened.close();
+    }
+    console.log(`Backed up ${config.paths.database} to ${out}`);
+    return 0;
+  },
 };
 
 function notYet(name: string): CommandFn {

@@ -86,3 +86,26 @@ describe("medusa CLI", () => {
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
   });
 });
+
+describe("medusa backup", () => {
+  it("copies the database to a file that opens on its own, and refuses to overwrite", async (t) => {
+    const cwd = tempDir(t);
+    const env = { DATA_DIR: path.join(cwd, "data") };
+    assert.equal((await medusa(["migrate"], env, cwd)).exitCode, 0);
+    await execa(
+      "sqlite3",
+      [path.join(cwd, "data/medusa.db"), "INSERT INTO users (id, role) VALUES (5, 'admin')"],
+      {
+        timeout: 10_000,
+      },
+    );
+    const out = path.join(cwd, "copy.db");
+    const result = await medusa(["backup", "--out", out], env, cwd);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const rows = await execa("sqlite3", [out, "SELECT id, role FROM users"], { timeout: 10_000 });
+    assert.equal(rows.stdout.trim(), "5|admin");
+    const again = await medusa(["backup", "--out", out], env, cwd);
+    assert.equal(again.exitCode, 1);
+    assert.match(again.stderr, /already exists/);
+  });
+});
