@@ -1,0 +1,242 @@
+/**
+ * The yt-dlp engine against real yt-dlp and ffmpeg, on media made at test time and served from 127.0.0.1.
+ * Proxy variables point everything that is not 127.0.0.1 at a closed local port, so nothing reaches the internet.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { CancelledError, DownloadError } from "../../src/errors.js";
+import type { TransferProgress } from "../../src/fetch/types.js";
+import { ytdlpDownload, ytdlpProbe } from "../../src/fetch/ytdlp.js";
+import {
+  FFPROBE,
+  type FileServer,
+  makeClip,
+  makeDrmPlaylist,
+  makeHls,
+  makeTempDir,
+  serveDirectory,
+  type TempDir,
+  YTDLP,
+} from "../support/media-fixtures.js";
+
+const execFileAsync = promisify(execFile);
+/** Port 9 (discard) is closed here: a proxy there refuses every non-local request at once. */
+const DEAD_PROXY = "http://127.0.0.1:9";
+for (const name of ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]) {
+  process.env[name] = DEAD_PROXY;
+}
+process.env.no_proxy = "127.0.0.1";
+process.env.NO_PROXY = "127.0.0.1";
+
+/** Far above what these tiny downloads take; only a wedged run hits it. */
+const TIMEOUT_MS = 60_000;
+const LIMIT = 100 * 1024 * 1024;
+
+let media: TempDir;
+let server: FileServer;
+let slowServer: FileServer;
+let work: TempDir;
+let clipBytes: Buffer;
+
+async function probeStreams(file: string): Promise<{ duration: number; types: string[] }> {
+  const { stdout } = await execFileAsync(
+    FFPROBE,
+    ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", file],
+    { timeout: TIMEOUT_MS },
+  );
+  const json = JSON.parse(stdout) as { format: { duration: string }; streams: { codec_type: string }[] };
+  return { duration: Number(json.format.duration), types: json.streams.map((s) => s.codec_type).sort() };
+}
+
+function download(url: string, extra: Partial<Parameters<typeof ytdlpDownload>[1]> = {}) {
+  return ytdlpDownload(url, {
+    dir: work.path,
+    ytdlpPath: YTDLP,
+    ffmpegPath: "/usr/bin/ffmpeg", // a path, so --ffmpeg-location is exercised
+    maxSize: LIMIT,
+    timeoutMs: TIMEOUT_MS,
+    ...extra,
+  });
+}
+
+async function expectDownloadError(promise: Promise<unknown>, code: string): Promise<DownloadError> {
+  const error = await promise.then(
+    () => assert.fail(`expected ${code}`),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof DownloadError, `expected a DownloadError, got ${String(error)}`);
+  assert.equal(error.code, code, error.message);
+  return error;
+}
+
+describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
+  before(async () => {
+    media = await makeTempDir("medusa-ytdlp-media-");
+    const clip = await makeClip(path.join(media.path, "clip.mp4"), { seconds: 3 });
+    clipBytes = await readFile(clip);
+    await mkdir(path.join(media.path, "hls"));
+    await makeHls(clip, path.join(media.path, "hls"));
+    await mkdir(path.join(media.path, "hls-aes"));
+    await makeHls(clip, path.join(media.path, "hls-aes"), { aes: true });
+    await mkdir(path.join(media.path, "drm"));
+    await makeDrmPlaylist(path.join(media.path, "drm", "index.m3u8"), "../hls/seg000.ts");
+    await writeFile(
+      path.join(media.path, "page.html"),
+      "<html><head><title>No video</title></head><body>Hi</body></html>",
+    );
+    server = await serveDirectory(media.path);
+    // About 4 s for the clip: long enough to cancel mid-download, short enough to end by itself if a test fails.
+    slowServer = await serveDirectory(media.path, { bytesPerSecond: 16 * 1024 });
+  });
+
+  after(async () => {
+    await server?.close();
+    await slowServer?.close();
+    await media?.remove();
+  });
+
+  beforeEach(async () => {
+    await work?.remove();
+    work = await makeTempDir("medusa-ytdlp-job-");
+    server.requests.length = 0;
+  });
+
+  after(async () => work?.remove());
+
+  it("probes a direct mp4 through the generic extractor", async () => {
+    const info = await ytdlpProbe(`${server.origin}/clip.mp4`, { ytdlpPath: YTDLP, timeoutMs: TIMEOUT_MS });
+    assert.equal(info.title, "clip");
+    assert.equal(info.isLive, false);
+    assert.equal(info.hasDrm, false);
+    assert.equal(info.entries, undefined);
+    assert.deepEqual(
+      info.formats.map((f) => f.ext),
+      ["mp4"],
+    );
+  });
+
+  it("downloads an mp4 byte for byte, names it after the title and reports progress", async () => {
+    const reports: TransferProgress[] = [];
+    const file = await download(`${server.origin}/clip.mp4`, { onProgress: (p) => reports.push(p) });
+    assert.equal(file.engine, "ytdlp");
+    assert.equal(file.name, "clip.mp4");
+    assert.equal(file.path, path.join(work.path, "clip.mp4"));
+    assert.equal(file.mimeType, "video/mp4");
+    assert.equal(file.title, "clip");
+    assert.equal(file.size, clipBytes.length);
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    assert.equal(sha(await readFile(file.path)), sha(clipBytes));
+    assert.ok(reports.length > 0, "progress reported");
+    const last = reports.at(-1)!;
+    assert.equal(last.bytes, clipBytes.length);
+    assert.equal(last.total, clipBytes.length);
+    for (let i = 1; i < reports.length; i++) assert.ok(reports[i]!.bytes >= reports[i - 1]!.bytes);
+    assert.deepEqual(await readdir(work.path), ["clip.mp4"], "the staging folder is gone");
+  });
+
+  it("uses the caller's name, sanitised", async () => {
+    const file = await download(`${server.origin}/clip.mp4`, { name: "../Lecture 1/intro" });
+    assert.equal(file.name, "-Lecture 1-intro.mp4");
+    assert.equal(path.dirname(file.path), work.path);
+  });
+
+  it("downloads an HLS playlist into a playable mp4", async () => {
+    const file = await download(`${server.origin}/hls/index.m3u8`);
+    assert.equal(file.name, "index.mp4");
+    const probed = await probeStreams(file.path);
+    assert.deepEqual(probed.types, ["audio", "video"]);
+    assert.ok(Math.abs(probed.duration - 3) < 0.5, `duration ${probed.duration}`);
+  });
+
+  it("downloads an AES-128 encrypted HLS playlist (ordinary encryption, key served with it)", async () => {
+    const file = await download(`${server.origin}/hls-aes/index.m3u8`);
+    assert.ok(server.requests.includes("/hls-aes/enc.key"), "the key was fetched");
+    const probed = await probeStreams(file.path);
+    assert.deepEqual(probed.types, ["audio", "video"]);
+    assert.ok(Math.abs(probed.duration - 3) < 0.5, `duration ${probed.duration}`);
+  });
+
+  it("refuses a DRM playlist before downloading anything, and says so plainly", async () => {
+    const error = await expectDownloadError(download(`${server.origin}/drm/index.m3u8`), "DRM_PROTECTED");
+    assert.match(error.userMessage, /DRM/);
+    assert.match(error.userMessage, /never tries to get around DRM/);
+    assert.deepEqual(
+      server.requests.filter((r) => r.endsWith(".ts")),
+      [],
+      "no segment was requested",
+    );
+    assert.deepEqual(await readdir(work.path), []);
+  });
+
+  it("maps HTTP 404 to NOT_FOUND with yt-dlp's words kept internally", async () => {
+    const error = await expectDownloadError(download(`${server.origin}/missing.mp4`), "NOT_FOUND");
+    assert.match(error.message, /HTTP Error 404/);
+    assert.doesNotMatch(error.userMessage, /yt-dlp|127\.0\.0\.1/);
+    assert.deepEqual(await readdir(work.path), []);
+  });
+
+  it("maps a page without media to UNSUPPORTED_URL", async () => {
+    const error = await expectDownloadError(download(`${server.origin}/page.html`), "UNSUPPORTED_URL");
+    assert.match(error.message, /Unsupported URL/);
+  });
+
+  it("refuses a non-http URL without running yt-dlp", async () => {
+    await expectDownloadError(download("file:///etc/passwd"), "UNSUPPORTED_URL");
+    await expectDownloadError(download("-o/tmp/x"), "UNSUPPORTED_URL");
+  });
+
+  it("stops a download that passes the size limit and leaves nothing", async () => {
+    await expectDownloadError(download(`${server.origin}/clip.mp4`, { maxSize: 10_000 }), "TOO_LARGE");
+    assert.deepEqual(await readdir(work.path), []);
+    // HLS has no size up front: our own byte count stops it.
+    await expectDownloadError(download(`${server.origin}/hls/index.m3u8`, { maxSize: 30_000 }), "TOO_LARGE");
+    assert.deepEqual(await readdir(work.path), []);
+  });
+
+  it("extracts the audio when asked for audio only", async () => {
+    const file = await download(`${server.origin}/clip.mp4`, { quality: "audio" });
+    assert.equal(file.name, "clip.m4a");
+    assert.equal(file.mimeType, "audio/mp4");
+    assert.deepEqual((await probeStreams(file.path)).types, ["audio"]);
+  });
+
+  it("cancel kills yt-dlp and its children and removes partial files", async () => {
+    const controller = new AbortController();
+    let reports = 0;
+    const error = await download(`${slowServer.origin}/clip.mp4`, {
+      signal: controller.signal,
+      onProgress: () => {
+        reports++;
+        controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof CancelledError, String(error));
+    assert.ok(reports > 0, "it was downloading when cancelled");
+    assert.deepEqual(await readdir(work.path), []);
+    assert.deepEqual(await processesMentioning(work.path), [], "no process of the download is left");
+  });
+
+  it("times out a probe and says so", async () => {
+    const error = await expectDownloadError(
+      ytdlpProbe(`${slowServer.origin}/clip.mp4`, { ytdlpPath: YTDLP, timeoutMs: 300 }),
+      "TIMEOUT",
+    );
+    assert.match(error.userMessage, /too long/);
+  });
+});
+
+/** Pids whose command line mentions `text`: what a leaked yt-dlp or ffmpeg would show. */
+async function processesMentioning(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(text)) found.push(Number(entry));
+  }
+  return found;
+}
