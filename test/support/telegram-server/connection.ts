@@ -1,0 +1,421 @@
+/**
+ * One client TCP connection: transport framing, the plain-text auth-key exchange, then MTProto 2.0 sessions —
+ * decryption and its checks, containers, gzip, acks, pings, salts, new_session_created — and the way back:
+ * rpc_result / rpc_error and pushed updates, batched into containers when several wait.
+ */
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import { inflateSync } from "node:zlib";
+import { Api } from "telegram";
+import { BinaryReader } from "telegram/extensions/index.js";
+import { returnBigInt } from "telegram/Helpers.js";
+import { authKeyId, igeDecrypt, igeEncrypt, messageKeys, sha256 } from "./crypto.js";
+import { Pacer } from "./faults.js";
+import { Handshake } from "./handshake.js";
+import { RpcFailure } from "./rpc-error.js";
+import type { ServerCore } from "./server-core.js";
+import { TransportCodec, TransportError } from "./transport.js";
+import type { AuthKeyRecord } from "./world.js";
+
+const CONTAINER = 0x73f1f8dc;
+const GZIP_PACKED = 0x3072cfa1;
+const RPC_RESULT = 0xf35c6d01;
+const MSGS_ACK = 0x62d6b459;
+/** Service messages gramjs and other clients send that need no rpc_result. */
+const PING = 0x7abe77ec;
+const PING_DELAY_DISCONNECT = 0xf3427b8c;
+const HTTP_WAIT = 0x9299359f;
+/** A container holds at most about 1 MiB; bigger answers travel alone. */
+const CONTAINER_LIMIT = 1024 * 1024 - 1024;
+/** Client msg_ids more than this far from our clock are refused (bad_msg_notification 16/17), as Telegram does. */
+const MSG_ID_WINDOW_PAST = 300;
+const MSG_ID_WINDOW_FUTURE = 30;
+
+interface Outgoing {
+  body: Buffer;
+  contentRelated: boolean;
+}
+
+export interface Session {
+  id: Buffer;
+  conn: Connection;
+  seq: number;
+  queue: Outgoing[];
+  flushScheduled: boolean;
+  seen: Set<string>;
+}
+
+export class Connection {
+  readonly id: number;
+  readonly codec = new TransportCodec();
+  authKey: AuthKeyRecord | undefined;
+  /** Set once initConnection arrived: this is a client's main connection, where updates go. */
+  initialized = false;
+  readonly sessions = new Map<string, Session>();
+  readonly openedAt = Date.now();
+  closed = false;
+  private handshake: Handshake | undefined;
+  private lastMsgId = 0n;
+  private bytesIn = 0;
+  private readonly dropAfter: number | undefined;
+  private readonly inPacer: Pacer;
+  private readonly outPacer: Pacer;
+
+  constructor(
+    private readonly core: ServerCore,
+    readonly socket: Socket,
+    id: number,
+  ) {
+    this.id = id;
+    this.dropAfter = core.faults.dropPointForNewConnection();
+    const conditions = () => core.faults.conditions;
+    this.inPacer = new Pacer(
+      conditions,
+      (chunk) => this.onBytes(chunk),
+      (high) => (high ? socket.pause() : socket.resume()),
+    );
+    this.outPacer = new Pacer(conditions, (chunk) => {
+      if (!socket.destroyed) socket.write(chunk);
+    });
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => {
+      core.counters.bytesIn += chunk.length;
+      this.inPacer.push(chunk);
+    });
+    socket.on("error", () => undefined);
+    socket.on("close", () => this.close());
+  }
+
+  get userId(): number | undefined {
+    return this.authKey?.userId;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inPacer.close();
+    this.outPacer.close();
+    this.socket.destroy();
+    this.core.onConnectionClosed(this);
+  }
+
+  private onBytes(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.length;
+    if (this.dropAfter !== undefined && this.bytesIn >= this.dropAfter) {
+      this.core.faults.dropped++;
+      this.core.log(`connection ${this.id}: dropped after ${this.bytesIn} bytes (fault)`);
+      this.close();
+      return;
+    }
+    let packets: Buffer[];
+    try {
+      packets = this.codec.push(chunk);
+    } catch (e) {
+      if (e instanceof TransportError) this.core.log(`connection ${this.id}: transport error: ${e.message}`);
+      this.close();
+      return;
+    }
+    for (const p of packets) {
+      try {
+        this.onPacket(p);
+      } catch (e) {
+        this.core.log(`connection ${this.id}: ${(e as Error).stack ?? e}`);
+        this.close();
+        return;
+      }
+    }
+  }
+
+  private writePacket(payload: Buffer): void {
+    if (this.closed) return;
+    for (const part of this.codec.encode(payload)) {
+      this.core.counters.bytesOut += part.length;
+      this.outPacer.push(part);
+    }
+  }
+
+  /** Server msg_ids: time-based, increasing, ≡ 1 (mod 4) for answers and 3 for notifications. */
+  private nextMsgId(answer: boolean): bigint {
+    const nowMs = Date.now();
+    let id = (BigInt(Math.floor(nowMs / 1000)) << 32n) | (BigInt(nowMs % 1000) << 22n);
+    if (id <= this.lastMsgId) id = this.lastMsgId + 4n;
+    id = (id & ~3n) | (answer ? 1n : 3n);
+    this.lastMsgId = id;
+    return id;
+  }
+
+  private onPacket(packet: Buffer): void {
+    if (packet.length === 4) return; // a transport-level error code from the client: nothing to do
+    if (packet.length < 24) throw new Error(`packet of ${packet.length} bytes`);
+    const keyId = packet.readBigInt64LE(0);
+    if (keyId === 0n) {
+      void this.onPlain(packet).catch((e) => {
+        this.core.log(`connection ${this.id}: auth-key exchange failed: ${(e as Error).message}`);
+        this.close();
+      });
+      return;
+    }
+    const key = this.core.world.authKeys.get(keyId.toString());
+    if (!key || (this.authKey && this.authKey !== key)) {
+      // Transport error -404: gramjs then drops the key and makes a new one.
+      const err = Buffer.alloc(4);
+      err.writeInt32LE(-404, 0);
+      this.writePacket(err);
+      return;
+    }
+    this.authKey = key;
+    this.onEncrypted(key, packet);
+  }
+
+  private async onPlain(packet: Buffer): Promise<void> {
+    const len = packet.readInt32LE(16);
+    const request = new BinaryReader(packet.subarray(20, 20 + len)).tgReadObject();
+    this.handshake ??= new Handshake(this.core.rsa, () => this.core.faults.takeBadNonceHash());
+    const { answer, authKey } = await this.handshake.handle(request);
+    if (authKey) {
+      const id = authKeyId(authKey.key);
+      this.core.world.authKeys.set(id, { id, key: authKey.key, salt: authKey.salt, userId: undefined });
+      this.handshake = undefined;
+    }
+    const body = answer.getBytes();
+    const head = Buffer.alloc(20);
+    head.writeBigInt64LE(this.nextMsgId(true), 8);
+    head.writeInt32LE(body.length, 16);
+    this.writePacket(Buffer.concat([head, body]));
+  }
+
+  private onEncrypted(key: AuthKeyRecord, packet: Buffer): void {
+    const msgKey = packet.subarray(8, 24);
+    const encrypted = packet.subarray(24);
+    if (encrypted.length % 16 !== 0) throw new Error("encrypted data not a multiple of 16 bytes");
+    const { key: aesKey, iv } = messageKeys(key.key, msgKey, 0);
+    const plain = igeDecrypt(encrypted, aesKey, iv);
+    // msg_key = SHA256(auth_key[88:120] + plaintext)[8:24]; a mismatch means a forged or broken packet.
+    if (!sha256(key.key.subarray(88, 120), plain).subarray(8, 24).equals(msgKey)) {
+      throw new Error("msg_key mismatch");
+    }
+    const salt = plain.readBigInt64LE(0);
+    const sessionId = plain.subarray(8, 16);
+    const msgId = plain.readBigInt64LE(16);
+    const seqNo = plain.readInt32LE(24);
+    const length = plain.readInt32LE(28);
+    if (length < 0 || 32 + length > plain.length || plain.length - 32 - length < 12) {
+      throw new Error("bad message length or padding");
+    }
+    const body = plain.subarray(32, 32 + length);
+    const sessionKey = sessionId.toString("hex");
+    let session = this.sessions.get(sessionKey);
+    const tmp: Session = session ?? this.newSession(Buffer.from(sessionId));
+    const seconds = Number(msgId >> 32n);
+    const nowS = Date.now() / 1000;
+    if (seconds < nowS - MSG_ID_WINDOW_PAST || seconds > nowS + MSG_ID_WINDOW_FUTURE || (msgId & 3n) !== 0n) {
+      const code = (msgId & 3n) !== 0n ? 18 : seconds < nowS ? 16 : 17;
+      this.send(
+        tmp,
+        new Api.BadMsgNotification({
+          badMsgId: returnBigInt(msgId),
+          badMsgSeqno: seqNo,
+          errorCode: code,
+        }).getBytes(),
+        false,
+      );
+      return;
+    }
+    if (salt !== key.salt) {
+      this.send(
+        tmp,
+        new Api.BadServerSalt({
+          badMsgId: returnBigInt(msgId),
+          badMsgSeqno: seqNo,
+          errorCode: 48,
+          newServerSalt: returnBigInt(key.salt),
+        }).getBytes(),
+        false,
+      );
+      return;
+    }
+    if (!session) {
+      session = tmp;
+      this.sessions.set(sessionKey, session);
+      this.core.onSession(this, session);
+      this.send(
+        session,
+        new Api.NewSessionCreated({
+          firstMsgId: returnBigInt(msgId),
+          uniqueId: returnBigInt(randomBytes(8).readBigInt64LE(0)),
+          serverSalt: returnBigInt(key.salt),
+        }).getBytes(),
+        false,
+      );
+    }
+    this.onMessage(session, msgId, body);
+  }
+
+  private newSession(id: Buffer): Session {
+    return { id, conn: this, seq: 0, queue: [], flushScheduled: false, seen: new Set() };
+  }
+
+  private onMessage(session: Session, msgId: bigint, body: Buffer): void {
+    const msgKey = msgId.toString();
+    if (session.seen.has(msgKey)) return; // a resend of something already handled
+    session.seen.add(msgKey);
+    if (session.seen.size > 4096) session.seen.delete(session.seen.values().next().value!);
+    const ctor = body.readUInt32LE(0);
+    switch (ctor) {
+      case CONTAINER: {
+        const count = body.readInt32LE(4);
+        let off = 8;
+        for (let i = 0; i < count; i++) {
+          const innerId = body.readBigInt64LE(off);
+          const len = body.readInt32LE(off + 12);
+          this.onMessage(session, innerId, body.subarray(off + 16, off + 16 + len));
+          off += 16 + len;
+        }
+        return;
+      }
+      case GZIP_PACKED: {
+        const packed = new BinaryReader(body.subarray(4)).tgReadBytes();
+        session.seen.delete(msgKey);
+        this.onMessage(session, msgId, inflateSync(packed));
+        return;
+      }
+      case MSGS_ACK:
+        return;
+      case PING:
+      case PING_DELAY_DISCONNECT: {
+        // Answered with a top-level pong, not inside rpc_result.
+        const pingId = body.readBigInt64LE(4);
+        this.send(
+          session,
+          new Api.Pong({ msgId: returnBigInt(msgId), pingId: returnBigInt(pingId) }).getBytes(),
+          true,
+        );
+        return;
+      }
+      case HTTP_WAIT:
+        return;
+    }
+    let request: unknown;
+    try {
+      request = new BinaryReader(body).tgReadObject();
+    } catch {
+      this.answer(session, msgId, new RpcFailure(400, "INPUT_CONSTRUCTOR_INVALID"));
+      return;
+    }
+    if (request instanceof Api.GetFutureSalts) {
+      const nowS = Math.floor(Date.now() / 1000);
+      const salts = Buffer.alloc(4 + 8 + 4 + 4 + 4 + 16);
+      // future_salts#ae500895 req_msg_id:long now:int salts:vector<future_salt> (bare vector, by hand)
+      salts.writeUInt32LE(0xae500895, 0);
+      salts.writeBigInt64LE(msgId, 4);
+      salts.writeInt32LE(nowS, 12);
+      salts.writeInt32LE(1, 16);
+      salts.writeInt32LE(nowS, 20);
+      salts.writeInt32LE(nowS + 3600, 24);
+      salts.writeBigInt64LE(session.conn.authKey!.salt, 28);
+      this.send(session, salts.subarray(0, 36), true);
+      return;
+    }
+    if (request instanceof Api.DestroySession) {
+      this.send(session, new Api.DestroySessionOk({ sessionId: request.sessionId }).getBytes(), true);
+      return;
+    }
+    this.core
+      .call(this, session, request)
+      .then((result) => this.answer(session, msgId, result))
+      .catch((e) => this.answer(session, msgId, e));
+  }
+
+  private answer(session: Session, reqMsgId: bigint, result: unknown): void {
+    let payload: Buffer;
+    if (result instanceof RpcFailure) {
+      payload = new Api.RpcError({ errorCode: result.code, errorMessage: result.errorMessage }).getBytes();
+    } else if (result instanceof Error) {
+      this.core.log(`connection ${this.id}: internal error: ${result.stack}`);
+      payload = new Api.RpcError({ errorCode: 500, errorMessage: "INTERNAL_SERVER_ERROR" }).getBytes();
+    } else payload = encodeResult(result);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(RPC_RESULT, 0);
+    head.writeBigInt64LE(reqMsgId, 4);
+    this.send(session, Buffer.concat([head, payload]), true);
+  }
+
+  /** Queues a message for the session; everything queued in one tick leaves in one container. */
+  send(session: Session, body: Buffer, contentRelated: boolean): void {
+    if (this.closed) return;
+    session.queue.push({ body, contentRelated });
+    if (session.flushScheduled) return;
+    session.flushScheduled = true;
+    setImmediate(() => this.flush(session));
+  }
+
+  private flush(session: Session): void {
+    session.flushScheduled = false;
+    while (session.queue.length > 0 && !this.closed) {
+      const batch: Outgoing[] = [];
+      let size = 0;
+      while (session.queue.length > 0) {
+        const next = session.queue[0]!;
+        if (batch.length > 0 && size + next.body.length + 16 > CONTAINER_LIMIT) break;
+        batch.push(session.queue.shift()!);
+        size += next.body.length + 16;
+      }
+      if (batch.length === 1) {
+        const m = batch[0]!;
+        this.sendEncrypted(session, this.envelope(session, m));
+      } else {
+        const inner = batch.map((m) => this.envelope(session, m));
+        const head = Buffer.alloc(8);
+        head.writeUInt32LE(CONTAINER, 0);
+        head.writeInt32LE(inner.length, 4);
+        const body = Buffer.concat([head, ...inner]);
+        this.sendEncrypted(session, this.envelope(session, { body, contentRelated: false }));
+      }
+    }
+  }
+
+  /** msg_id, seqno, length, body. */
+  private envelope(session: Session, m: Outgoing): Buffer {
+    const head = Buffer.alloc(16);
+    head.writeBigInt64LE(this.nextMsgId(m.contentRelated), 0);
+    head.writeInt32LE(m.contentRelated ? session.seq++ * 2 + 1 : session.seq * 2, 8);
+    head.writeInt32LE(m.body.length, 12);
+    return Buffer.concat([head, m.body]);
+  }
+
+  private sendEncrypted(session: Session, message: Buffer): void {
+    const key = this.authKey!;
+    const head = Buffer.alloc(16);
+    head.writeBigInt64LE(key.salt, 0);
+    session.id.copy(head, 8);
+    const unpadded = 16 + message.length;
+    const padding = randomBytes(12 + ((16 - ((unpadded + 12) % 16)) % 16));
+    const plain = Buffer.concat([head, message, padding]);
+    const msgKey = sha256(key.key.subarray(96, 128), plain).subarray(8, 24);
+    const { key: aesKey, iv } = messageKeys(key.key, msgKey, 8);
+    const keyIdBytes = Buffer.alloc(8);
+    keyIdBytes.writeBigInt64LE(BigInt(key.id), 0);
+    this.writePacket(Buffer.concat([keyIdBytes, msgKey, igeEncrypt(plain, aesKey, iv)]));
+  }
+}
+
+/** TL results: objects serialise themselves; vectors and Bool are written by hand, as gramjs reads them. */
+export function encodeResult(result: unknown): Buffer {
+  if (Buffer.isBuffer(result)) return result;
+  if (result === true || result === false) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(result ? 0x997275b5 : 0xbc799737, 0);
+    return b;
+  }
+  if (Array.isArray(result)) {
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(0x1cb5c415, 0);
+    head.writeInt32LE(result.length, 4);
+    return Buffer.concat([head, ...result.map(encodeResult)]);
+  }
+  if (result && typeof (result as { getBytes?: unknown }).getBytes === "function") {
+    return (result as { getBytes(): Buffer }).getBytes();
+  }
+  throw new Error(`cannot encode result ${String(result)}`);
+}

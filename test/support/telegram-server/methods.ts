@@ -1,0 +1,616 @@
+/**
+ * The methods the server answers, one handler each, keyed by gramjs class name. Handlers throw RpcFailure for
+ * Telegram's errors; anything not listed answers 400 METHOD_NOT_IMPLEMENTED_<NAME>.
+ */
+import { open } from "node:fs/promises";
+import { Api } from "telegram";
+import { returnBigInt } from "telegram/Helpers.js";
+import type { Connection, Session } from "./connection.js";
+import { RpcFailure } from "./rpc-error.js";
+import type { ServerCore } from "./server-core.js";
+import {
+  adminRights,
+  type ChatRef,
+  type DocumentRecord,
+  type MessageRecord,
+  now,
+  randomLong,
+  type UserRecord,
+} from "./world.js";
+
+export interface CallContext {
+  core: ServerCore;
+  conn: Connection;
+  session: Session;
+  user: UserRecord | undefined;
+}
+
+type Handler = (ctx: CallContext, request: never) => unknown;
+
+/** Methods callable before the auth key is bound to a user. */
+export const UNAUTHORIZED_METHODS = new Set([
+  "help.GetConfig",
+  "help.GetNearestDc",
+  "auth.ImportBotAuthorization",
+  "auth.ExportAuthorization",
+  "auth.ImportAuthorization",
+]);
+
+/** upload.getFile: limit divides 1 MiB and is a multiple of 4 KiB; offset a multiple of 4 KiB. */
+const GET_FILE_MAX = 1024 * 1024;
+
+function me(ctx: CallContext): UserRecord {
+  if (!ctx.user) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+  return ctx.user;
+}
+
+function num(v: { toString(): string } | number): number {
+  return Number(v.toString());
+}
+
+function big(v: { toString(): string }): bigint {
+  return BigInt(v.toString());
+}
+
+/** Inputs arrive as decoded TL objects; gramjs types them as its client-side EntityLike, hence `unknown`. */
+function resolveUser(ctx: CallContext, input: unknown): UserRecord {
+  if (input instanceof Api.InputUserSelf || input instanceof Api.InputPeerSelf) return me(ctx);
+  if (input instanceof Api.InputUser || input instanceof Api.InputPeerUser) {
+    const u = ctx.core.world.users.get(num(input.userId));
+    if (!u || u.accessHash !== big(input.accessHash)) throw new RpcFailure(400, "USER_ID_INVALID");
+    return u;
+  }
+  throw new RpcFailure(400, "USER_ID_INVALID");
+}
+
+function resolvePeer(ctx: CallContext, peer: unknown): ChatRef {
+  const self = me(ctx);
+  if (peer instanceof Api.InputPeerSelf) return { kind: "private", a: self.id, b: self.id };
+  if (peer instanceof Api.InputPeerUser) return { kind: "private", a: self.id, b: resolveUser(ctx, peer).id };
+  if (peer instanceof Api.InputPeerChat) {
+    const c = ctx.core.world.chats.get(num(peer.chatId));
+    if (c?.kind !== "group") throw new RpcFailure(400, "PEER_ID_INVALID");
+    return { kind: "group", id: c.id };
+  }
+  if (peer instanceof Api.InputPeerChannel) return { kind: "channel", id: resolveChannel(ctx, peer).id };
+  throw new RpcFailure(400, "PEER_ID_INVALID");
+}
+
+function resolveChannel(ctx: CallContext, ch: unknown) {
+  if (!(ch instanceof Api.InputChannel || ch instanceof Api.InputPeerChannel)) {
+    throw new RpcFailure(400, "CHANNEL_INVALID");
+  }
+  const c = ctx.core.world.chats.get(num(ch.channelId));
+  if (c?.kind !== "channel" || c.accessHash !== big(ch.accessHash))
+    throw new RpcFailure(400, "CHANNEL_INVALID");
+  return c;
+}
+
+/** random_id lets Telegram drop a repeated send; it answers RANDOM_ID_DUPLICATE (a 500, as Telegram does). */
+function claimRandomId(ctx: CallContext, randomId: { toString(): string } | undefined): void {
+  if (randomId === undefined) return;
+  const key = `${me(ctx).id}:${randomId.toString()}`;
+  if (ctx.core.usedRandomIds.has(key)) throw new RpcFailure(500, "RANDOM_ID_DUPLICATE");
+  ctx.core.usedRandomIds.add(key);
+}
+
+function markupButtons(markup: Api.TypeReplyMarkup | undefined): MessageRecord["buttons"] {
+  if (!(markup instanceof Api.ReplyInlineMarkup)) return undefined;
+  return markup.rows.map((row) =>
+    row.buttons.map((b) => {
+      if (b instanceof Api.KeyboardButtonCallback)
+        return { text: b.text, data: Buffer.from(b.data), url: undefined };
+      if (b instanceof Api.KeyboardButtonUrl) return { text: b.text, data: undefined, url: b.url };
+      return { text: (b as { text?: string }).text ?? "", data: undefined, url: undefined };
+    }),
+  );
+}
+
+function replyToId(replyTo: Api.TypeInputReplyTo | undefined): number | undefined {
+  return replyTo instanceof Api.InputReplyToMessage ? replyTo.replyToMsgId : undefined;
+}
+
+/** The Updates a sender gets back for messages it created (UpdateMessageID links each to its random_id). */
+export function updatesForNew(
+  ctx: CallContext,
+  records: { message: MessageRecord; randomId?: { toString(): string } }[],
+  edit = false,
+): Api.Updates {
+  const world = ctx.core.world;
+  const viewer = me(ctx).id;
+  const updates: Api.TypeUpdate[] = [];
+  const users = new Map<string, Api.TypeUser>();
+  const chats = new Map<string, Api.TypeChat>();
+  for (const { message, randomId } of records) {
+    if (randomId !== undefined) {
+      updates.push(new Api.UpdateMessageID({ id: message.id, randomId: returnBigInt(randomId.toString()) }));
+    }
+    updates.push(renderUpdate(ctx.core, message, viewer, edit));
+    const e = world.entitiesFor(message, viewer);
+    for (const u of e.users) users.set(String((u as Api.User).id), u);
+    for (const c of e.chats) chats.set(String((c as Api.Channel).id), c);
+  }
+  return new Api.Updates({
+    updates,
+    users: [...users.values()],
+    chats: [...chats.values()],
+    date: now(),
+    seq: 0,
+  });
+}
+
+export function renderUpdate(
+  core: ServerCore,
+  m: MessageRecord,
+  viewer: number,
+  edit: boolean,
+): Api.TypeUpdate {
+  const message = core.world.renderMessage(m, viewer);
+  if (m.chat.kind === "channel") {
+    const pts = core.world.chats.get(m.chat.id)?.pts ?? 1;
+    return edit
+      ? new Api.UpdateEditChannelMessage({ message, pts, ptsCount: 1 })
+      : new Api.UpdateNewChannelMessage({ message, pts, ptsCount: 1 });
+  }
+  const pts = core.world.users.get(viewer)?.pts ?? 1;
+  return edit
+    ? new Api.UpdateEditMessage({ message, pts, ptsCount: 1 })
+    : new Api.UpdateNewMessage({ message, pts, ptsCount: 1 });
+}
+
+function attributeName(attrs: Api.TypeDocumentAttribute[], fallback: string): string {
+  for (const a of attrs) if (a instanceof Api.DocumentAttributeFilename) return a.fileName;
+  return fallback;
+}
+
+async function assembleInput(ctx: CallContext, file: Api.TypeInputFile) {
+  const owner = me(ctx).id;
+  if (file instanceof Api.InputFileBig) {
+    return ctx.core.uploads.assemble(owner, { big: true, id: file.id.toString(), parts: file.parts });
+  }
+  if (file instanceof Api.InputFile) {
+    return ctx.core.uploads.assemble(owner, {
+      big: false,
+      id: file.id.toString(),
+      parts: file.parts,
+      md5Checksum: file.md5Checksum,
+    });
+  }
+  throw new RpcFailure(400, "FILE_ID_INVALID");
+}
+
+/** Turns an InputMedia into a stored document: uploaded files are assembled, existing ones looked up. */
+async function mediaDocument(ctx: CallContext, media: Api.TypeInputMedia): Promise<DocumentRecord> {
+  const world = ctx.core.world;
+  if (media instanceof Api.InputMediaUploadedDocument || media instanceof Api.InputMediaUploadedPhoto) {
+    const file = await assembleInput(ctx, media.file);
+    const isPhoto = media instanceof Api.InputMediaUploadedPhoto;
+    const attributes = isPhoto ? [] : media.attributes;
+    const inputName = (media.file as Api.InputFile).name ?? "file";
+    let thumb: DocumentRecord["thumb"];
+    if (!isPhoto && media.thumb) {
+      const t = await assembleInput(ctx, media.thumb);
+      thumb = { path: t.path, size: t.size, w: 320, h: 320 };
+    }
+    const doc: DocumentRecord = {
+      id: randomLong(),
+      accessHash: randomLong(),
+      fileReference: Buffer.from(randomLong().toString(16)),
+      date: now(),
+      name: attributeName(attributes, inputName),
+      mimeType: isPhoto ? "image/jpeg" : media.mimeType,
+      size: file.size,
+      sha256: file.sha256,
+      path: file.path,
+      attributes: attributes.some((a) => a instanceof Api.DocumentAttributeFilename)
+        ? attributes
+        : [...attributes, new Api.DocumentAttributeFilename({ fileName: inputName })],
+      thumb,
+      photo: isPhoto,
+    };
+    world.documents.set(doc.id.toString(), doc);
+    return doc;
+  }
+  if (media instanceof Api.InputMediaDocument || media instanceof Api.InputMediaPhoto) {
+    const ref = media.id;
+    if (!(ref instanceof Api.InputDocument || ref instanceof Api.InputPhoto)) {
+      throw new RpcFailure(400, "MEDIA_INVALID");
+    }
+    const doc = world.documents.get(ref.id.toString());
+    if (!doc || doc.accessHash !== big(ref.accessHash)) throw new RpcFailure(400, "MEDIA_INVALID");
+    return doc;
+  }
+  throw new RpcFailure(400, "MEDIA_INVALID");
+}
+
+function newMessage(
+  ctx: CallContext,
+  chat: ChatRef,
+  fields: Partial<Pick<MessageRecord, "text" | "document" | "buttons" | "replyToMsgId" | "forwardedFrom">>,
+): MessageRecord {
+  const self = me(ctx);
+  if (!ctx.core.world.canWrite(self.id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
+  return ctx.core.world.addMessage({
+    chat,
+    fromId: self.id,
+    text: fields.text ?? "",
+    document: fields.document,
+    buttons: fields.buttons,
+    replyToMsgId: fields.replyToMsgId,
+    forwardedFrom: fields.forwardedFrom,
+  });
+}
+
+function findVisibleMessage(ctx: CallContext, id: number): MessageRecord | undefined {
+  const self = me(ctx).id;
+  for (const list of ctx.core.world.messages.values()) {
+    const m = list.find((x) => x.id === id);
+    if (!m || m.deleted || m.chat.kind === "channel") continue;
+    if (ctx.core.world.audience(m.chat).includes(self)) return m;
+  }
+  return undefined;
+}
+
+function messagesResult(ctx: CallContext, found: MessageRecord[], requested: number) {
+  const viewer = me(ctx).id;
+  const world = ctx.core.world;
+  const users = new Map<number, Api.TypeUser>();
+  const chats = new Map<number, Api.TypeChat>();
+  for (const m of found) {
+    for (const u of world.entitiesFor(m, viewer).users) users.set(num((u as Api.User).id), u);
+    if (m.chat.kind !== "private")
+      chats.set(m.chat.id, world.renderChat(world.chats.get(m.chat.id)!, viewer));
+  }
+  return { messages: found.map((m) => world.renderMessage(m, viewer)), users, chats, requested };
+}
+
+const methods = {
+  "help.GetConfig": (ctx: CallContext) => {
+    const { core } = ctx;
+    return new Api.Config({
+      date: now(),
+      expires: now() + 3600,
+      testMode: false,
+      thisDc: core.dcId,
+      dcOptions: [
+        new Api.DcOption({ id: core.dcId, ipAddress: core.host, port: core.port() }),
+        new Api.DcOption({ id: core.dcId, ipAddress: core.host, port: core.port(), mediaOnly: true }),
+      ],
+      dcTxtDomainName: "localhost",
+      chatSizeMax: 200,
+      megagroupSizeMax: 200000,
+      forwardedCountMax: 100,
+      onlineUpdatePeriodMs: 210000,
+      offlineBlurTimeoutMs: 5000,
+      offlineIdleTimeoutMs: 30000,
+      onlineCloudTimeoutMs: 300000,
+      notifyCloudDelayMs: 30000,
+      notifyDefaultDelayMs: 1500,
+      pushChatPeriodMs: 60000,
+      pushChatLimit: 2,
+      editTimeLimit: 172800,
+      revokeTimeLimit: 2147483647,
+      revokePmTimeLimit: 2147483647,
+      ratingEDecay: 2419200,
+      stickersRecentLimit: 200,
+      channelsReadMediaPeriod: 604800,
+      callReceiveTimeoutMs: 20000,
+      callRingTimeoutMs: 90000,
+      callConnectTimeoutMs: 30000,
+      callPacketTimeoutMs: 10000,
+      meUrlPrefix: "https://t.me/",
+      captionLengthMax: 1024,
+      messageLengthMax: 4096,
+      webfileDcId: core.dcId,
+    });
+  },
+  "help.GetNearestDc": (ctx: CallContext) =>
+    new Api.NearestDc({ country: "XX", thisDc: ctx.core.dcId, nearestDc: ctx.core.dcId }),
+
+  "auth.ImportBotAuthorization": (ctx: CallContext, r: Api.auth.ImportBotAuthorization) => {
+    const bot = ctx.core.world.userByToken(r.botAuthToken);
+    if (!bot) throw new RpcFailure(401, "ACCESS_TOKEN_INVALID");
+    ctx.conn.authKey!.userId = bot.id;
+    return new Api.auth.Authorization({ user: ctx.core.world.renderUser(bot, bot.id) });
+  },
+  "auth.LogOut": (ctx: CallContext) => {
+    ctx.conn.authKey!.userId = undefined;
+    return new Api.auth.LoggedOut({});
+  },
+
+  "updates.GetState": (ctx: CallContext) =>
+    new Api.updates.State({ pts: me(ctx).pts, qts: 0, date: now(), seq: 0, unreadCount: 0 }),
+  "updates.GetDifference": () => new Api.updates.DifferenceEmpty({ date: now(), seq: 0 }),
+  "updates.GetChannelDifference": (ctx: CallContext, r: Api.updates.GetChannelDifference) =>
+    new Api.updates.ChannelDifferenceEmpty({
+      final: true,
+      pts: resolveChannel(ctx, r.channel).pts,
+      timeout: 30,
+    }),
+
+  "users.GetUsers": (ctx: CallContext, r: Api.users.GetUsers) =>
+    r.id.map((input) => {
+      try {
+        return ctx.core.world.renderUser(resolveUser(ctx, input), me(ctx).id);
+      } catch {
+        return new Api.UserEmpty({ id: returnBigInt((input as Api.InputUser).userId ?? 0) });
+      }
+    }),
+  "users.GetFullUser": (ctx: CallContext, r: Api.users.GetFullUser) => {
+    const u = resolveUser(ctx, r.id);
+    return new Api.users.UserFull({
+      fullUser: new Api.UserFull({
+        id: returnBigInt(u.id),
+        settings: new Api.PeerSettings({}),
+        notifySettings: new Api.PeerNotifySettings({}),
+        commonChatsCount: 0,
+        botInfo: u.bot
+          ? new Api.BotInfo({
+              userId: returnBigInt(u.id),
+              commands: u.commands.map((c) => new Api.BotCommand(c)),
+            })
+          : undefined,
+      }),
+      chats: [],
+      users: [ctx.core.world.renderUser(u, me(ctx).id)],
+    });
+  },
+  "contacts.ResolveUsername": (ctx: CallContext, r: Api.contacts.ResolveUsername) => {
+    const found = ctx.core.world.findByUsername(r.username);
+    const viewer = me(ctx).id;
+    if (!found) throw new RpcFailure(400, "USERNAME_NOT_OCCUPIED");
+    if ("bot" in found) {
+      return new Api.contacts.ResolvedPeer({
+        peer: new Api.PeerUser({ userId: returnBigInt(found.id) }),
+        chats: [],
+        users: [ctx.core.world.renderUser(found, viewer)],
+      });
+    }
+    return new Api.contacts.ResolvedPeer({
+      peer:
+        found.kind === "channel"
+          ? new Api.PeerChannel({ channelId: returnBigInt(found.id) })
+          : new Api.PeerChat({ chatId: returnBigInt(found.id) }),
+      chats: [ctx.core.world.renderChat(found, viewer)],
+      users: [],
+    });
+  },
+
+  "channels.GetChannels": (ctx: CallContext, r: Api.channels.GetChannels) =>
+    new Api.messages.Chats({
+      chats: r.id.map((c) => ctx.core.world.renderChat(resolveChannel(ctx, c), me(ctx).id)),
+    }),
+  "channels.GetParticipant": (ctx: CallContext, r: Api.channels.GetParticipant) => {
+    const c = resolveChannel(ctx, r.channel);
+    const u = resolveUser(ctx, r.participant);
+    if (!c.members.has(u.id)) throw new RpcFailure(400, "USER_NOT_PARTICIPANT");
+    const userId = returnBigInt(u.id);
+    const participant =
+      c.creatorId === u.id
+        ? new Api.ChannelParticipantCreator({ userId, adminRights: adminRights() })
+        : c.admins.has(u.id)
+          ? new Api.ChannelParticipantAdmin({
+              userId,
+              promotedBy: returnBigInt(c.creatorId),
+              date: c.date,
+              adminRights: adminRights(),
+            })
+          : new Api.ChannelParticipant({ userId, date: c.date });
+    return new Api.channels.ChannelParticipant({
+      participant,
+      chats: [ctx.core.world.renderChat(c, me(ctx).id)],
+      users: [ctx.core.world.renderUser(u, me(ctx).id)],
+    });
+  },
+
+  "messages.SendMessage": (ctx: CallContext, r: Api.messages.SendMessage) => {
+    const chat = resolvePeer(ctx, r.peer);
+    if (!r.message.trim()) throw new RpcFailure(400, "MESSAGE_EMPTY");
+    if (r.message.length > 4096) throw new RpcFailure(400, "MESSAGE_TOO_LONG");
+    claimRandomId(ctx, r.randomId);
+    const message = newMessage(ctx, chat, {
+      text: r.message,
+      buttons: markupButtons(r.replyMarkup),
+      replyToMsgId: replyToId(r.replyTo),
+    });
+    return updatesForNew(ctx, [{ message, randomId: r.randomId }]);
+  },
+  "messages.SendMedia": async (ctx: CallContext, r: Api.messages.SendMedia) => {
+    const chat = resolvePeer(ctx, r.peer);
+    if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
+    if (r.message.length > 1024) throw new RpcFailure(400, "MEDIA_CAPTION_TOO_LONG");
+    claimRandomId(ctx, r.randomId);
+    const document = await mediaDocument(ctx, r.media);
+    const message = newMessage(ctx, chat, {
+      text: r.message,
+      document,
+      buttons: markupButtons(r.replyMarkup),
+      replyToMsgId: replyToId(r.replyTo),
+    });
+    return updatesForNew(ctx, [{ message, randomId: r.randomId }]);
+  },
+  "messages.UploadMedia": async (ctx: CallContext, r: Api.messages.UploadMedia) => {
+    const doc = await mediaDocument(ctx, r.media);
+    return doc.photo
+      ? new Api.MessageMediaPhoto({ photo: ctx.core.world.renderPhoto(doc) })
+      : new Api.MessageMediaDocument({ document: ctx.core.world.renderDocument(doc) });
+  },
+  "messages.SendMultiMedia": async (ctx: CallContext, r: Api.messages.SendMultiMedia) => {
+    const chat = resolvePeer(ctx, r.peer);
+    if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
+    if (r.multiMedia.length < 1 || r.multiMedia.length > 10)
+      throw new RpcFailure(400, "MULTI_MEDIA_TOO_LONG");
+    for (const m of r.multiMedia) claimRandomId(ctx, m.randomId);
+    const docs: DocumentRecord[] = [];
+    for (const m of r.multiMedia) docs.push(await mediaDocument(ctx, m.media));
+    const records = r.multiMedia.map((m, i) => ({
+      message: newMessage(ctx, chat, {
+        text: m.message,
+        document: docs[i],
+        replyToMsgId: replyToId(r.replyTo),
+      }),
+      randomId: m.randomId,
+    }));
+    return updatesForNew(ctx, records);
+  },
+  "messages.ForwardMessages": (ctx: CallContext, r: Api.messages.ForwardMessages) => {
+    const from = resolvePeer(ctx, r.fromPeer);
+    const to = resolvePeer(ctx, r.toPeer);
+    if (r.id.length !== r.randomId.length) throw new RpcFailure(400, "RANDOM_ID_INVALID");
+    for (const id of r.randomId) claimRandomId(ctx, id);
+    const records = r.id.map((id, i) => {
+      const src = ctx.core.world.getMessage(from, id);
+      if (!src) throw new RpcFailure(400, "MESSAGE_ID_INVALID");
+      const message = newMessage(ctx, to, {
+        text: src.text,
+        document: src.document,
+        forwardedFrom: { chat: from, id },
+      });
+      return { message, randomId: r.randomId[i] };
+    });
+    return updatesForNew(ctx, records);
+  },
+  "messages.EditMessage": async (ctx: CallContext, r: Api.messages.EditMessage) => {
+    const chat = resolvePeer(ctx, r.peer);
+    const m = ctx.core.world.getMessage(chat, r.id);
+    if (!m) throw new RpcFailure(400, "MESSAGE_ID_INVALID");
+    if (m.fromId !== me(ctx).id) throw new RpcFailure(403, "MESSAGE_AUTHOR_REQUIRED");
+    const buttons = r.replyMarkup !== undefined ? markupButtons(r.replyMarkup) : null;
+    const sameText = r.message === undefined || r.message === m.text;
+    const sameButtons = buttons === null || JSON.stringify(buttons) === JSON.stringify(m.buttons);
+    if (sameText && sameButtons && !r.media) throw new RpcFailure(400, "MESSAGE_NOT_MODIFIED");
+    if (r.media) m.document = await mediaDocument(ctx, r.media);
+    ctx.core.world.editMessage(m, r.message, buttons);
+    return updatesForNew(ctx, [{ message: m }], true);
+  },
+  "messages.DeleteMessages": (ctx: CallContext, r: Api.messages.DeleteMessages) => {
+    const self = me(ctx).id;
+    let count = 0;
+    for (const id of r.id) {
+      const m = findVisibleMessage(ctx, id);
+      if (!m) continue;
+      const chat = m.chat.kind === "group" ? ctx.core.world.chats.get(m.chat.id) : undefined;
+      if (chat && m.fromId !== self && !chat.admins.has(self))
+        throw new RpcFailure(403, "MESSAGE_DELETE_FORBIDDEN");
+      count += ctx.core.world.deleteMessages(m.chat, [id]).length;
+    }
+    return new Api.messages.AffectedMessages({ pts: me(ctx).pts, ptsCount: count });
+  },
+  "channels.DeleteMessages": (ctx: CallContext, r: Api.channels.DeleteMessages) => {
+    const c = resolveChannel(ctx, r.channel);
+    const self = me(ctx).id;
+    const ref: ChatRef = { kind: "channel", id: c.id };
+    for (const id of r.id) {
+      const m = ctx.core.world.getMessage(ref, id);
+      if (m && m.fromId !== self && !c.admins.has(self))
+        throw new RpcFailure(403, "MESSAGE_DELETE_FORBIDDEN");
+    }
+    const done = ctx.core.world.deleteMessages(ref, r.id);
+    return new Api.messages.AffectedMessages({ pts: c.pts, ptsCount: done.length });
+  },
+  "messages.GetMessages": (ctx: CallContext, r: Api.messages.GetMessages) => {
+    const found: MessageRecord[] = [];
+    const ids = r.id.map((x) => (x instanceof Api.InputMessageID ? x.id : 0));
+    for (const id of ids) {
+      const m = findVisibleMessage(ctx, id);
+      if (m) found.push(m);
+    }
+    const res = messagesResult(ctx, found, ids.length);
+    return new Api.messages.Messages({
+      messages: ids.map((id) => {
+        const i = found.findIndex((m) => m.id === id);
+        return i >= 0 ? res.messages[i]! : new Api.MessageEmpty({ id });
+      }),
+      chats: [...res.chats.values()],
+      users: [...res.users.values()],
+    });
+  },
+  "channels.GetMessages": (ctx: CallContext, r: Api.channels.GetMessages) => {
+    const c = resolveChannel(ctx, r.channel);
+    if (!c.members.has(me(ctx).id) && !c.username) throw new RpcFailure(400, "CHANNEL_PRIVATE");
+    const ids = r.id.map((x) => (x instanceof Api.InputMessageID ? x.id : 0));
+    const ref: ChatRef = { kind: "channel", id: c.id };
+    const found = ids.flatMap((id) => {
+      const m = ctx.core.world.getMessage(ref, id);
+      return m ? [m] : [];
+    });
+    const res = messagesResult(ctx, found, ids.length);
+    return new Api.messages.ChannelMessages({
+      pts: c.pts,
+      count: found.length,
+      messages: ids.map((id) => {
+        const i = found.findIndex((m) => m.id === id);
+        return i >= 0 ? res.messages[i]! : new Api.MessageEmpty({ id });
+      }),
+      topics: [],
+      chats: [ctx.core.world.renderChat(c, me(ctx).id)],
+      users: [...res.users.values()],
+    });
+  },
+  "messages.SetBotCallbackAnswer": (ctx: CallContext, r: Api.messages.SetBotCallbackAnswer) => {
+    const key = r.queryId.toString();
+    const pending = ctx.core.callbackQueries.get(key);
+    if (!pending || pending.botId !== me(ctx).id) throw new RpcFailure(400, "QUERY_ID_INVALID");
+    pending.answer({ message: r.message, alert: !!r.alert });
+    ctx.core.callbackQueries.delete(key);
+    return true;
+  },
+  "bots.SetBotCommands": (ctx: CallContext, r: Api.bots.SetBotCommands) => {
+    const self = me(ctx);
+    if (!self.bot) throw new RpcFailure(400, "USER_BOT_REQUIRED");
+    self.commands = r.commands.map((c) => ({ command: c.command, description: c.description }));
+    return true;
+  },
+
+  "upload.SaveFilePart": (ctx: CallContext, r: Api.upload.SaveFilePart) => {
+    ctx.core.uploads.saveSmallPart(me(ctx).id, r.fileId.toString(), r.filePart, r.bytes);
+    return true;
+  },
+  "upload.SaveBigFilePart": async (ctx: CallContext, r: Api.upload.SaveBigFilePart) => {
+    const self = me(ctx);
+    await ctx.core.uploads.saveBigPart(
+      self.id,
+      r.fileId.toString(),
+      r.filePart,
+      r.fileTotalParts,
+      r.bytes,
+      self.premium,
+    );
+    return true;
+  },
+  "upload.GetFile": async (ctx: CallContext, r: Api.upload.GetFile) => {
+    const offset = num(r.offset);
+    if (offset < 0 || offset % 4096 !== 0) throw new RpcFailure(400, "OFFSET_INVALID");
+    if (r.limit <= 0 || r.limit % 4096 !== 0 || GET_FILE_MAX % r.limit !== 0)
+      throw new RpcFailure(400, "LIMIT_INVALID");
+    const loc = r.location;
+    let doc: DocumentRecord | undefined;
+    let thumb = false;
+    if (loc instanceof Api.InputDocumentFileLocation || loc instanceof Api.InputPhotoFileLocation) {
+      doc = ctx.core.world.documents.get(loc.id.toString());
+      if (!doc || doc.accessHash !== big(loc.accessHash)) throw new RpcFailure(400, "FILE_ID_INVALID");
+      if (!Buffer.from(loc.fileReference).equals(doc.fileReference)) {
+        throw new RpcFailure(400, "FILE_REFERENCE_EXPIRED");
+      }
+      thumb = loc instanceof Api.InputDocumentFileLocation && loc.thumbSize !== "" && !!doc.thumb;
+    } else throw new RpcFailure(400, "LOCATION_INVALID");
+    const filePath = thumb ? doc.thumb!.path : doc.path;
+    const fh = await open(filePath, "r");
+    try {
+      const buf = Buffer.alloc(r.limit);
+      const { bytesRead } = await fh.read(buf, 0, r.limit, offset);
+      return new Api.upload.File({
+        type:
+          doc.mimeType.startsWith("image/jpeg") || thumb
+            ? new Api.storage.FileJpeg()
+            : new Api.storage.FileUnknown(),
+        mtime: doc.date,
+        bytes: buf.subarray(0, bytesRead),
+      });
+    } finally {
+      await fh.close();
+    }
+  },
+} satisfies Record<string, (ctx: CallContext, request: never) => unknown>;
+
+export const METHODS: Record<string, Handler> = methods;

@@ -1,0 +1,113 @@
+/**
+ * What every connection shares: the world, the uploads, faults and counters; the RPC entry point (unwrapping
+ * invokeWithLayer / initConnection, enforcing authorisation and injected faults) and update delivery to each
+ * user's main connections.
+ */
+import { Api } from "telegram";
+import type { Connection, Session } from "./connection.js";
+import type { ServerRsaKey } from "./crypto.js";
+import type { Faults } from "./faults.js";
+import { type CallContext, METHODS, UNAUTHORIZED_METHODS } from "./methods.js";
+import { RpcFailure } from "./rpc-error.js";
+import type { UploadStore } from "./uploads.js";
+import type { World } from "./world.js";
+
+export interface Counters {
+  connectionsOpen: number;
+  connectionsTotal: number;
+  bytesIn: number;
+  bytesOut: number;
+  rpcs: Record<string, number>;
+  errors: Record<string, number>;
+  unknownMethods: Record<string, number>;
+}
+
+export class ServerCore {
+  readonly connections = new Set<Connection>();
+  readonly counters: Counters = {
+    connectionsOpen: 0,
+    connectionsTotal: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    rpcs: {},
+    errors: {},
+    unknownMethods: {},
+  };
+
+  /** random_ids already used per sender ("userId:randomId"). */
+  readonly usedRandomIds = new Set<string>();
+  /** Callback queries waiting for the bot's messages.setBotCallbackAnswer, by query id. */
+  readonly callbackQueries = new Map<
+    string,
+    { botId: number; answer: (a: { message: string | undefined; alert: boolean }) => void }
+  >();
+
+  constructor(
+    readonly world: World,
+    readonly uploads: UploadStore,
+    readonly faults: Faults,
+    readonly rsa: ServerRsaKey,
+    readonly dcId: number,
+    readonly host: string,
+    readonly port: () => number,
+    readonly log: (line: string) => void,
+  ) {}
+
+  onConnectionClosed(conn: Connection): void {
+    if (this.connections.delete(conn)) this.counters.connectionsOpen--;
+  }
+
+  onSession(_conn: Connection, _session: Session): void {}
+
+  async call(conn: Connection, session: Session, request: unknown): Promise<unknown> {
+    let query = request as { className?: string; query?: unknown };
+    // Wrappers carry the real method in `query`.
+    for (;;) {
+      if (query instanceof Api.InitConnection) conn.initialized = true;
+      if (
+        query instanceof Api.InvokeWithLayer ||
+        query instanceof Api.InitConnection ||
+        query instanceof Api.InvokeWithoutUpdates ||
+        query instanceof Api.InvokeAfterMsg ||
+        query instanceof Api.InvokeAfterMsgs
+      ) {
+        query = query.query as typeof query;
+        continue;
+      }
+      break;
+    }
+    const name = query.className ?? "unknown";
+    this.counters.rpcs[name] = (this.counters.rpcs[name] ?? 0) + 1;
+    try {
+      const handler = METHODS[name];
+      if (!handler) {
+        this.counters.unknownMethods[name] = (this.counters.unknownMethods[name] ?? 0) + 1;
+        this.log(`method not implemented: ${name}`);
+        throw new RpcFailure(400, `METHOD_NOT_IMPLEMENTED_${name.replace(/\./g, "_").toUpperCase()}`);
+      }
+      const user = conn.userId !== undefined ? this.world.users.get(conn.userId) : undefined;
+      if (!user && !UNAUTHORIZED_METHODS.has(name)) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+      this.faults.beforeCall(name);
+      const ctx: CallContext = { core: this, conn, session, user };
+      return await handler(ctx, query as never);
+    } catch (e) {
+      const label = e instanceof RpcFailure ? e.errorMessage : "INTERNAL";
+      this.counters.errors[label] = (this.counters.errors[label] ?? 0) + 1;
+      throw e;
+    }
+  }
+
+  /** Pushes an Updates object to every main connection of the user (extra senders drop updates in gramjs). */
+  pushUpdates(userId: number, updates: Api.TypeUpdates): number {
+    let sent = 0;
+    const body = updates.getBytes();
+    for (const conn of this.connections) {
+      if (conn.closed || conn.userId !== userId || !conn.initialized) continue;
+      for (const session of conn.sessions.values()) {
+        conn.send(session, body, true);
+        sent++;
+      }
+    }
+    return sent;
+  }
+}

@@ -1,0 +1,443 @@
+/**
+ * The server's lifecycle and its in-process API: listen on 127.0.0.1, build the world, act as users, read chats,
+ * set faults, read counters, close (removing every temp file).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Api } from "telegram";
+import { AuthKey } from "telegram/crypto/AuthKey.js";
+import { StringSession } from "telegram/sessions/index.js";
+import { Connection } from "./connection.js";
+import { authKeyId, generateServerRsaKey, initCrypto, type ServerRsaKey } from "./crypto.js";
+import { type FaultSettings, Faults, type NetworkConditions } from "./faults.js";
+import { ServerCore } from "./server-core.js";
+import { deliverEvent } from "./updates.js";
+import { UploadStore } from "./uploads.js";
+import {
+  type ChatRecord,
+  type ChatRef,
+  type DocumentRecord,
+  type MessageRecord,
+  now,
+  randomLong,
+  type UserRecord,
+  World,
+} from "./world.js";
+
+export interface TelegramServerOptions {
+  /** @default 0 (any free port) */
+  port?: number;
+  /** The data-centre id the server claims to be. @default 2 */
+  dcId?: number;
+  conditions?: Partial<NetworkConditions>;
+  faults?: Partial<FaultSettings>;
+  /** Where uploads are assembled; a fresh temp dir (removed on close) by default. */
+  tempDir?: string;
+  /** Receives one line per notable event (unknown methods, drops, errors). @default silent */
+  log?: (line: string) => void;
+  /** A reusable RSA key (generating one takes ~100 ms). */
+  rsaKey?: ServerRsaKey;
+}
+
+/** Which chat: a private chat between two users, or a group/channel by id. */
+export type ChatSpec = { user: number; peer: number } | { chat: number };
+
+export interface MediaView {
+  kind: "document" | "photo";
+  name: string;
+  size: number;
+  mimeType: string;
+  sha256: string;
+  attributes: Record<string, unknown>[];
+  hasThumb: boolean;
+}
+
+export interface MessageView {
+  id: number;
+  fromId: number;
+  date: number;
+  text: string;
+  editDate: number | null;
+  edits: { date: number; text: string }[];
+  deleted: boolean;
+  replyToMsgId: number | null;
+  buttons: { text: string; data: string | null; url: string | null }[][] | null;
+  media: MediaView | null;
+}
+
+export interface UserView {
+  id: number;
+  accessHash: string;
+  firstName: string;
+  username: string | null;
+  bot: boolean;
+  premium: boolean;
+  botToken: string | null;
+  /** A gramjs StringSession already logged in as this user, when asked for. */
+  session: string | null;
+}
+
+export class TelegramServer {
+  readonly world = new World();
+  readonly faults: Faults;
+  readonly core: ServerCore;
+  readonly rsa: ServerRsaKey;
+  readonly dcId: number;
+  readonly host = "127.0.0.1";
+  private readonly tcp: Server;
+  private nextConnId = 1;
+  private closed = false;
+
+  private constructor(options: TelegramServerOptions, tempDir: string) {
+    initCrypto();
+    this.rsa = options.rsaKey ?? generateServerRsaKey();
+    this.dcId = options.dcId ?? 2;
+    this.faults = new Faults(options.conditions, options.faults);
+    this.core = new ServerCore(
+      this.world,
+      new UploadStore(tempDir),
+      this.faults,
+      this.rsa,
+      this.dcId,
+      this.host,
+      () => this.port,
+      options.log ?? (() => {}),
+    );
+    this.tempDir = tempDir;
+    this.world.on("event", (e) => deliverEvent(this.core, e));
+    this.tcp = createServer((socket) => {
+      const conn = new Connection(this.core, socket, this.nextConnId++);
+      this.core.connections.add(conn);
+      this.core.counters.connectionsOpen++;
+      this.core.counters.connectionsTotal++;
+    });
+  }
+
+  readonly tempDir: string;
+
+  static async start(options: TelegramServerOptions = {}): Promise<TelegramServer> {
+    const dir = options.tempDir ?? (await mkdtemp(path.join(os.tmpdir(), "local-telegram-")));
+    const server = new TelegramServer(options, dir);
+    await new Promise<void>((resolve, reject) => {
+      server.tcp.once("error", reject);
+      server.tcp.listen(options.port ?? 0, server.host, () => resolve());
+    });
+    return server;
+  }
+
+  get port(): number {
+    const a = this.tcp.address();
+    return a && typeof a === "object" ? a.port : 0;
+  }
+
+  // ---- world ----
+
+  createUser(
+    opts: { firstName?: string; username?: string; premium?: boolean; session?: boolean } = {},
+  ): UserView {
+    const u = this.world.createUser({ ...opts, bot: false });
+    return this.viewUser(u, opts.session ? this.createSession(u.id) : null);
+  }
+
+  createBot(opts: { firstName?: string; username?: string } = {}): UserView {
+    return this.viewUser(this.world.createUser({ ...opts, bot: true }), null);
+  }
+
+  /** A StringSession whose auth key the server already bound to the user: no login flow needed. */
+  createSession(userId: number): string {
+    if (!this.world.users.has(userId)) throw new Error(`no user ${userId}`);
+    const key = randomBytes(256);
+    const id = authKeyId(key);
+    this.world.authKeys.set(id, { id, key, salt: randomBytes(8).readBigInt64LE(0), userId });
+    const session = new StringSession("");
+    session.setDC(this.dcId, this.host, 443);
+    const authKey = new AuthKey();
+    // AuthKey.setKey is async only by signature (sha1 via node crypto); the constructor form is synchronous.
+    const hash = createHash("sha1").update(key).digest();
+    Object.assign(authKey, new AuthKey(key, hash));
+    session.setAuthKey(authKey);
+    return session.save();
+  }
+
+  createChat(opts: {
+    kind: "group" | "channel";
+    title?: string;
+    username?: string;
+    megagroup?: boolean;
+    creatorId: number;
+    admins?: number[];
+    members?: number[];
+  }): { id: number; accessHash: string; kind: string; title: string; peerId: string } {
+    for (const id of [opts.creatorId, ...(opts.admins ?? []), ...(opts.members ?? [])]) {
+      if (!this.world.users.has(id)) throw new Error(`no user ${id}`);
+    }
+    const c = this.world.createChat(opts);
+    return this.viewChat(c);
+  }
+
+  addMember(chatId: number, userId: number, admin = false): void {
+    const c = this.requireChat(chatId);
+    if (!this.world.users.has(userId)) throw new Error(`no user ${userId}`);
+    c.members.add(userId);
+    if (admin) c.admins.add(userId);
+  }
+
+  removeMember(chatId: number, userId: number): void {
+    const c = this.requireChat(chatId);
+    c.members.delete(userId);
+    c.admins.delete(userId);
+  }
+
+  // ---- acting as a user ----
+
+  sendText(from: number, chat: ChatSpec, text: string, replyTo?: number): MessageView {
+    const ref = this.chatRef(chat, from);
+    if (!this.world.canWrite(from, ref)) throw new Error(`user ${from} cannot write to that chat`);
+    const m = this.world.addMessage({
+      chat: ref,
+      fromId: from,
+      text,
+      document: undefined,
+      buttons: undefined,
+      replyToMsgId: replyTo,
+      forwardedFrom: undefined,
+    });
+    return this.viewMessage(m);
+  }
+
+  async sendDocument(
+    from: number,
+    chat: ChatSpec,
+    file: { name: string; mimeType?: string; content: Buffer; caption?: string },
+  ): Promise<MessageView> {
+    const ref = this.chatRef(chat, from);
+    if (!this.world.canWrite(from, ref)) throw new Error(`user ${from} cannot write to that chat`);
+    const filePath = path.join(this.tempDir, `user-doc-${randomBytes(6).toString("hex")}`);
+    await writeFile(filePath, file.content);
+    const doc: DocumentRecord = {
+      id: randomLong(),
+      accessHash: randomLong(),
+      fileReference: randomBytes(8),
+      date: now(),
+      name: file.name,
+      mimeType: file.mimeType ?? "application/octet-stream",
+      size: file.content.length,
+      sha256: createHash("sha256").update(file.content).digest("hex"),
+      path: filePath,
+      attributes: [new Api.DocumentAttributeFilename({ fileName: file.name })],
+      thumb: undefined,
+      photo: false,
+    };
+    this.world.documents.set(doc.id.toString(), doc);
+    const m = this.world.addMessage({
+      chat: ref,
+      fromId: from,
+      text: file.caption ?? "",
+      document: doc,
+      buttons: undefined,
+      replyToMsgId: undefined,
+      forwardedFrom: undefined,
+    });
+    return this.viewMessage(m);
+  }
+
+  /** Presses an inline button; resolves with the bot's answer, or `answered: false` after the timeout. */
+  async pressButton(
+    from: number,
+    chat: ChatSpec,
+    messageId: number,
+    button: { data?: string; text?: string },
+    timeoutMs = 5000,
+  ): Promise<{ answered: boolean; message: string | null; alert: boolean }> {
+    const ref = this.chatRef(chat, from);
+    const m = this.world.getMessage(ref, messageId);
+    if (!m) throw new Error(`no message ${messageId} in that chat`);
+    const b = m.buttons
+      ?.flat()
+      .find(
+        (x) =>
+          x.data && (button.data !== undefined ? x.data.toString() === button.data : x.text === button.text),
+      );
+    if (!b?.data) throw new Error("no such callback button on that message");
+    const user = this.world.users.get(from)!;
+    const queryId = randomLong();
+    const answer = new Promise<{ answered: boolean; message: string | null; alert: boolean }>((resolve) => {
+      const timer = setTimeout(() => {
+        this.core.callbackQueries.delete(queryId.toString());
+        resolve({ answered: false, message: null, alert: false });
+      }, timeoutMs);
+      this.core.callbackQueries.set(queryId.toString(), {
+        botId: m.fromId,
+        answer: (a) => {
+          clearTimeout(timer);
+          resolve({ answered: true, message: a.message ?? null, alert: a.alert });
+        },
+      });
+    });
+    this.world.emit("event", { type: "callback", queryId, user, message: m, data: b.data });
+    return answer;
+  }
+
+  // ---- reading ----
+
+  messages(chat: ChatSpec, includeDeleted = true): MessageView[] {
+    const ref = this.chatRef(chat, "user" in chat ? chat.user : undefined);
+    const key =
+      ref.kind === "private"
+        ? `p:${Math.min(ref.a, ref.b)}:${Math.max(ref.a, ref.b)}`
+        : `${ref.kind}:${ref.id}`;
+    return (this.world.messages.get(key) ?? [])
+      .filter((m) => includeDeleted || !m.deleted)
+      .map((m) => this.viewMessage(m));
+  }
+
+  /** Resolves when a message matching `predicate` exists in the chat, or rejects after `timeoutMs`. */
+  async waitForMessage(
+    chat: ChatSpec,
+    predicate: (m: MessageView) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<MessageView> {
+    const found = this.messages(chat, false).find(predicate);
+    if (found) return found;
+    return new Promise((resolve, reject) => {
+      const onEvent = () => {
+        const hit = this.messages(chat, false).find(predicate);
+        if (hit) {
+          cleanup();
+          resolve(hit);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no matching message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.world.off("event", onEvent);
+      };
+      this.world.on("event", onEvent);
+    });
+  }
+
+  /** Every uploaded-and-sent file, newest last. */
+  documents(): MediaView[] {
+    return [...this.world.documents.values()].map((d) => viewMedia(d));
+  }
+
+  counters() {
+    const c = this.core.counters;
+    return {
+      connectionsOpen: c.connectionsOpen,
+      connectionsTotal: c.connectionsTotal,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      rpcs: { ...c.rpcs },
+      errors: { ...c.errors },
+      unknownMethods: { ...c.unknownMethods },
+      floodWaits: this.faults.floodWaits,
+      dropped: this.faults.dropped,
+    };
+  }
+
+  /** Closes every open connection now (clients see a dropped connection and reconnect). */
+  dropConnections(userId?: number): number {
+    let n = 0;
+    for (const conn of [...this.core.connections]) {
+      if (userId !== undefined && conn.userId !== userId) continue;
+      conn.close();
+      n++;
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closing = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    for (const conn of [...this.core.connections]) conn.close();
+    await closing;
+    for (const q of this.core.callbackQueries.values()) q.answer({ message: undefined, alert: false });
+    await this.core.uploads.close();
+  }
+
+  // ---- helpers ----
+
+  private requireChat(id: number): ChatRecord {
+    const c = this.world.chats.get(id);
+    if (!c) throw new Error(`no chat ${id}`);
+    return c;
+  }
+
+  private chatRef(chat: ChatSpec, _from: number | undefined): ChatRef {
+    if ("chat" in chat) {
+      const c = this.requireChat(chat.chat);
+      return { kind: c.kind, id: c.id };
+    }
+    for (const id of [chat.user, chat.peer]) if (!this.world.users.has(id)) throw new Error(`no user ${id}`);
+    return { kind: "private", a: chat.user, b: chat.peer };
+  }
+
+  private viewUser(u: UserRecord, session: string | null): UserView {
+    return {
+      id: u.id,
+      accessHash: u.accessHash.toString(),
+      firstName: u.firstName,
+      username: u.username ?? null,
+      bot: u.bot,
+      premium: u.premium,
+      botToken: u.botToken ?? null,
+      session,
+    };
+  }
+
+  private viewChat(c: ChatRecord) {
+    // The id gramjs and the Bot API use for the chat: -id for groups, -100id for channels.
+    const peerId = c.kind === "group" ? `-${c.id}` : `-100${c.id}`;
+    return { id: c.id, accessHash: c.accessHash.toString(), kind: c.kind, title: c.title, peerId };
+  }
+
+  private viewMessage(m: MessageRecord): MessageView {
+    return {
+      id: m.id,
+      fromId: m.fromId,
+      date: m.date,
+      text: m.text,
+      editDate: m.editDate ?? null,
+      edits: m.edits,
+      deleted: m.deleted,
+      replyToMsgId: m.replyToMsgId ?? null,
+      buttons:
+        m.buttons?.map((row) =>
+          row.map((b) => ({ text: b.text, data: b.data ? b.data.toString() : null, url: b.url ?? null })),
+        ) ?? null,
+      media: m.document ? viewMedia(m.document) : null,
+    };
+  }
+}
+
+function viewMedia(d: DocumentRecord): MediaView {
+  return {
+    kind: d.photo ? "photo" : "document",
+    name: d.name,
+    size: d.size,
+    mimeType: d.mimeType,
+    sha256: d.sha256,
+    attributes: d.attributes.map(viewAttribute),
+    hasThumb: d.thumb !== undefined,
+  };
+}
+
+function viewAttribute(a: Api.TypeDocumentAttribute): Record<string, unknown> {
+  if (a instanceof Api.DocumentAttributeFilename) return { type: "filename", fileName: a.fileName };
+  if (a instanceof Api.DocumentAttributeVideo) {
+    return { type: "video", duration: a.duration, w: a.w, h: a.h, supportsStreaming: !!a.supportsStreaming };
+  }
+  if (a instanceof Api.DocumentAttributeAudio) {
+    return { type: "audio", duration: a.duration, title: a.title ?? null, performer: a.performer ?? null };
+  }
+  if (a instanceof Api.DocumentAttributeImageSize) return { type: "imageSize", w: a.w, h: a.h };
+  return { type: a.className };
+}

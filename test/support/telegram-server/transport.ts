@@ -1,0 +1,180 @@
+/**
+ * MTProto transports over one TCP stream: full (gramjs's Node default), intermediate, padded intermediate and
+ * abridged, told apart by the first bytes the client sends. Obfuscated transports are not spoken: gramjs on Node
+ * never negotiates them.
+ */
+import { randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
+
+export type TransportKind = "full" | "intermediate" | "padded" | "abridged";
+
+/** Larger than any legal MTProto packet (1 MiB container + envelope); guards against garbage lengths. */
+const MAX_PACKET = 2 * 1024 * 1024;
+
+export class TransportError extends Error {}
+
+/** Splits a byte stream into transport packets and frames packets for the way back. */
+export class TransportCodec {
+  kind: TransportKind | undefined;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private recvSeq = 0;
+  private sendSeq = 0;
+
+  /** Feeds received bytes; returns the complete packets they finish. Throws TransportError on a broken stream. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const packets: Buffer[] = [];
+    if (this.kind === undefined && !this.detect()) return packets;
+    for (;;) {
+      const packet = this.next();
+      if (!packet) return packets;
+      packets.push(packet);
+    }
+  }
+
+  /** Frames one packet for sending. */
+  encode(payload: Buffer): Buffer[] {
+    switch (this.kind) {
+      case "intermediate": {
+        const head = Buffer.alloc(4);
+        head.writeUInt32LE(payload.length, 0);
+        return [head, payload];
+      }
+      case "padded": {
+        const pad = randomBytes(payload.length % 4 === 0 ? 4 : 1 + (payload.length % 3));
+        const head = Buffer.alloc(4);
+        head.writeUInt32LE(payload.length + pad.length, 0);
+        return [head, payload, pad];
+      }
+      case "abridged": {
+        const words = payload.length / 4;
+        if (words < 0x7f) return [Buffer.from([words]), payload];
+        const head = Buffer.from([0x7f, words & 0xff, (words >> 8) & 0xff, (words >> 16) & 0xff]);
+        return [head, payload];
+      }
+      default: {
+        const head = Buffer.alloc(8);
+        head.writeInt32LE(payload.length + 12, 0);
+        head.writeInt32LE(this.sendSeq++, 4);
+        const tail = Buffer.alloc(4);
+        tail.writeUInt32LE(crc32(payload, crc32(head)), 0);
+        return [head, payload, tail];
+      }
+    }
+  }
+
+  private detect(): boolean {
+    if (this.buffered < 4) {
+      if (this.buffered >= 1 && this.peek(1)[0] === 0xef) {
+        this.take(1);
+        this.kind = "abridged";
+        return true;
+      }
+      return false;
+    }
+    const head = this.peek(4);
+    if (head[0] === 0xef) {
+      this.take(1);
+      this.kind = "abridged";
+    } else if (head.readUInt32LE(0) === 0xeeeeeeee) {
+      this.take(4);
+      this.kind = "intermediate";
+    } else if (head.readUInt32LE(0) === 0xdddddddd) {
+      this.take(4);
+      this.kind = "padded";
+    } else {
+      this.kind = "full";
+    }
+    return true;
+  }
+
+  private next(): Buffer | undefined {
+    switch (this.kind) {
+      case "abridged": {
+        if (this.buffered < 1) return undefined;
+        const first = this.peek(1)[0]!;
+        let words = first;
+        let headLen = 1;
+        if (first >= 0x7f) {
+          if (this.buffered < 4) return undefined;
+          const h = this.peek(4);
+          words = h[1]! | (h[2]! << 8) | (h[3]! << 16);
+          headLen = 4;
+        }
+        const len = words * 4;
+        if (this.buffered < headLen + len) return undefined;
+        this.take(headLen);
+        return this.take(len);
+      }
+      case "intermediate":
+      case "padded": {
+        if (this.buffered < 4) return undefined;
+        const len = this.peek(4).readUInt32LE(0);
+        if (len > MAX_PACKET) throw new TransportError(`packet length ${len} too large`);
+        if (this.buffered < 4 + len) return undefined;
+        this.take(4);
+        const body = this.take(len);
+        // Padded intermediate appends 0-15 random bytes; MTProto payloads are multiples of 4 long.
+        return this.kind === "padded" ? body.subarray(0, len - (len % 4)) : body;
+      }
+      default: {
+        if (this.buffered < 8) return undefined;
+        const head = this.peek(8);
+        const len = head.readInt32LE(0);
+        if (len < 12 || len > MAX_PACKET) throw new TransportError(`packet length ${len} invalid`);
+        if (this.buffered < len) return undefined;
+        const whole = this.take(len);
+        const seq = whole.readInt32LE(4);
+        if (seq !== this.recvSeq) throw new TransportError(`sequence ${seq}, expected ${this.recvSeq}`);
+        this.recvSeq++;
+        const crc = whole.readUInt32LE(len - 4);
+        if (crc32(whole.subarray(0, len - 4)) !== crc) throw new TransportError("CRC32 mismatch");
+        return whole.subarray(8, len - 4);
+      }
+    }
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    const out = Buffer.alloc(n);
+    let off = 0;
+    for (const c of this.chunks) {
+      if (off >= n) break;
+      off += c.copy(out, off, 0, Math.min(c.length, n - off));
+    }
+    return out;
+  }
+
+  /** Removes n bytes from the front; a single copy only when they span chunks. */
+  private take(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0]!;
+    if (first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const need = n - off;
+      if (c.length <= need) {
+        c.copy(out, off);
+        off += c.length;
+        this.chunks.shift();
+      } else {
+        c.copy(out, off, 0, need);
+        this.chunks[0] = c.subarray(need);
+        off += need;
+      }
+    }
+    return out;
+  }
+}

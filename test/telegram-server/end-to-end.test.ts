@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Api } from "telegram";
+import { NewMessage, type NewMessageEvent } from "telegram/events/index.js";
+import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
+import { botClient, closeClient, sha256File, withTimeout } from "./helpers.js";
+
+describe("a gramjs bot against the local Telegram server", () => {
+  let srv: RunningTelegramServer;
+  let dir: string;
+
+  before(async () => {
+    srv = await startTelegramServer();
+    dir = await mkdtemp(path.join(os.tmpdir(), "tg-e2e-"));
+  });
+  after(async () => {
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("logs in, hears a user's message, replies and uploads 30 MB that the server hashes identically", async () => {
+    const user = srv.server.createUser({ username: "alice" });
+    const started = performance.now();
+    const { bot, client } = await botClient(srv);
+    const loginMs = performance.now() - started;
+    try {
+      assert.ok(loginMs < 1000, `handshake + login took ${loginMs.toFixed(0)} ms`);
+      const me = (await client.getMe()) as Api.User;
+      assert.equal(Number(me.id), bot.id);
+      assert.equal(me.bot, true);
+
+      const heard = new Promise<NewMessageEvent>((resolve) =>
+        client.addEventHandler(resolve, new NewMessage({})),
+      );
+      const chat = { user: user.id, peer: bot.id };
+      srv.server.sendText(user.id, chat, "hello bot");
+      const event = await withTimeout(heard, 5000, "NewMessage");
+      assert.equal(event.message.message, "hello bot");
+      assert.equal(Number(event.message.senderId), user.id);
+
+      await event.message.reply({ message: "hello human" });
+      const reply = await srv.server.waitForMessage(chat, (m) => m.text === "hello human", 5000);
+      assert.equal(reply.fromId, bot.id);
+
+      const file = path.join(dir, "thirty.bin");
+      await writeFile(file, randomBytes(30 * 1024 * 1024));
+      const sent = await client.sendFile(event.message.peerId, { file, workers: 4, caption: "the file" });
+      assert.ok(sent.media instanceof Api.MessageMediaDocument);
+      const stored = srv.server.messages(chat).find((m) => m.id === sent.id);
+      assert.equal(stored?.media?.size, 30 * 1024 * 1024);
+      assert.equal(stored?.media?.name, "thirty.bin");
+      assert.equal(stored?.media?.sha256, await sha256File(file));
+      assert.equal(stored?.text, "the file");
+    } finally {
+      await closeClient(client);
+    }
+  });
+});

@@ -1,0 +1,47 @@
+/** Shared set-up for the local Telegram server's tests: a server, and gramjs clients built with connect.ts. */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import type { TelegramClient } from "telegram";
+import { createTelegramClient, disconnectClient } from "../../src/telegram/connect.js";
+import type { RunningTelegramServer } from "../support/telegram-server/index.js";
+
+export const API_ID = 12345;
+export const API_HASH = "0123456789abcdef0123456789abcdef";
+
+export function clientFor(srv: RunningTelegramServer, session?: string): TelegramClient {
+  return createTelegramClient({
+    apiId: API_ID,
+    apiHash: API_HASH,
+    session,
+    server: { host: "127.0.0.1", port: srv.mtprotoPort, dcId: srv.dcId, publicKeyPem: srv.publicKeyPem },
+  });
+}
+
+/** A connected client logged in as a new bot of the server. */
+export async function botClient(srv: RunningTelegramServer, username = "medusa_bot") {
+  const bot = srv.server.createBot({ username });
+  const client = clientFor(srv);
+  await client.start({ botAuthToken: bot.botToken! });
+  return { bot, client };
+}
+
+export async function closeClient(client: TelegramClient | undefined): Promise<void> {
+  if (client) await disconnectClient(client);
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** Rejects after `ms` so that no test waits forever. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    }),
+  ]);
+}
