@@ -177,6 +177,7 @@ export class Connection {
       const id = authKeyId(authKey.key);
       this.core.world.authKeys.set(id, { id, key: authKey.key, salt: authKey.salt, userId: undefined });
       this.handshake = undefined;
+      this.core.counters.handshakes++;
     }
     const body = answer.getBytes();
     const head = Buffer.alloc(20);

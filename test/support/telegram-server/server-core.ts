@@ -15,6 +15,8 @@ import type { World } from "./world.js";
 export interface Counters {
   connectionsOpen: number;
   connectionsTotal: number;
+  /** Completed auth-key exchanges. */
+  handshakes: number;
   bytesIn: number;
   bytesOut: number;
   rpcs: Record<string, number>;
@@ -27,6 +29,7 @@ export class ServerCore {
   readonly counters: Counters = {
     connectionsOpen: 0,
     connectionsTotal: 0,
+    handshakes: 0,
     bytesIn: 0,
     bytesOut: 0,
     rpcs: {},

@@ -332,6 +332,7 @@ export class TelegramServer {
     return {
       connectionsOpen: c.connectionsOpen,
       connectionsTotal: c.connectionsTotal,
+      handshakes: c.handshakes,
       bytesIn: c.bytesIn,
       bytesOut: c.bytesOut,
       rpcs: { ...c.rpcs },

@@ -59,8 +59,8 @@ export class UploadStore {
   /** upload.saveFilePart: parts of a file of at most 10 MiB. */
   saveSmallPart(owner: number, fileId: string, part: number, bytes: Buffer): void {
     checkBytes(bytes);
-    if (part < 0 || part * MAX_PART_SIZE >= BIG_FILE_THRESHOLD)
-      throw new RpcFailure(400, "FILE_PART_INVALID");
+    // A non-last part starts at part * its size; beyond 10 MiB the file must be a big one.
+    if (part < 0 || part * bytes.length >= BIG_FILE_THRESHOLD) throw new RpcFailure(400, "FILE_PART_INVALID");
     const key = `${owner}:${fileId}`;
     let u = this.uploads.get(key);
     if (u?.big) throw new RpcFailure(400, "FILE_PARTS_INVALID");

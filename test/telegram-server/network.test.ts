@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Api, type TelegramClient } from "telegram";
+import { returnBigInt } from "telegram/Helpers.js";
+import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
+import { botClient, clientFor, closeClient, sha256File } from "./helpers.js";
+
+const MIB = 1024 * 1024;
+
+describe("connections, faults and network conditions", () => {
+  let srv: RunningTelegramServer;
+  let dir: string;
+
+  before(async () => {
+    srv = await startTelegramServer();
+    dir = await mkdtemp(path.join(os.tmpdir(), "tg-net-"));
+  });
+  after(async () => {
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("handles 16 concurrent connections, each with its own new auth key", async () => {
+    const users = [...Array(16)].map(() => srv.server.createUser({ session: true }));
+    const before = srv.server.counters();
+    const clients = users.map((u) => clientFor(srv, u.session!));
+    const fresh = [...Array(4)].map(() => clientFor(srv));
+    try {
+      await Promise.all([...clients, ...fresh].map((c) => c.connect()));
+      const mes = await Promise.all(clients.map((c) => c.getMe()));
+      assert.deepEqual(
+        mes.map((m) => Number((m as Api.User).id)),
+        users.map((u) => u.id),
+      );
+      const c = srv.server.counters();
+      assert.ok(c.connectionsOpen >= 20, `open: ${c.connectionsOpen}`);
+      assert.equal(c.handshakes - before.handshakes, 4);
+    } finally {
+      await Promise.all([...clients, ...fresh].map(closeClient));
+    }
+  });
+
+  it("survives the auth-key exchange failing with a wrong new_nonce_hash (gramjs's 1-in-256 case)", async () => {
+    const before = srv.server.counters().handshakes;
+    srv.server.faults.setFaults({ badNonceHashCount: 1 });
+    const { bot, client } = await botClient(srv, "retry_bot");
+    try {
+      assert.equal(Number(((await client.getMe()) as Api.User).id), bot.id);
+      assert.equal(srv.server.counters().handshakes - before, 2);
+    } finally {
+      await closeClient(client);
+    }
+  });
+
+  it("answers FLOOD_WAIT_X; gramjs waits X seconds and succeeds", async () => {
+    const { client } = await botClient(srv, "flood_bot");
+    const user = srv.server.createUser();
+    try {
+      srv.server.faults.setFaults({
+        methodFaults: [{ method: "messages.SendMessage", code: 420, message: "FLOOD_WAIT_1", times: 1 }],
+      });
+      const peer = new Api.InputPeerUser({
+        userId: returnBigInt(user.id),
+        accessHash: returnBigInt(user.accessHash),
+      });
+      const started = performance.now();
+      await client.invoke(new Api.messages.SendMessage({ peer, message: "after the wait", randomId: rid() }));
+      assert.ok(performance.now() - started >= 1000);
+      const me = Number(((await client.getMe()) as Api.User).id);
+      assert.ok(srv.server.messages({ user: user.id, peer: me }).some((m) => m.text === "after the wait"));
+
+      // A share of 1 answers every call of the listed methods, as the sender sees it.
+      srv.server.faults.setFaults({
+        floodWaitShare: 1,
+        floodWaitSeconds: 3,
+        floodWaitMethods: ["messages.SendMessage"],
+      });
+      const err = await client
+        ._sender!.send(new Api.messages.SendMessage({ peer, message: "x", randomId: rid() }))
+        .then(
+          () => undefined,
+          (e: { seconds?: number; code?: number }) => e,
+        );
+      // gramjs turns FLOOD_WAIT_3 into a FloodWaitError with `seconds`.
+      assert.equal(err?.seconds, 3);
+      assert.equal(err?.code, 420);
+    } finally {
+      srv.server.faults.setFaults({ floodWaitShare: 0, floodWaitMethods: [], methodFaults: [] });
+      await closeClient(client);
+    }
+  });
+
+  it("drops a connection mid-upload; gramjs reconnects and the file still arrives whole", async () => {
+    const { client } = await botClient(srv, "drop_bot");
+    const user = srv.server.createUser();
+    try {
+      const file = path.join(dir, "dropped.bin");
+      await writeFile(file, randomBytes(12 * MIB));
+      // The next connection (the uploader's extra sender) is cut after 3 MiB.
+      srv.server.faults.setFaults({ dropShare: 1, dropAfterBytes: 3 * MIB, dropLimit: 1 });
+      const dropped = srv.server.counters().dropped;
+      const peer = new Api.InputPeerUser({
+        userId: returnBigInt(user.id),
+        accessHash: returnBigInt(user.accessHash),
+      });
+      const msg = await client.sendFile(peer, { file, workers: 4 });
+      assert.equal(srv.server.counters().dropped - dropped, 1);
+      const me = Number(((await client.getMe()) as Api.User).id);
+      const stored = srv.server.messages({ user: user.id, peer: me }).find((m) => m.id === msg.id);
+      assert.equal(stored?.media?.sha256, await sha256File(file));
+    } finally {
+      srv.server.faults.setFaults({ dropShare: 0 });
+      await closeClient(client);
+    }
+  });
+
+  it("caps each connection's bandwidth: 3 MiB over one connection at 1 MiB/s takes at least 3 s", async () => {
+    const u = srv.server.createUser({ session: true });
+    const client = clientFor(srv, u.session!);
+    await client.connect();
+    const sender = client._sender!;
+    try {
+      srv.server.faults.setConditions({ bandwidth: MIB });
+      const partSize = 512 * 1024;
+      const id = returnBigInt(randomBytes(8).readBigInt64LE(0));
+      const started = performance.now();
+      // All six parts in flight at once: only the cap can slow them down.
+      await Promise.all(
+        [...Array(6).keys()].map((part) =>
+          sender.send(
+            new Api.upload.SaveBigFilePart({
+              fileId: id,
+              filePart: part,
+              fileTotalParts: 6,
+              bytes: randomBytes(partSize),
+            }),
+          ),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(seconds >= 3 - 0.07, `took ${seconds.toFixed(2)} s`); // the first 64 KiB burst is free
+      assert.ok(seconds < 6, `took ${seconds.toFixed(2)} s`);
+    } finally {
+      srv.server.faults.setConditions({ bandwidth: 0 });
+      await closeClient(client);
+    }
+  });
+
+  it("adds latency in each direction", async () => {
+    const u = srv.server.createUser({ session: true });
+    const client = clientFor(srv, u.session!);
+    await client.connect();
+    try {
+      srv.server.faults.setConditions({ latencyMs: 150 });
+      const started = performance.now();
+      await client.invoke(new Api.help.GetNearestDc());
+      assert.ok(performance.now() - started >= 300);
+    } finally {
+      srv.server.faults.setConditions({ latencyMs: 0 });
+      await closeClient(client);
+    }
+  });
+
+  it("answers unknown methods with METHOD_NOT_IMPLEMENTED_<name> and counts them", async () => {
+    const u = srv.server.createUser({ session: true });
+    const client: TelegramClient = clientFor(srv, u.session!);
+    await client.connect();
+    try {
+      const err = await client.invoke(new Api.account.GetPassword()).then(
+        () => undefined,
+        (e: { errorMessage?: string }) => e.errorMessage,
+      );
+      assert.equal(err, "METHOD_NOT_IMPLEMENTED_ACCOUNT_GETPASSWORD");
+      assert.equal(srv.server.counters().unknownMethods["account.GetPassword"], 1);
+    } finally {
+      await closeClient(client);
+    }
+  });
+});
+
+function rid() {
+  return returnBigInt(randomBytes(8).readBigInt64LE(0));
+}
