@@ -7,6 +7,14 @@ import path from "node:path";
 import { execa } from "execa";
 import { CancelledError, ToolError } from "../errors.js";
 
+/** What the media functions need to run ffmpeg and ffprobe: `config.media` has this shape. */
+export interface MediaTools {
+  ffmpegPath: string;
+  ffprobePath: string;
+  /** The limit for each single ffmpeg/ffprobe run. */
+  toolTimeoutMs: number;
+}
+
 export interface RunToolOptions {
   /** Hard limit for the whole run, in milliseconds. */
   timeoutMs: number;
