@@ -273,7 +273,8 @@ describe("parseProgressLine", () => {
 
 describe("safeFileName", () => {
   it("removes path separators, control characters and leading dots", () => {
-    assert.equal(safeFileName("../../etc/passwd", "mp4"), "-..-etc-passwd.mp4");
+    assert.equal(safeFileName("../../etc/passwd", "mp4"), "-.-etc-passwd.mp4");
+    assert.equal(safeFileName("AC/DC: live", "mp4"), "AC-DC_ live.mp4");
     assert.equal(safeFileName("a\u0000b\nc\u202ed", "mkv"), "ab cd.mkv");
     assert.equal(safeFileName("...", "mp4"), "video.mp4");
     assert.equal(safeFileName(undefined, "m4a"), "video.m4a");
