@@ -4,8 +4,9 @@
  * deterministic pattern of any size that costs no memory beyond one block.
  */
 import { randomBytes } from "node:crypto";
+import dns from "node:dns";
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** The bytes a route serves; `read` returns at most one block (zero-copy where it can). */
@@ -229,5 +230,57 @@ export async function startHttpServer(port = 0): Promise<TestHttpServer> {
 export function redirectTo(location: string, status = 302): Route {
   return (_req, res) => {
     res.writeHead(status, { location }).end();
+  };
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+type LookupFn = (host: string, options: object, callback: (...args: unknown[]) => void) => void;
+
+/**
+ * Wraps net.Socket.prototype.connect for the SSRF tests. Every connection that goes ahead is recorded as
+ * "address:port" (or "name=address:port"); one to anything but loopback throws before a packet leaves, so a broken
+ * guard fails the test instead of reaching 10.0.0.1 or 169.254.169.254. For host names the check sits after the
+ * socket's own lookup (the guard's, when it is in place), on the address the socket would really use.
+ */
+export function recordConnections(): { attempts: string[]; restore(): void } {
+  const attempts: string[] = [];
+  const original = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+    const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+    if (typeof first !== "object" || first === null)
+      throw new Error("test: connect(port, host) form not expected");
+    const options = first as { host?: string; port?: number; path?: string | null; lookup?: LookupFn };
+    if (!options.path) {
+      const host = options.host ?? "localhost";
+      if (net.isIP(host)) {
+        if (!LOOPBACK.has(host)) throw new Error(`test refused a connection to non-loopback ${host}`);
+        attempts.push(`${host}:${options.port}`);
+      } else {
+        const lookup: LookupFn = options.lookup ?? (dns.lookup as unknown as LookupFn);
+        options.lookup = (name, lookupOptions, callback) =>
+          lookup(name, lookupOptions, (error: unknown, address: unknown, family: unknown) => {
+            if (!error) {
+              const list = Array.isArray(address)
+                ? address.map((a: { address: string }) => a.address)
+                : [address];
+              const outside = list.find((a) => !LOOPBACK.has(String(a)));
+              if (outside !== undefined) {
+                callback(new Error(`test refused a connection to non-loopback ${name}=${outside}`));
+                return;
+              }
+              attempts.push(`${name}=${list[0]}:${options.port}`);
+            }
+            callback(error, address, family);
+          });
+      }
+    }
+    return (original as (...a: unknown[]) => net.Socket).apply(this, args);
+  } as typeof original;
+  return {
+    attempts,
+    restore() {
+      net.Socket.prototype.connect = original;
+    },
   };
 }

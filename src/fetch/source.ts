@@ -1,0 +1,56 @@
+/**
+ * One link, one engine: a direct file goes to the HTTP engine, a web page to yt-dlp. The URL guard runs first,
+ * whichever engine follows. The HTTP engine's first request doubles as the probe: a text/html answer is dropped
+ * before anything is written and the link goes to yt-dlp.
+ */
+import { DownloadError } from "../errors.js";
+import { downloadHttp, type HttpDownloadOptions } from "./http.js";
+import type { FetchedFile, Quality } from "./types.js";
+import { checkUrl, parseHttpUrl } from "./url-guard.js";
+import { ytdlpDownload } from "./ytdlp.js";
+
+export interface SourceOptions extends HttpDownloadOptions {
+  ytdlpPath: string;
+  cookiesFile?: string | undefined;
+  quality?: Quality | undefined;
+  /** Bound on the whole yt-dlp run. */
+  timeoutMs: number;
+  ffmpegPath?: string | undefined;
+}
+
+/** Paths that name a file; a web page behind one is an error page, not something for yt-dlp. */
+const FILE_EXTENSION =
+  /\.(mp4|m4v|mkv|webm|mov|avi|wmv|flv|ts|3gp|mp3|m4a|aac|ogg|opus|flac|wav|zip|rar|7z|gz|tgz|tar|xz|bz2|iso|apk|exe|msi|dmg|deb|rpm|pdf|epub|djvu|jpg|jpeg|png|gif|webp|bin|img)$/i;
+
+export function looksLikeFile(url: URL): boolean {
+  return FILE_EXTENSION.test(url.pathname);
+}
+
+export async function fetchSource(rawUrl: string, options: SourceOptions): Promise<FetchedFile> {
+  const url = parseHttpUrl(rawUrl);
+  await checkUrl(url, options.guard);
+  try {
+    return await downloadHttp(url.href, { ...options, rejectHtml: true });
+  } catch (error) {
+    if (!(error instanceof DownloadError && error.code === "HTTP_IS_WEB_PAGE")) throw error;
+    if (looksLikeFile(url)) {
+      throw new DownloadError("HTTP_IS_WEB_PAGE", error.message, {
+        cause: error,
+        userMessage: "The link names a file, but the server sent a web page instead.",
+        hint: "The link may have expired; copy it again.",
+      });
+    }
+  }
+  return ytdlpDownload(url.href, {
+    dir: options.dir,
+    ytdlpPath: options.ytdlpPath,
+    cookiesFile: options.cookiesFile,
+    maxSize: options.maxSize,
+    quality: options.quality,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    name: options.name,
+    ffmpegPath: options.ffmpegPath,
+  });
+}
