@@ -145,7 +145,7 @@ const OPTIONS = {
 /** A bar redrawn in place on a TTY; elsewhere a plain line every few seconds. */
 function progressPrinter(stream: NodeJS.WritableStream & { isTTY?: boolean }) {
   const tty = Boolean(stream.isTTY);
-  let lastPlain = 0;
+  let lastPlain = Number.NEGATIVE_INFINITY;
   let drawn = false;
   return {
     update(p: TransferProgress) {
