@@ -15,6 +15,7 @@ export type YtdlpErrorCode =
   | "LIVE_NOT_SUPPORTED"
   | "PLAYLIST_NOT_SUPPORTED"
   | "TOO_LARGE"
+  | "UNREACHABLE"
   | "TIMEOUT";
 
 interface Reply {
@@ -46,6 +47,7 @@ export const YTDLP_REPLIES: Record<YtdlpErrorCode, Reply> = {
   },
   PLAYLIST_NOT_SUPPORTED: { text: "This link is a playlist.", hint: "Send the link of one video." },
   TOO_LARGE: { text: "This video is larger than the size limit.", hint: "Try a lower quality." },
+  UNREACHABLE: { text: "The site could not be reached.", hint: "Check the link, or try again later." },
   TIMEOUT: { text: "The site took too long to answer." },
 };
 
@@ -69,6 +71,10 @@ const PATTERNS: ReadonlyArray<readonly [YtdlpErrorCode, RegExp]> = [
   ["FORBIDDEN", /HTTP Error 403/],
   ["UNSUPPORTED_URL", /Unsupported URL|is not a valid URL/],
   ["TOO_LARGE", /larger than max-filesize/i],
+  [
+    "UNREACHABLE",
+    /Connection refused|No route to host|Network is unreachable|Name or service not known|Temporary failure in name resolution|getaddrinfo failed|nodename nor servname/i,
+  ],
   ["TIMEOUT", /timed out|timeout/i],
 ];
 

@@ -6,7 +6,7 @@
  * file leaves it (renamed to a sanitised title). Failure or cancel removes the folder, so no partial file survives.
  */
 import { randomUUID } from "node:crypto";
-import { link, mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
+import { access, link, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { CancelledError, DownloadError, isCancelled, ToolError } from "../errors.js";
@@ -57,6 +57,9 @@ const PROGRESS_TEMPLATE =
 const OUTPUT_TEMPLATE = "%(id).80B.%(ext)s";
 /** Suffixes of yt-dlp's temporary files, which are never the result. */
 const TEMP_FILE = /\.(?:part|ytdl|temp|tmp)$|\.part-Frag\d+/;
+
+/** link() errors of file systems that have no hard links (FAT, some network and overlay mounts). */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
 
 const MIME_TYPES: Record<string, string> = {
   mp4: "video/mp4",
@@ -150,7 +153,8 @@ export function parseInfo(json: unknown): YtdlpInfo {
     formats,
     extractor: info.extractor ?? undefined,
     entries: isPlaylist
-      ? (info.entries ?? []).map((e) => e.webpage_url ?? e.url ?? "").filter((u) => u !== "")
+      ? // Flat entries carry the entry's page in `url`; some extractors give only `webpage_url`.
+        (info.entries ?? []).map((e) => e.url ?? e.webpage_url ?? "").filter((u) => u !== "")
       : undefined,
   };
 }
@@ -439,10 +443,23 @@ async function moveOut(file: string, dir: string, title: string, ext: string): P
       await unlink(file);
       return target;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") continue;
+      if (!NO_HARD_LINKS.has(code ?? "")) throw error;
+      // A file system without hard links: check, then rename (the job's folder has no other writer).
+      if (await exists(target)) continue;
+      await rename(file, target);
+      return target;
     }
   }
   throw new DownloadError("NAME_TAKEN", `no free name for ${title} in ${dir}`);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function assertHttpUrl(url: string): void {

@@ -239,6 +239,10 @@ describe("classifyYtdlpError", () => {
     ],
     ["ERROR: [youtube] abc: This live event will begin in 3 hours.", "LIVE_NOT_SUPPORTED"],
     ["ERROR: [generic] x: Unable to download webpage: The read operation timed out", "TIMEOUT"],
+    [
+      "ERROR: [generic] None: Unable to download webpage: <urlopen error [Errno 111] Connection refused> (caused by URLError(ConnectionRefusedError(111, 'Connection refused')))",
+      "UNREACHABLE",
+    ],
     ["ERROR: Postprocessing: Conversion failed!", undefined],
     ["WARNING: only a warning\n[download] 100%", undefined],
   ];

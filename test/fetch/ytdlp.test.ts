@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -88,6 +88,12 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     await writeFile(
       path.join(media.path, "page.html"),
       "<html><head><title>No video</title></head><body>Hi</body></html>",
+    );
+    await copyFile(clip, path.join(media.path, "clip2.mp4"));
+    const twoVideos = '<video src="clip.mp4"></video><video src="clip2.mp4"></video>';
+    await writeFile(
+      path.join(media.path, "two.html"),
+      `<html><head><title>Two</title></head><body>${twoVideos}</body></html>`,
     );
     server = await serveDirectory(media.path);
     // About 4 s for the clip: long enough to cancel mid-download, short enough to end by itself if a test fails.
@@ -183,6 +189,23 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
   it("maps a page without media to UNSUPPORTED_URL", async () => {
     const error = await expectDownloadError(download(`${server.origin}/page.html`), "UNSUPPORTED_URL");
     assert.match(error.message, /Unsupported URL/);
+  });
+
+  it("lists a playlist's entries when asked, and refuses to download it as one video", async () => {
+    const info = await ytdlpProbe(`${server.origin}/two.html`, {
+      ytdlpPath: YTDLP,
+      timeoutMs: TIMEOUT_MS,
+      playlist: true,
+    });
+    assert.deepEqual(info.entries, [`${server.origin}/clip.mp4`, `${server.origin}/clip2.mp4`]);
+    await expectDownloadError(download(`${server.origin}/two.html`), "PLAYLIST_NOT_SUPPORTED");
+    assert.deepEqual(await readdir(work.path), []);
+  });
+
+  it("cannot reach anything but 127.0.0.1 in these tests", async () => {
+    // TEST-NET-3 is never routed; the dead proxy refuses at once instead of letting it time out.
+    const error = await expectDownloadError(download("http://203.0.113.7/video.mp4"), "UNREACHABLE");
+    assert.match(error.message, /Connection refused/);
   });
 
   it("refuses a non-http URL without running yt-dlp", async () => {
