@@ -1,7 +1,7 @@
 /** Shared set-up for the local Telegram server's tests: a server, and gramjs clients built with connect.ts. */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import type { TelegramClient } from "telegram";
+import type { Api, TelegramClient } from "telegram";
 import { createTelegramClient, disconnectClient } from "../../src/telegram/connect.js";
 import type { RunningTelegramServer } from "../support/telegram-server/index.js";
 
@@ -44,4 +44,17 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
       timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
     }),
   ]);
+}
+
+/** Invokes on the main sender itself: errors arrive as Telegram sent them (gramjs's invoke retries some). */
+export async function rawError(
+  client: TelegramClient,
+  request: Api.AnyRequest,
+): Promise<{ code?: number; errorMessage?: string; seconds?: number } | undefined> {
+  const pending = client._sender?.send(request);
+  if (!pending) throw new Error("client is not connected");
+  return pending.then(
+    () => undefined,
+    (e: { code?: number; errorMessage?: string; seconds?: number }) => e,
+  );
 }

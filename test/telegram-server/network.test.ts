@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { Api, type TelegramClient } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
-import { botClient, clientFor, closeClient, sha256File } from "./helpers.js";
+import { botClient, clientFor, closeClient, rawError, sha256File } from "./helpers.js";
 
 const MIB = 1024 * 1024;
 
@@ -79,12 +79,10 @@ describe("connections, faults and network conditions", () => {
         floodWaitSeconds: 3,
         floodWaitMethods: ["messages.SendMessage"],
       });
-      const err = await client
-        ._sender!.send(new Api.messages.SendMessage({ peer, message: "x", randomId: rid() }))
-        .then(
-          () => undefined,
-          (e: { seconds?: number; code?: number }) => e,
-        );
+      const err = await rawError(
+        client,
+        new Api.messages.SendMessage({ peer, message: "x", randomId: rid() }),
+      );
       // gramjs turns FLOOD_WAIT_3 into a FloodWaitError with `seconds`.
       assert.equal(err?.seconds, 3);
       assert.equal(err?.code, 420);

@@ -5,7 +5,7 @@ import { Api, type TelegramClient } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
 import type { UserView } from "../support/telegram-server/server.js";
-import { clientFor, closeClient } from "./helpers.js";
+import { clientFor, closeClient, rawError } from "./helpers.js";
 
 const KIB = 1024;
 
@@ -164,10 +164,7 @@ describe("Telegram's upload rules", () => {
       new Api.messages.SendMessage({ peer: new Api.InputPeerSelf(), message: "once", randomId: rid });
     await client.invoke(req());
     // gramjs's invoke() retries 500s; the sender shows the error as Telegram sends it.
-    const err = await client._sender!.send(req()).then(
-      () => undefined,
-      (e: { code?: number; errorMessage?: string }) => e,
-    );
+    const err = await rawError(client, req());
     assert.equal(err?.errorMessage, "RANDOM_ID_DUPLICATE");
     assert.equal(err?.code, 500);
     assert.equal(

@@ -65,6 +65,7 @@ export class Faults {
   }
 
   setConditions(c: Partial<NetworkConditions>): void {
+    c = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
     for (const [k, v] of Object.entries(c)) {
       if (v === undefined) continue;
       if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
@@ -74,6 +75,7 @@ export class Faults {
   }
 
   setFaults(f: Partial<FaultSettings>): void {
+    f = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
     for (const k of ["floodWaitShare", "dropShare"] as const) {
       const v = f[k];
       if (v !== undefined && !(v >= 0 && v <= 1)) throw new Error(`Expected ${k} from 0 to 1, got ${v}`);

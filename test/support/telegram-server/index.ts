@@ -20,14 +20,14 @@ export interface RunningTelegramServer {
 }
 
 export async function startTelegramServer(
-  options: TelegramServerOptions & { control?: boolean } = {},
+  options: TelegramServerOptions & { control?: boolean; controlPort?: number } = {},
 ): Promise<RunningTelegramServer> {
   const server = await TelegramServer.start(options);
   let controlUrl: string | undefined;
   let closeControl = async () => {};
   if (options.control) {
     const { startControlApi } = await import("./control-api.js");
-    const api = await startControlApi(server);
+    const api = await startControlApi(server, options.controlPort);
     controlUrl = api.url;
     closeControl = api.close;
   }
