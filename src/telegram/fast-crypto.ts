@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import { getWasmUrl, ige256Decrypt, ige256Encrypt, initSync } from "@mtcute/wasm";
+import { __getWasm, getWasmUrl, ige256Decrypt, ige256Encrypt, initSync } from "@mtcute/wasm";
 
 const require = createRequire(import.meta.url);
 // gramjs's modules import each other in a cycle that only resolves when the package index loads first.
@@ -79,6 +79,47 @@ export class WasmIge implements IgeInstance {
 
   decryptIge(cipherText: Buffer): Buffer {
     return asBuffer(ige256Decrypt(cipherText, this.#key, this.#iv));
+  }
+}
+
+/** The WASM exports used below (read in @mtcute/wasm 0.30's index.js, which does the same). */
+interface MtcuteWasm {
+  memory: { buffer: ArrayBuffer };
+  __malloc(size: number): number;
+  __free(pointer: number): void;
+  __get_shared_key_buffer(): number;
+  __get_shared_iv_buffer(): number;
+  ige256_encrypt(input: number, length: number, output: number): void;
+}
+
+/**
+ * AES-256-IGE with no intermediate buffers: `prepare` writes the plaintext straight into WASM memory and returns
+ * the key and IV (MTProto derives them from the plaintext's hash); the ciphertext is copied into `out` at
+ * `offset`. Synchronous on purpose: WASM memory can grow (and move) between awaits.
+ */
+export function wasmIgeEncryptInto(
+  length: number,
+  prepare: (plain: Buffer) => { key: Buffer; iv: Buffer },
+  out: Buffer,
+  offset: number,
+): void {
+  if (length % AES_BLOCK !== 0) throw new RangeError(`Expected whole 16-byte blocks, got ${length} bytes`);
+  ensureWasm();
+  const wasm = __getWasm() as unknown as MtcuteWasm;
+  const input = wasm.__malloc(length * 2);
+  try {
+    const output = input + length;
+    const { key, iv } = prepare(Buffer.from(wasm.memory.buffer, input, length));
+    if (key.length !== AES_256_KEY_SIZE || iv.length !== IGE_IV_SIZE) {
+      throw new TypeError(`Expected a 32-byte key and IV, got ${key.length} and ${iv.length} bytes`);
+    }
+    const memory = new Uint8Array(wasm.memory.buffer);
+    memory.set(key, wasm.__get_shared_key_buffer());
+    memory.set(iv, wasm.__get_shared_iv_buffer());
+    wasm.ige256_encrypt(input, length, output);
+    out.set(new Uint8Array(wasm.memory.buffer, output, length), offset);
+  } finally {
+    wasm.__free(input);
   }
 }
 

@@ -5,12 +5,14 @@
  * - `GZIPPacked.gzipIfSmaller`: gramjs's `gzip` is the identity (compression is commented out), so the
  *   "compressed" form is always 8 bytes longer and thrown away, after three copies. Returning the data as it
  *   is gives the same result.
- * - `MTProtoState.encryptMessageData`: one plaintext buffer, SHA-256 fed in pieces, instead of three concats.
- * - `FullPacketCodec.encodePacket`: one packet buffer, CRC32 over it in place, instead of two concats.
+ * - `MTProtoState.encryptMessageData`: the plaintext is written straight into WASM memory, encrypted there and
+ *   copied once into a buffer that already has room for the TCP frame (stock: five 512 KiB buffers);
+ * - `FullPacketCodec.encodePacket`: frames such a message in place (CRC32 over it), others in one buffer.
  * The IGE class and crc32 are still looked up at call time, so fast-crypto's replacements apply.
  */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
+import { WasmIge, wasmIgeEncryptInto } from "./fast-crypto.js";
 
 const require = createRequire(import.meta.url);
 // gramjs's modules import each other in a cycle that only resolves when the package index loads first.
@@ -37,7 +39,6 @@ interface StateLike {
   authKey: AuthKeyLike | undefined;
   salt: BigIntLike;
   id: BigIntLike;
-  _calcKey(authKey: Buffer, msgKey: Buffer, client: boolean): Promise<{ key: Buffer; iv: Buffer }>;
 }
 
 interface CodecLike {
@@ -73,6 +74,23 @@ async function leanGzipIfSmaller(_contentRelated: boolean, data: Buffer): Promis
   return data;
 }
 
+/** MTProto 2.0 key derivation (x = 0 for messages from the client), as gramjs's `_calcKey`, synchronously. */
+function clientKeyIv(authKey: Buffer, msgKey: Buffer): { key: Buffer; iv: Buffer } {
+  const a = createHash("sha256").update(msgKey).update(authKey.subarray(0, 36)).digest();
+  const b = createHash("sha256").update(authKey.subarray(40, 76)).update(msgKey).digest();
+  return {
+    key: Buffer.concat([a.subarray(0, 8), b.subarray(8, 24), a.subarray(24, 32)]),
+    iv: Buffer.concat([b.subarray(0, 8), a.subarray(8, 24), b.subarray(24, 32)]),
+  };
+}
+
+/** Messages encrypted here sit inside a buffer with room for the TCP frame: encodePacket fills it in place. */
+const framable = new WeakSet<Buffer>();
+/** auth_key_id (8) + msg_key (16) before the ciphertext. */
+const ENCRYPTED_HEADER = 24;
+/** TCP full: length (4) + sequence number (4) before the payload; CRC32 (4) after. */
+const TCP_FULL_HEAD = 8;
+
 async function leanEncryptMessageData(this: StateLike, data: Buffer): Promise<Buffer> {
   if (!this.authKey) throw new Error("Auth key unset");
   await this.authKey.waitForKey();
@@ -81,27 +99,51 @@ async function leanEncryptMessageData(this: StateLike, data: Buffer): Promise<Bu
   if (!this.salt || !this.id || !this.authKey.keyId) throw new Error("Unset params");
   const unpadded = PLAIN_HEADER + data.length;
   const padding = (((-(unpadded + MIN_PADDING) % 16) + 16) % 16) + MIN_PADDING;
-  const plain = Buffer.allocUnsafe(unpadded + padding);
-  helpers.toSignedLittleBuffer(this.salt, 8).copy(plain, 0);
-  helpers.toSignedLittleBuffer(this.id, 8).copy(plain, 8);
-  data.copy(plain, PLAIN_HEADER);
-  helpers.generateRandomBytes(padding).copy(plain, unpadded);
-  const msgKeyLarge = createHash("sha256")
-    .update(authKey.subarray(CLIENT_MSG_KEY_OFFSET, CLIENT_MSG_KEY_OFFSET + 32))
-    .update(plain)
-    .digest();
-  const msgKey = msgKeyLarge.subarray(8, 24);
-  const { iv, key } = await this._calcKey(authKey, msgKey, true);
-  const keyId = helpers.readBufferFromBigInt(this.authKey.keyId, 8);
-  return Buffer.concat([keyId, msgKey, new igeModule.IGE(key, iv).encryptIge(plain)]);
+  const plainLength = unpadded + padding;
+  const messageLength = ENCRYPTED_HEADER + plainLength;
+  // One buffer for everything that goes on the wire: TCP head, auth_key_id, msg_key, ciphertext, CRC32.
+  const packet = Buffer.allocUnsafe(TCP_FULL_HEAD + messageLength + 4);
+  helpers.readBufferFromBigInt(this.authKey.keyId, 8).copy(packet, TCP_FULL_HEAD);
+  const salt = helpers.toSignedLittleBuffer(this.salt, 8);
+  const sessionId = helpers.toSignedLittleBuffer(this.id, 8);
+  const randomPadding = helpers.generateRandomBytes(padding);
+  const prepare = (plain: Buffer) => {
+    salt.copy(plain, 0);
+    sessionId.copy(plain, 8);
+    data.copy(plain, PLAIN_HEADER);
+    randomPadding.copy(plain, unpadded);
+    const msgKeyLarge = createHash("sha256")
+      .update(authKey.subarray(CLIENT_MSG_KEY_OFFSET, CLIENT_MSG_KEY_OFFSET + 32))
+      .update(plain)
+      .digest();
+    const msgKey = msgKeyLarge.subarray(8, 24);
+    msgKey.copy(packet, TCP_FULL_HEAD + 8);
+    return clientKeyIv(authKey, msgKey);
+  };
+  const cipherOffset = TCP_FULL_HEAD + ENCRYPTED_HEADER;
+  if (igeModule.IGE === WasmIge) {
+    wasmIgeEncryptInto(plainLength, prepare, packet, cipherOffset);
+  } else {
+    const plain = Buffer.allocUnsafe(plainLength);
+    const { key, iv } = prepare(plain);
+    new igeModule.IGE(key, iv).encryptIge(plain).copy(packet, cipherOffset);
+  }
+  const message = packet.subarray(TCP_FULL_HEAD, TCP_FULL_HEAD + messageLength);
+  framable.add(message);
+  return message;
 }
 
 function leanEncodePacket(this: CodecLike, data: Buffer): Buffer {
   const length = data.length + TCP_FULL_OVERHEAD;
-  const packet = Buffer.allocUnsafe(length);
+  let packet: Buffer;
+  if (framable.has(data) && data.byteOffset >= TCP_FULL_HEAD) {
+    packet = Buffer.from(data.buffer, data.byteOffset - TCP_FULL_HEAD, length);
+  } else {
+    packet = Buffer.allocUnsafe(length);
+    data.copy(packet, TCP_FULL_HEAD);
+  }
   packet.writeInt32LE(length, 0);
   packet.writeInt32LE(this._sendCounter, 4);
-  data.copy(packet, 8);
   packet.writeUInt32LE(helpers.crc32(packet.subarray(0, length - 4)), length - 4);
   this._sendCounter += 1;
   return packet;

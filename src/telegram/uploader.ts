@@ -4,6 +4,7 @@
  * read from disk into a fixed set of buffers, and gramjs's crypto swapped for faster implementations.
  */
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { basename } from "node:path";
 import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { CancelledError, UploadError } from "../errors.js";
@@ -222,6 +223,8 @@ class UploadRun {
     this.signal = options.signal
       ? AbortSignal.any([options.signal, this.controller.signal])
       : this.controller.signal;
+    // Every lane waits on this signal at once: a few listeners per lane is expected, not a leak.
+    setMaxListeners(MAX_CONNECTIONS * MAX_IN_FLIGHT * 4, this.signal);
   }
 
   get remaining(): number {
