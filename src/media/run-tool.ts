@@ -78,13 +78,26 @@ export async function runTool(
   const maxStdout = options.maxStdoutChars ?? DEFAULT_MAX_STDOUT_CHARS;
   child.stdout?.setEncoding("utf8");
   child.stderr?.setEncoding("utf8");
+  // A throwing line callback must not become an uncaught exception: it stops the run and is rethrown after.
+  let callbackError: { error: unknown } | undefined;
+  const guard = (fn: () => void) => {
+    if (callbackError) return;
+    try {
+      fn();
+    } catch (error) {
+      callbackError = { error };
+      stop("abort");
+    }
+  };
   child.stdout?.on("data", (chunk: string) => {
-    if (options.onStdoutLine) stdoutPending = emitLines(stdoutPending + chunk, options.onStdoutLine);
+    const onLine = options.onStdoutLine;
+    if (onLine) guard(() => (stdoutPending = emitLines(stdoutPending + chunk, onLine)));
     else if (stdout.length < maxStdout) stdout += chunk;
   });
   child.stderr?.on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP_CHARS);
-    if (options.onStderrLine) stderrPending = emitLines(stderrPending + chunk, options.onStderrLine);
+    const onLine = options.onStderrLine;
+    if (onLine) guard(() => (stderrPending = emitLines(stderrPending + chunk, onLine)));
   });
 
   let stopReason: "timeout" | "abort" | undefined;
@@ -102,13 +115,15 @@ export async function runTool(
 
   try {
     const result = await child;
-    if (stdoutPending && options.onStdoutLine) options.onStdoutLine(stdoutPending);
-    if (stderrPending && options.onStderrLine) options.onStderrLine(stderrPending);
+    const { onStdoutLine, onStderrLine } = options;
+    if (stdoutPending && onStdoutLine) guard(() => onStdoutLine(stdoutPending));
+    if (stderrPending && onStderrLine) guard(() => onStderrLine(stderrPending));
     if (stopReason && pid !== undefined) {
       // The leader is gone; children that ignored SIGTERM (or were mid-write) must not outlive the run.
       killGroup(pid, "SIGKILL");
       await waitGroupGone(pid);
     }
+    if (callbackError) throw callbackError.error;
     if (stopReason === "abort")
       throw new CancelledError(`${tool} cancelled`, { cause: options.signal?.reason });
     if (stopReason === "timeout") {

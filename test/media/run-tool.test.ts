@@ -76,6 +76,17 @@ describe("runTool", () => {
     assert.ok(processGone(grandchild), `process ${grandchild} should be gone`);
   });
 
+  it("stops the program and rethrows when a line callback throws", async () => {
+    const failure = new Error("consumer failed");
+    const error = await runTool(process.execPath, ["-e", "setInterval(() => console.log('line'), 10)"], {
+      timeoutMs: TIMEOUT_MS,
+      onStdoutLine: () => {
+        throw failure;
+      },
+    }).catch((e: unknown) => e);
+    assert.equal(error, failure);
+  });
+
   it("refuses to start when already cancelled", async () => {
     const error = await runTool(FFMPEG, ["-version"], {
       timeoutMs: TIMEOUT_MS,
