@@ -92,7 +92,8 @@ describe("npm run local-telegram and its control API", () => {
     }, new NewMessage({}));
     bot.addEventHandler(async (e: CallbackQueryEvent) => {
       // CallbackQueryEvent.edit() is broken in gramjs 2.26 (passes its params wrongly): edit by id.
-      await bot.editMessage(e.query.peer, { message: e.query.msgId, text: "cancelled" });
+      const q = e.query as Api.UpdateBotCallbackQuery;
+      await bot.editMessage(q.peer, { message: q.msgId, text: "cancelled" });
       await e.answer({ message: `got ${e.query.data?.toString()}` });
     }, new CallbackQuery({}));
     await control.sendText(owner, chat, "/menu");
