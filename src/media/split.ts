@@ -32,6 +32,8 @@ export interface SplitOptions {
   /** Where parts go. @default the input's folder */
   outDir?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Called as each part is finished (for progress); `cuts` is how many ffmpeg runs that part took. */
+  onPart?: ((part: { path: string; index: number; size: number; cuts: number }) => void) | undefined;
 }
 
 /**
@@ -69,6 +71,8 @@ export async function splitVideo(tools: MediaTools, input: string, options: Spli
   const stem = path.basename(input, path.extname(input));
   const outDir = options.outDir ?? path.dirname(input);
   const parts: string[] = [];
+  // Container bytes per packet byte, measured on each cut: plans the next part so re-cuts stay rare.
+  let overhead = 1;
   try {
     let startIndex = 0; // index into keyTimes
     while (startIndex < keyTimes.length) {
@@ -76,7 +80,7 @@ export async function splitVideo(tools: MediaTools, input: string, options: Spli
         throw new ToolError("SPLIT_TOO_MANY_PARTS", "ffmpeg", `over ${MAX_PARTS} parts`);
       const part = path.join(outDir, `${stem}.part${String(parts.length + 1).padStart(3, "0")}${ext}`);
       parts.push(part);
-      let budget = options.maxBytes * SIZE_MARGIN;
+      let budget = (options.maxBytes * SIZE_MARGIN) / overhead;
       let endIndex = startIndex;
       for (let attempt = 1; ; attempt++) {
         endIndex = lastFittingKeyframe(keyTimes, bytesBefore, startIndex, budget);
@@ -84,7 +88,12 @@ export async function splitVideo(tools: MediaTools, input: string, options: Spli
         const end = keyTimes[endIndex]; // undefined: to the end of the file
         await cutPart(tools, input, part, start, end, ext, options.signal);
         const { size } = await stat(part);
-        if (size <= options.maxBytes) break;
+        const planned = bytesBefore(end ?? Number.POSITIVE_INFINITY) - bytesBefore(start);
+        if (planned > 0) overhead = Math.max(1, size / planned);
+        if (size <= options.maxBytes) {
+          options.onPart?.({ path: part, index: parts.length, size, cuts: attempt });
+          break;
+        }
         if (endIndex === startIndex + 1 || attempt >= MAX_RECUT_ATTEMPTS) {
           throw new ToolError(
             "SPLIT_PART_TOO_BIG",
@@ -92,7 +101,6 @@ export async function splitVideo(tools: MediaTools, input: string, options: Spli
             `part ${parts.length} of ${input} is ${size} bytes, over ${options.maxBytes}, after ${attempt} cuts`,
           );
         }
-        const planned = bytesBefore(end ?? Number.POSITIVE_INFINITY) - bytesBefore(start);
         budget = Math.min(budget, planned) * (options.maxBytes / size) * SIZE_MARGIN;
       }
       if (endIndex >= keyTimes.length) break;
@@ -125,6 +133,7 @@ export async function splitBytes(input: string, options: SplitOptions): Promise<
       await pipeline(createReadStream(input, { start, end }), createWriteStream(part), {
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      options.onPart?.({ path: part, index: i + 1, size: end - start + 1, cuts: 1 });
     }
     return parts;
   } catch (error) {

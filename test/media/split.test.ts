@@ -56,6 +56,45 @@ describe("splitFile", () => {
     );
   });
 
+  it("re-cuts a part that container overhead pushed over the limit", async () => {
+    // 60 fps video at 16 kbit/s: the mp4 index is a large share of each part, so the packet-size plan alone
+    // underestimates the first part, which must be cut again, smaller (later parts use the measured overhead).
+    const clip = await makeClip(path.join(dir.path, "dense.mp4"), {
+      seconds: 6,
+      width: 64,
+      height: 48,
+      fps: 60,
+      gop: 6,
+      videoBitrate: "16k",
+    });
+    const whole = await probeMedia(TOOLS, clip);
+    const limit = Math.ceil((await stat(clip)).size / 4);
+    const outDir = path.join(dir.path, "dense-parts");
+    await mkdir(outDir);
+    const cuts: number[] = [];
+    const parts = await splitVideo(TOOLS, clip, {
+      maxBytes: limit,
+      outDir,
+      onPart: (p) => cuts.push(p.cuts),
+    });
+    assert.equal(cuts.length, parts.length);
+    assert.ok(
+      cuts.some((n) => n > 1),
+      `cuts per part: ${cuts.join(",")}`,
+    );
+    let total = 0;
+    for (const part of parts) {
+      assert.ok((await stat(part)).size <= limit);
+      total += (await probeMedia(TOOLS, part)).duration ?? 0;
+    }
+    assert.ok(Math.abs(total - (whole.duration ?? 0)) < DURATION_TOLERANCE_S, `parts ${total} s`);
+    assert.deepEqual(
+      (await readdir(outDir)).sort(),
+      parts.map((p) => path.basename(p)).sort(),
+      "no stray files",
+    );
+  });
+
   it("returns the file itself when it fits", async () => {
     const clip = await makeClip(path.join(dir.path, "small.mp4"), { seconds: 1 });
     assert.deepEqual(await splitFile(TOOLS, clip, { maxBytes: 50 * 1024 * 1024 }), [clip]);
