@@ -21,8 +21,10 @@ export const DEFAULT_MAX_RETRIES = 5;
 const MAX_RECONNECTS = 100;
 export const DEFAULT_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 8000;
-/** Bytes gathered before one writev: few syscalls, bounded memory (two batches per connection). */
+/** Bytes gathered before one writev: few syscalls per MiB. */
 const WRITE_BATCH_BYTES = 2 * 1024 * 1024;
+/** Batches being written at once per connection: rides out thread-pool delays; bounds memory at ~6 MiB. */
+const WRITES_IN_FLIGHT = 3;
 /** Some CDNs refuse clients without a user agent. */
 const USER_AGENT = "Mozilla/5.0 (compatible; Medusa/0.1)";
 
@@ -247,30 +249,30 @@ export async function pump(
   }
 }
 
-/** Writes at increasing offsets in batches (one writev per ~2 MiB), with one write in flight at a time. */
+/**
+ * Writes at increasing offsets in batches (one writev per ~2 MiB). A few batches may be in flight at once (they
+ * cover different offsets), so a thread-pool hiccup does not stop the socket; more than that waits.
+ */
 export class PositionalWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private inflight: Promise<void> | undefined;
-  private inflightBytes = 0;
-  /** Where the next batch goes. */
-  private next: number;
+  private readonly inflight: Array<Promise<void>> = [];
+  /** Bytes handed to writes so far, finished or not. */
+  private handed = 0;
 
   constructor(
     private readonly fh: FileHandle,
-    start: number,
-  ) {
-    this.next = start;
-  }
+    private readonly start: number,
+  ) {}
 
   /** End offset of every byte pushed so far, written or not. */
   get accepted(): number {
-    return this.next + this.pendingBytes + this.inflightBytes;
+    return this.start + this.handed + this.pendingBytes;
   }
 
-  /** End of the bytes handed to the disk (valid once `flush` resolved). */
+  /** End of the bytes written (valid once `flush` resolved). */
   get position(): number {
-    return this.next;
+    return this.start + this.handed;
   }
 
   push(chunk: Buffer): Promise<void> | undefined {
@@ -279,28 +281,25 @@ export class PositionalWriter {
     return this.pendingBytes >= WRITE_BATCH_BYTES ? this.startWrite() : undefined;
   }
 
+  /** Writes what is pending and waits for every write; throws the first write error. */
   async flush(): Promise<void> {
     if (this.pendingBytes > 0) await this.startWrite();
-    const inflight = this.inflight;
-    this.inflight = undefined;
-    await inflight;
+    const results = await Promise.allSettled(this.inflight.splice(0));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   private async startWrite(): Promise<void> {
-    // Reading goes on while one batch is written; a second full batch waits for the first.
-    if (this.inflight) await this.inflight;
+    while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
     const buffers = this.pending;
-    const bytes = this.pendingBytes;
-    const at = this.next;
+    const at = this.position;
+    this.handed += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.inflightBytes = bytes;
-    this.inflight = writeFully(this.fh, buffers, at).then(() => {
-      this.next = at + bytes;
-      this.inflightBytes = 0;
-    });
-    // Failures surface at the next await of `inflight`; this only marks the promise as handled meanwhile.
-    this.inflight.catch(() => undefined);
+    const write = writeFully(this.fh, buffers, at);
+    // Failures surface when this write is awaited (above, or in flush); until then it counts as handled.
+    write.catch(() => undefined);
+    this.inflight.push(write);
   }
 }
 
