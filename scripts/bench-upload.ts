@@ -85,9 +85,9 @@ async function control<T>(server: ServerInfo, method: string, path: string, body
 }
 
 /** Runs this script in a child process with `args` and returns the JSON object of its last stdout line. */
-function runChild<T>(args: string[], input?: unknown): Promise<T> {
+function runChild<T>(args: string[], input?: unknown, nodeArgs: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", SCRIPT, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", SCRIPT, ...args], {
       stdio: ["pipe", "pipe", "inherit"],
     });
     let last = "";
@@ -167,6 +167,15 @@ async function oursRole(): Promise<void> {
   try {
     const stats = { connections: 0, inFlight: 0, reopens: 0, floodWaits: 0, rpcRetries: 0 };
     const started = performance.now();
+    const sampler = process.env.BENCH_MEMORY_SAMPLES
+      ? setInterval(() => {
+          const m = process.memoryUsage();
+          const mib = (n: number) => Math.round(n / MIB);
+          process.stderr.write(
+            `mem rss=${mib(m.rss)} heap=${mib(m.heapUsed)}/${mib(m.heapTotal)} external=${mib(m.external)} arrayBuffers=${mib(m.arrayBuffers)}\n`,
+          );
+        }, 250)
+      : undefined;
     const file = await uploadFile(
       client,
       job.file,
@@ -174,6 +183,7 @@ async function oursRole(): Promise<void> {
       stats,
     );
     const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
     if (job.sendTo) {
       await sendFile(client, {
         peer: new Api.InputPeerUser({
@@ -254,6 +264,8 @@ async function main(): Promise<void> {
       "in-flight": { type: "string" },
       "gramjs-workers": { type: "string", default: DEFAULT_GRAMJS_WORKERS.join(",") },
       "no-gramjs": { type: "boolean", default: false },
+      /** Extra node flags for our upload child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc". */
+      "child-node-args": { type: "string" },
     },
   });
   if (values.role === "server") return serveRole();
@@ -289,12 +301,16 @@ async function main(): Promise<void> {
         bandwidth: capped ? CAP_BYTES_PER_S : 0,
         latencyMs: capped ? CAP_LATENCY_MS : 0,
       });
-      const ours = await runChild<ChildResult>(["--role", "ours"], {
-        ...base,
-        connections,
-        inFlight,
-        sendTo: { id: bob.id, accessHash: bob.accessHash },
-      });
+      const ours = await runChild<ChildResult>(
+        ["--role", "ours"],
+        {
+          ...base,
+          connections,
+          inFlight,
+          sendTo: { id: bob.id, accessHash: bob.accessHash },
+        },
+        values["child-node-args"]?.split(" ").filter(Boolean) ?? [],
+      );
       const messages = await control<{ media: { sha256: string } | null }[]>(
         server.info,
         "GET",

@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import { WasmIge, wasmIgeEncryptInto } from "./fast-crypto.js";
+import { NativeIge, nativeIgeEncryptInto, WasmIge, wasmIgeEncryptInto } from "./fast-crypto.js";
 
 const require = createRequire(import.meta.url);
 // gramjs's modules import each other in a cycle that only resolves when the package index loads first.
@@ -84,6 +84,14 @@ function clientKeyIv(authKey: Buffer, msgKey: Buffer): { key: Buffer; iv: Buffer
   };
 }
 
+let scratchBuffer = Buffer.alloc(0);
+
+/** A plaintext buffer reused by every message (grown to the largest one, a part plus headers). */
+function scratch(length: number): Buffer {
+  if (scratchBuffer.length < length) scratchBuffer = Buffer.allocUnsafeSlow(length);
+  return scratchBuffer.subarray(0, length);
+}
+
 /** Messages encrypted here sit inside a buffer with room for the TCP frame: encodePacket fills it in place. */
 const framable = new WeakSet<Buffer>();
 /** auth_key_id (8) + msg_key (16) before the ciphertext. */
@@ -121,7 +129,12 @@ async function leanEncryptMessageData(this: StateLike, data: Buffer): Promise<Bu
     return clientKeyIv(authKey, msgKey);
   };
   const cipherOffset = TCP_FULL_HEAD + ENCRYPTED_HEADER;
-  if (igeModule.IGE === WasmIge) {
+  if (igeModule.IGE === NativeIge) {
+    // Scratch reused across messages: everything from here to the end is synchronous.
+    const plain = scratch(plainLength);
+    const { key, iv } = prepare(plain);
+    nativeIgeEncryptInto(plain, key, iv, packet, cipherOffset);
+  } else if (igeModule.IGE === WasmIge) {
     wasmIgeEncryptInto(plainLength, prepare, packet, cipherOffset);
   } else {
     const plain = Buffer.allocUnsafe(plainLength);
