@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { formatChecks, runChecks } from "./cli/doctor.js";
+import { downloadCommand } from "./cli/download.js";
 import { type Config, parseConfig } from "./config.js";
 import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { ConfigError, UserError, userFacing } from "./errors.js";
@@ -60,6 +61,15 @@ const COMMANDS: Record<string, CommandFn> = {
     const checks = await runChecks(config);
     console.log(formatChecks(checks));
     return checks.every((c) => c.ok) ? 0 : 1;
+  },
+  download: async (argv, env) => {
+    const config = parseConfig(env);
+    // stdout carries the saved path only; log lines go to stderr.
+    const log = createLogger({
+      level: env.LOG_LEVEL ? config.log.level : "warn",
+      destination: process.stderr,
+    });
+    return downloadCommand(argv, config, log);
   },
   login: notYet("login"),
   upload: notYet("upload"),
@@ -129,8 +139,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       console.error("Set them in the environment or in a .env file (see .env.example).");
       return 1;
     }
-    const { code, text } = userFacing(error);
-    console.error(`medusa ${command}: ${code === "INTERNAL" ? (error as Error).message : text}`);
+    const { code, text, hint } = userFacing(error);
+    const message = code === "INTERNAL" ? (error as Error).message : text;
+    console.error(`medusa ${command}: ${message}${hint ? `\n${hint}` : ""}`);
     if (code === "INTERNAL" && env.LOG_LEVEL === "debug") console.error(error);
     return 1;
   }

@@ -8,6 +8,7 @@ import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
 import { startHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
+import { connectBot } from "./telegram/bot-client.js";
 
 export interface Running {
   stop(reason: string): Promise<void>;
@@ -25,6 +26,10 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   if (database.applied.length > 0) log.info({ migrations: database.applied }, "database migrated");
   await ensureOwner(database.db, Number(telegram.ownerId));
   await recordEvent(database.db, { category: "system", action: "bot.started" });
+
+  const bot = await connectBot(telegram, log.child({ module: "telegram" }));
+  cleanups.push(() => bot.disconnect());
+  log.info({ bot: bot.me }, "logged in to Telegram");
 
   let ready = false;
   if (config.http.port > 0) {
