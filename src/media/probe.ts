@@ -43,9 +43,14 @@ interface ProbeJson {
 
 /** Single-picture formats: ffprobe calls them video, Telegram calls them photos or documents. */
 const IMAGE_FORMAT = /^(?:image2|[a-z0-9]+_pipe|png|bmp|tiff?)$/;
-/** What ffprobe says about input that is not media at all (a zip, a text file). */
+/** ffmpeg's demuxers for text art: a plain .txt of a few KB opens as "tty" with an "ansi" video stream. */
+const TEXT_FORMAT = /^(?:tty|bin|xbin|adf|idf)$/;
+/**
+ * What ffprobe says about input that is not media (a zip, a document) or is broken media: such a file is sent as a
+ * document. Anything else (a missing file, a broken ffprobe) is an error for the operator.
+ */
 const NOT_MEDIA =
-  /Invalid data found when processing input|could not find codec parameters|Failed to read frame size/i;
+  /Invalid data found when processing input|could not find codec parameters|Failed to read frame size|Invalid frame size|Could not seek|moov atom not found|: Invalid argument$/im;
 
 export async function probeMedia(
   tools: MediaTools,
@@ -106,7 +111,8 @@ export function parseProbe(json: ProbeJson): MediaInfo {
   const video = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1);
   const audio = streams.find((s) => s.codec_type === "audio");
   const isImage = container !== undefined && IMAGE_FORMAT.test(container);
-  const kind = video && !isImage ? "video" : audio ? "audio" : "other";
+  const isText = container !== undefined && TEXT_FORMAT.test(container);
+  const kind = isText ? "other" : video && !isImage ? "video" : audio ? "audio" : "other";
   const rotation = video ? rotationOf(video) : 0;
   const turned = rotation === 90 || rotation === 270;
   const duration = positive(json.format?.duration) ?? positive(video?.duration) ?? positive(audio?.duration);

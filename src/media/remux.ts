@@ -18,6 +18,8 @@ export interface Atom {
 const MAX_TOP_LEVEL_ATOMS = 10_000;
 const ATOM_HEADER = 8;
 const ATOM_TYPE = /^[\x20-\x7e]{4}$/;
+/** What an mp4 starts with ("ftyp"), or an old QuickTime file; anything else is not ours to read. */
+const FIRST_ATOMS = new Set(["ftyp", "moov", "mdat", "free", "skip", "wide", "pnot"]);
 
 /** The top-level atoms of an ISO-BMFF (mp4/mov) file; empty when it is not one. */
 export async function readTopLevelAtoms(file: string): Promise<Atom[]> {
@@ -31,7 +33,7 @@ export async function readTopLevelAtoms(file: string): Promise<Atom[]> {
       const { bytesRead } = await handle.read(header, 0, 16, offset);
       if (bytesRead < ATOM_HEADER) break;
       const type = header.toString("latin1", 4, 8);
-      if (!ATOM_TYPE.test(type)) return atoms.length > 0 ? atoms : [];
+      if (!ATOM_TYPE.test(type) || (offset === 0 && !FIRST_ATOMS.has(type))) return atoms;
       let size = header.readUInt32BE(0);
       if (size === 1) {
         if (bytesRead < 16) break;
@@ -39,7 +41,7 @@ export async function readTopLevelAtoms(file: string): Promise<Atom[]> {
       } else if (size === 0) {
         size = fileSize - offset; // "extends to the end of the file"
       }
-      if (size < ATOM_HEADER) return atoms.length > 0 ? atoms : [];
+      if (size < ATOM_HEADER) return atoms;
       atoms.push({ type, offset, size });
       offset += size;
     }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -68,6 +69,10 @@ describe("probeMedia", () => {
     assert.equal((await probeMedia(TOOLS, png)).kind, "other");
     const blob = await makeRandomFile(path.join(dir.path, "blob.bin"), 4096);
     assert.equal((await probeMedia(TOOLS, blob)).kind, "other");
+    // ffprobe opens a text file of some size as "tty" art with a video stream; it is still a document.
+    const notes = path.join(dir.path, "notes.txt");
+    await writeFile(notes, "Meeting notes, one line of text.\n".repeat(150));
+    assert.equal((await probeMedia(TOOLS, notes)).kind, "other");
   });
 
   it("fails with ffprobe's stderr for a missing file", async () => {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { readdir, readFile, stat, truncate } from "node:fs/promises";
+import { readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ToolError } from "../../src/errors.js";
+import { CancelledError, ToolError } from "../../src/errors.js";
 import { probeMedia } from "../../src/media/probe.js";
 import { ensureFaststart, needsFaststart, readTopLevelAtoms } from "../../src/media/remux.js";
-import { makeClip, makeRandomFile, makeTempDir, type TempDir } from "../support/media-fixtures.js";
+import { makeClip, makeTempDir, type TempDir } from "../support/media-fixtures.js";
 
 const TOOLS = { ffmpegPath: "ffmpeg", ffprobePath: "ffprobe", toolTimeoutMs: 60_000 };
 let dir: TempDir;
@@ -47,8 +47,24 @@ describe("faststart remux", () => {
     assert.ok(bytes.equals(await readFile(clip)));
   });
 
+  it("cancel leaves the original as it was and no temporary file", async () => {
+    const clip = await makeClip(path.join(dir.path, "cancelled.mp4"), { seconds: 1 });
+    const bytes = await readFile(clip);
+    const error = await ensureFaststart(TOOLS, clip, { signal: AbortSignal.abort() }).catch(
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof CancelledError);
+    assert.ok(bytes.equals(await readFile(clip)));
+    assert.deepEqual(
+      (await readdir(dir.path)).filter((n) => n.includes(".tmp")),
+      [],
+    );
+  });
+
   it("ignores files that are not mp4", async () => {
-    const blob = await makeRandomFile(path.join(dir.path, "blob.bin"), 10_000);
+    // "This…" reads as a 4-character atom type ("s is") after a huge size: only the first-atom check rejects it.
+    const blob = path.join(dir.path, "notes.txt");
+    await writeFile(blob, "This is not a video at all, only text.\n".repeat(100));
     assert.deepEqual(await readTopLevelAtoms(blob), []);
     assert.equal(await ensureFaststart(TOOLS, blob), false);
   });

@@ -95,6 +95,26 @@ describe("splitFile", () => {
     );
   });
 
+  it("cancel between parts removes the parts already written", async () => {
+    const clip = await makeClip(path.join(dir.path, "to-cancel.mp4"), { seconds: 4, videoBitrate: "200k" });
+    const outDir = path.join(dir.path, "cancel-parts");
+    await mkdir(outDir);
+    const controller = new AbortController();
+    let finished = 0;
+    const error = await splitVideo(TOOLS, clip, {
+      maxBytes: Math.ceil((await stat(clip)).size / 3),
+      outDir,
+      signal: controller.signal,
+      onPart: () => {
+        finished++;
+        controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    assert.ok(error instanceof CancelledError, String(error));
+    assert.equal(finished, 1, "one part was complete when cancelled");
+    assert.deepEqual(await readdir(outDir), []);
+  });
+
   it("returns the file itself when it fits", async () => {
     const clip = await makeClip(path.join(dir.path, "small.mp4"), { seconds: 1 });
     assert.deepEqual(await splitFile(TOOLS, clip, { maxBytes: 50 * 1024 * 1024 }), [clip]);
