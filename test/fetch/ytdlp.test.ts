@@ -15,6 +15,7 @@ import { ytdlpDownload, ytdlpProbe } from "../../src/fetch/ytdlp.js";
 import {
   FFPROBE,
   type FileServer,
+  HANG_PREFIX,
   makeClip,
   makeDrmPlaylist,
   makeHls,
@@ -246,7 +247,8 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
 
   it("times out a probe and says so", async () => {
     const error = await expectDownloadError(
-      ytdlpProbe(`${slowServer.origin}/clip.mp4`, { ytdlpPath: YTDLP, timeoutMs: 300 }),
+      // The server never answers, and yt-dlp's own socket timeout (30 s) is far longer than ours.
+      ytdlpProbe(`${server.origin}${HANG_PREFIX}clip.mp4`, { ytdlpPath: YTDLP, timeoutMs: 1500 }),
       "TIMEOUT",
     );
     assert.match(error.userMessage, /too long/);

@@ -150,6 +150,9 @@ const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
 };
 
+/** Requests under this path get no answer at all: for timeout tests. */
+export const HANG_PREFIX = "/hang/";
+
 export interface FileServer {
   /** http://127.0.0.1:PORT */
   origin: string;
@@ -160,7 +163,7 @@ export interface FileServer {
 
 /**
  * Serves files under `root` on 127.0.0.1 with single-range support. `bytesPerSecond` slows every response down
- * (for cancel tests); paths outside `root` and missing files are 404.
+ * (for cancel tests); paths outside `root` and missing files are 404; paths under HANG_PREFIX never get an answer.
  */
 export async function serveDirectory(
   root: string,
@@ -170,6 +173,7 @@ export async function serveDirectory(
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(urlPath);
+    if (urlPath.startsWith(HANG_PREFIX)) return; // never answered; close() ends the connection
     const file = path.join(root, urlPath);
     if (!file.startsWith(root + path.sep)) return notFound(res);
     stat(file).then(
