@@ -6,7 +6,20 @@
  * file leaves it (renamed to a sanitised title). Failure or cancel removes the folder, so no partial file survives.
  */
 import { randomUUID } from "node:crypto";
-import { access, link, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import {
+  access,
+  chmod,
+  copyFile,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { CancelledError, DownloadError, isCancelled, ToolError } from "../errors.js";
@@ -115,13 +128,14 @@ const infoSchema = z.object({
 export async function ytdlpProbe(url: string, opts: YtdlpProbeOptions): Promise<YtdlpInfo> {
   assertHttpUrl(url);
   const args = [
-    ...commonArgs(opts.cookiesFile),
+    ...commonArgs(),
     ...(opts.playlist ? ["--yes-playlist", "--flat-playlist"] : ["--no-playlist"]),
     "-J",
     "--",
     url,
   ];
   const { stdout } = await runYtdlp(opts.ytdlpPath, args, {
+    cookiesFile: opts.cookiesFile,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
     maxStdoutChars: MAX_PROBE_JSON_CHARS,
@@ -261,7 +275,7 @@ async function runDownload(
   opts: Parameters<typeof ytdlpDownload>[1],
 ): Promise<void> {
   const args = [
-    ...commonArgs(opts.cookiesFile),
+    ...commonArgs(),
     "--no-playlist",
     "--no-mtime",
     "--newline",
@@ -291,6 +305,7 @@ async function runDownload(
   let refusedForSize = false;
   try {
     await runYtdlp(opts.ytdlpPath, args, {
+      cookiesFile: opts.cookiesFile,
       timeoutMs: opts.timeoutMs,
       signal,
       onStdoutLine: (line) => {
@@ -371,7 +386,7 @@ function progressTracker(
 }
 
 /** Flags every yt-dlp call gets: no user config or cache can change what runs; bounded network retries. */
-function commonArgs(cookiesFile: string | undefined): string[] {
+function commonArgs(): string[] {
   return [
     "--ignore-config",
     "--no-cache-dir",
@@ -382,23 +397,36 @@ function commonArgs(cookiesFile: string | undefined): string[] {
     String(RETRIES),
     "--fragment-retries",
     String(RETRIES),
-    ...(cookiesFile ? ["--cookies", cookiesFile] : []),
   ];
 }
 
-/** runTool, with yt-dlp's known failures turned into DownloadErrors. */
+/**
+ * runTool, with yt-dlp's known failures turned into DownloadErrors. yt-dlp writes its cookie jar back into the file
+ * it read, so each run gets a private copy (mode 0600, removed after): parallel jobs never race on the operator's file.
+ */
 async function runYtdlp(
   ytdlpPath: string,
   args: string[],
   options: {
+    cookiesFile: string | undefined;
     timeoutMs: number;
     signal: AbortSignal | undefined;
     maxStdoutChars?: number;
     onStdoutLine?: (line: string) => void;
   },
 ) {
+  const cookiesDir = options.cookiesFile
+    ? await mkdtemp(path.join(os.tmpdir(), "medusa-cookies-"))
+    : undefined;
   try {
-    return await runTool(ytdlpPath, args, {
+    let cookieArgs: string[] = [];
+    if (options.cookiesFile && cookiesDir) {
+      const copy = path.join(cookiesDir, "cookies.txt");
+      await copyFile(options.cookiesFile, copy);
+      await chmod(copy, 0o600);
+      cookieArgs = ["--cookies", copy];
+    }
+    return await runTool(ytdlpPath, [...cookieArgs, ...args], {
       tool: "yt-dlp",
       timeoutMs: options.timeoutMs,
       signal: options.signal,
@@ -415,6 +443,8 @@ async function runYtdlp(
       throw ytdlpDownloadError(code, `${detail}\n${error.stderrTail}`, error);
     }
     throw error;
+  } finally {
+    if (cookiesDir) await rm(cookiesDir, { recursive: true, force: true });
   }
 }
 

@@ -146,6 +146,20 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     assert.deepEqual(await readdir(work.path), ["clip.mp4"], "the staging folder is gone");
   });
 
+  it("sends the operator's cookies and leaves their file as it was", async () => {
+    const cookiesFile = path.join(media.path, "cookies.txt");
+    const jar = "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t4102444800\tsession\tmedusa-test\n";
+    await writeFile(cookiesFile, jar, { mode: 0o600 });
+    server.cookies.length = 0;
+    await download(`${server.origin}/clip.mp4`, { cookiesFile });
+    assert.ok(server.cookies.length > 0, "cookies were sent");
+    assert.ok(
+      server.cookies.every((c) => c.includes("session=medusa-test")),
+      server.cookies.join(" | "),
+    );
+    assert.equal(await readFile(cookiesFile, "utf8"), jar, "yt-dlp wrote to a private copy");
+  });
+
   it("uses the caller's name, sanitised", async () => {
     const file = await download(`${server.origin}/clip.mp4`, { name: "../Lecture 1/intro" });
     assert.equal(file.name, "-Lecture 1-intro.mp4");

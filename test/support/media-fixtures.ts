@@ -158,6 +158,8 @@ export interface FileServer {
   origin: string;
   /** Paths requested so far, in order. */
   requests: string[];
+  /** Cookie headers received, in order. */
+  cookies: string[];
   close(): Promise<void>;
 }
 
@@ -170,9 +172,11 @@ export async function serveDirectory(
   options: { bytesPerSecond?: number } = {},
 ): Promise<FileServer> {
   const requests: string[] = [];
+  const cookies: string[] = [];
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(urlPath);
+    if (req.headers.cookie) cookies.push(req.headers.cookie);
     if (urlPath.startsWith(HANG_PREFIX)) return; // never answered; close() ends the connection
     const file = path.join(root, urlPath);
     if (!file.startsWith(root + path.sep)) return notFound(res);
@@ -209,6 +213,7 @@ export async function serveDirectory(
   return {
     origin: `http://127.0.0.1:${port}`,
     requests,
+    cookies,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
