@@ -28,6 +28,7 @@ import {
   toDownloadError,
   tooLarge,
   transfer,
+  writeBatchBytes,
 } from "./transfer.js";
 import type { FetchedFile, ProgressCallback } from "./types.js";
 import { checkUrl, type GuardOptions, guardedLookup, parseHttpUrl } from "./url-guard.js";
@@ -98,6 +99,7 @@ export async function downloadHttp(rawUrl: string, options: HttpDownloadOptions)
     meter: new ProgressMeter(options.onProgress, undefined),
     ifRange: undefined,
     maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+    writeBatch: writeBatchBytes(options.connections ?? 1),
     backoffMs: options.backoffMs ?? DEFAULT_BACKOFF_MS,
   };
   try {

@@ -21,10 +21,19 @@ export const DEFAULT_MAX_RETRIES = 5;
 const MAX_RECONNECTS = 100;
 export const DEFAULT_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 8000;
-/** Bytes gathered before one writev: few syscalls per MiB. */
-const WRITE_BATCH_BYTES = 2 * 1024 * 1024;
-/** Batches being written at once per connection: rides out thread-pool delays; bounds memory at ~6 MiB. */
+/** Batches being written at once per connection: rides out thread-pool delays without stopping the socket. */
 const WRITES_IN_FLIGHT = 3;
+/** Bytes one download may hold between socket and disk, shared by its connections. */
+const WRITE_BUFFER_BUDGET = 8 * 1024 * 1024;
+/** Bounds on one writev: large enough for few syscalls per MiB, small enough to share the budget. */
+const MIN_WRITE_BATCH = 256 * 1024;
+const MAX_WRITE_BATCH = 2 * 1024 * 1024;
+
+/** The batch size for a download over `connections`: each holds a pending batch plus those in flight. */
+export function writeBatchBytes(connections: number): number {
+  const share = Math.floor(WRITE_BUFFER_BUDGET / (Math.max(1, connections) * (WRITES_IN_FLIGHT + 1)));
+  return Math.min(MAX_WRITE_BATCH, Math.max(MIN_WRITE_BATCH, share));
+}
 /** Some CDNs refuse clients without a user agent. */
 const USER_AGENT = "Mozilla/5.0 (compatible; Medusa/0.1)";
 
@@ -57,6 +66,8 @@ export interface TransferContext {
   ifRange: string | undefined;
   maxRetries: number;
   backoffMs: number;
+  /** See writeBatchBytes. */
+  writeBatch: number;
 }
 
 /**
@@ -106,7 +117,7 @@ export async function transfer(
         }
       }
       const stop = end ?? total;
-      writer = new PositionalWriter(fh, offset);
+      writer = new PositionalWriter(fh, offset, ctx.writeBatch);
       await pump(ctx, current.stream, writer, stop === undefined ? undefined : stop - offset);
       await writer.flush();
       offset = writer.position;
@@ -250,7 +261,7 @@ export async function pump(
 }
 
 /**
- * Writes at increasing offsets in batches (one writev per ~2 MiB). A few batches may be in flight at once (they
+ * Writes at increasing offsets in batches (one writev per batch, 256 KiB to 2 MiB). A few batches may be in flight at once (they
  * cover different offsets), so a thread-pool hiccup does not stop the socket; more than that waits.
  */
 export class PositionalWriter {
@@ -263,6 +274,7 @@ export class PositionalWriter {
   constructor(
     private readonly fh: FileHandle,
     private readonly start: number,
+    private readonly batchBytes: number,
   ) {}
 
   /** End offset of every byte pushed so far, written or not. */
@@ -278,7 +290,7 @@ export class PositionalWriter {
   push(chunk: Buffer): Promise<void> | undefined {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    return this.pendingBytes >= WRITE_BATCH_BYTES ? this.startWrite() : undefined;
+    return this.pendingBytes >= this.batchBytes ? this.startWrite() : undefined;
   }
 
   /** Writes what is pending and waits for every write; throws the first write error. */

@@ -67,8 +67,11 @@ export interface ServeOptions {
 
 /** Largest single write: big enough for loopback speed, small enough to keep rate caps smooth. */
 const WRITE_CHUNK = 256 * 1024;
-/** Bucket size for rate caps: a few ms worth of bytes, at least 64 KiB, so timers of ~1 ms can keep up. */
-const BURST_MS = 4;
+/**
+ * Bucket size for rate caps: 20 ms worth of bytes (at least 64 KiB), so that timers running late on a busy machine
+ * do not lose tokens and the cap is what the connection really gets.
+ */
+const BURST_MS = 20;
 const MIN_BURST = 64 * 1024;
 
 /** Answers a GET for `body` with Range support and the faults in `options`. */
