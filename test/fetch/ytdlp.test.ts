@@ -90,6 +90,11 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
       path.join(media.path, "page.html"),
       "<html><head><title>No video</title></head><body>Hi</body></html>",
     );
+    // A master playlist whose only variant is FairPlay: the probe sees no DRM, the download's manifest check does.
+    await writeFile(
+      path.join(media.path, "drm", "master.m3u8"),
+      "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\nindex.m3u8\n",
+    );
     await copyFile(clip, path.join(media.path, "clip2.mp4"));
     const twoVideos = '<video src="clip.mp4"></video><video src="clip2.mp4"></video>';
     await writeFile(
@@ -186,6 +191,17 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     const error = await expectDownloadError(download(`${server.origin}/drm/index.m3u8`), "DRM_PROTECTED");
     assert.match(error.userMessage, /DRM/);
     assert.match(error.userMessage, /never tries to get around DRM/);
+    assert.deepEqual(
+      server.requests.filter((r) => r.endsWith(".ts")),
+      [],
+      "no segment was requested",
+    );
+    assert.deepEqual(await readdir(work.path), []);
+  });
+
+  it("refuses a master playlist whose variant is DRM protected, fetching no segment", async () => {
+    const error = await expectDownloadError(download(`${server.origin}/drm/master.m3u8`), "DRM_PROTECTED");
+    assert.match(error.userMessage, /DRM/);
     assert.deepEqual(
       server.requests.filter((r) => r.endsWith(".ts")),
       [],
