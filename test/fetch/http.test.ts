@@ -134,6 +134,14 @@ describe("downloadHttp", () => {
     assert.equal(file.size, 1000);
   });
 
+  it("follows exactly 5 redirects", async () => {
+    const target = serve(randomBody(10), () => ({}), "five.bin");
+    server.route("/five0", redirectTo("/five1"));
+    for (let i = 1; i < 4; i++) server.route(`/five${i}`, redirectTo(`/five${i + 1}`));
+    server.route("/five4", redirectTo(target));
+    assert.equal((await downloadHttp(`${server.origin}/five0`, options())).name, "five.bin");
+  });
+
   it("refuses more than 5 redirects", async () => {
     for (let i = 0; i < 6; i++) server.route(`/loop${i}`, redirectTo(`/loop${i + 1}`));
     server.route("/loop6", (req, res) => serveBody(req, res, randomBody(10)));
@@ -288,6 +296,42 @@ describe("downloadHttp", () => {
     const url = serve(body, (n) => (n === 2 ? { ranges: false } : {}));
     const file = await downloadHttp(url, options({ connections: 3, segmentThreshold: MIB }));
     assert.equal(sha(await fs.readFile(file.path)), sha(bodyBytes(body)));
+  });
+
+  it("cancels a segmented download promptly on every connection and removes the file", async () => {
+    const url = serve(patternBody(64 * MIB, 3), () => ({ rate: 2 * MIB }));
+    const controller = new AbortController();
+    const error = await downloadHttp(
+      url,
+      options({
+        connections: 4,
+        segmentThreshold: MIB,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.bytes > MIB) controller.abort();
+        },
+      }),
+    ).then(
+      () => assert.fail("expected a cancel"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof CancelledError, String(error));
+    assert.deepEqual(await listDir(), []);
+  });
+
+  it("stops every connection when one range fails for good, leaving nothing", async () => {
+    const body = randomBody(8 * MIB);
+    let n = 0;
+    const route = `/${++routeCount}/gone.bin`;
+    server.route(route, (req, res) => {
+      // The probe and two ranges are served slowly; the third range finds the file gone.
+      if (++n === 3) res.writeHead(404).end();
+      else serveBody(req, res, body, { rate: 4 * MIB });
+    });
+    await expectFailure(
+      downloadHttp(server.origin + route, options({ connections: 3, segmentThreshold: MIB })),
+      "HTTP_404",
+    );
   });
 
   it("refuses a web page when asked to, before writing anything", async () => {

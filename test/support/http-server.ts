@@ -65,8 +65,8 @@ export interface ServeOptions {
   chunked?: boolean;
 }
 
-/** Largest single write: big enough for loopback speed, small enough to keep rate caps smooth. */
-const WRITE_CHUNK = 256 * 1024;
+/** Largest single write: one pattern block, so that serving costs the bench server little CPU. */
+const WRITE_CHUNK = 1024 * 1024;
 /**
  * Bucket size for rate caps: 20 ms worth of bytes (at least 64 KiB), so that timers running late on a busy machine
  * do not lose tokens and the cap is what the connection really gets.
