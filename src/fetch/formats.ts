@@ -33,6 +33,11 @@ export interface FormatChoice {
   /** True when only sound is wanted (yt-dlp then extracts the audio). */
   audioOnly: boolean;
   height: number | undefined;
+  /**
+   * Container for a video+audio merge: mp4 (Telegram streams it) unless a codec is known not to fit mp4.
+   * Undefined when nothing is merged.
+   */
+  mergeFormat: "mp4" | "mkv" | undefined;
 }
 
 export type ChoiceFailure =
@@ -54,6 +59,7 @@ const HEIGHT_CAPS: Record<Exclude<Quality, "best" | "audio">, number> = {
 
 interface Candidate {
   formatId: string;
+  mergeFormat: "mp4" | "mkv" | undefined;
   size: number | undefined;
   height: number | undefined;
   bitrate: number;
@@ -106,7 +112,25 @@ export function chooseFormat(
     estimatedSize: chosen.size,
     audioOnly: quality === "audio",
     height: chosen.height,
+    mergeFormat: chosen.mergeFormat,
   };
+}
+
+/**
+ * Codecs ffmpeg's mp4 muxer takes (ffmpeg 5.1): H.264, HEVC, AV1, VP9, MPEG-4, AAC, MP3, Opus, FLAC, AC-3, E-AC-3,
+ * ALAC. yt-dlp itself only trusts the first few and would fall back to mkv, which Telegram does not stream.
+ */
+const MP4_CODEC =
+  /^(?:avc|h264|hev|hvc|h265|av01|av1|vp09|vp9|mp4v|mp4a|aac|mp3|mp4a\.40|opus|flac|ac-3|ac3|ec-3|eac3|alac)/i;
+
+/** mp4 when both codecs fit it or are unknown (HLS without CODECS is nearly always H.264/AAC), else mkv. */
+export function mergeFormatFor(
+  vcodec: string | null | undefined,
+  acodec: string | null | undefined,
+): "mp4" | "mkv" {
+  const fits = (codec: string | null | undefined) =>
+    codec == null || codec === "none" || MP4_CODEC.test(codec);
+  return fits(vcodec) && fits(acodec) ? "mp4" : "mkv";
 }
 
 /** Bytes of one format: exact size, else the site's estimate, else bitrate × duration; all with no guesswork past that. */
@@ -123,6 +147,7 @@ export function formatSize(f: YtdlpFormat, duration: number | undefined): number
 function single(f: YtdlpFormat, duration: number | undefined): Candidate {
   return {
     formatId: f.format_id,
+    mergeFormat: undefined,
     size: formatSize(f, duration),
     height: f.height ?? undefined,
     bitrate: f.tbr ?? (f.vbr ?? 0) + (f.abr ?? 0),
@@ -135,6 +160,7 @@ function pair(video: YtdlpFormat, audio: YtdlpFormat, duration: number | undefin
   const a = single(audio, duration);
   return {
     formatId: `${video.format_id}+${audio.format_id}`,
+    mergeFormat: mergeFormatFor(video.vcodec, audio.acodec),
     size: v.size === undefined || a.size === undefined ? undefined : v.size + a.size,
     height: v.height,
     bitrate: v.bitrate + a.bitrate,

@@ -193,6 +193,7 @@ export function planDownload(
       estimatedSize: undefined,
       audioOnly: options.quality === "audio",
       height: undefined,
+      mergeFormat: undefined,
     };
   }
   const choice = chooseFormat(usable, {
@@ -285,7 +286,7 @@ async function runDownload(
     String(opts.maxSize),
     "-f",
     choice.formatId,
-    ...(choice.audioOnly ? ["-x"] : ["--merge-output-format", "mp4/mkv"]),
+    ...(choice.audioOnly ? ["-x"] : ["--merge-output-format", choice.mergeFormat ?? "mp4/mkv"]),
     // A bare name ("ffmpeg") is found on PATH by yt-dlp itself; --ffmpeg-location wants a path.
     ...(opts.ffmpegPath?.includes(path.sep) ? ["--ffmpeg-location", opts.ffmpegPath] : []),
     "-P",

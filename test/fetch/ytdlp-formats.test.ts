@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DownloadError } from "../../src/errors.js";
-import { chooseFormat, formatSize, type YtdlpFormat } from "../../src/fetch/formats.js";
+import { chooseFormat, formatSize, mergeFormatFor, type YtdlpFormat } from "../../src/fetch/formats.js";
 import { parseInfo, parseProgressLine, planDownload } from "../../src/fetch/ytdlp.js";
 import { classifyYtdlpError } from "../../src/fetch/ytdlp-errors.js";
 import { MAX_NAME_BYTES, safeFileName } from "../../src/fetch/ytdlp-name.js";
@@ -94,6 +94,16 @@ describe("chooseFormat", () => {
     assert.equal(choice.formatId, "313+251", "4K webm video with the opus audio of the same family");
     assert.equal(choice.height, 2160);
     assert.equal(choice.estimatedSize, 900 * MIB + 9.9 * MIB);
+  });
+
+  it("merges into mp4 unless a codec cannot go into mp4", () => {
+    const best = choose(2000 * MIB);
+    assert.ok(!("reason" in best));
+    assert.equal(best.mergeFormat, "mp4", "VP9 + Opus fit mp4 in ffmpeg 5.1");
+    assert.equal(mergeFormatFor("avc1.640028", "mp4a.40.2"), "mp4");
+    assert.equal(mergeFormatFor(null, undefined), "mp4");
+    assert.equal(mergeFormatFor("vp8", "vorbis"), "mkv");
+    assert.equal(mergeFormatFor("avc1.4d401f", "vorbis"), "mkv");
   });
 
   it("steps down to the best version under the size limit", () => {

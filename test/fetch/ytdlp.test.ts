@@ -19,6 +19,7 @@ import {
   makeClip,
   makeDrmPlaylist,
   makeHls,
+  makeSeparateHls,
   makeTempDir,
   serveDirectory,
   type TempDir,
@@ -95,6 +96,7 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
       path.join(media.path, "drm", "master.m3u8"),
       "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\nindex.m3u8\n",
     );
+    await makeSeparateHls(clip, path.join(media.path, "separate"));
     await copyFile(clip, path.join(media.path, "clip2.mp4"));
     const twoVideos = '<video src="clip.mp4"></video><video src="clip2.mp4"></video>';
     await writeFile(
@@ -177,6 +179,24 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     const probed = await probeStreams(file.path);
     assert.deepEqual(probed.types, ["audio", "video"]);
     assert.ok(Math.abs(probed.duration - 3) < 0.5, `duration ${probed.duration}`);
+  });
+
+  it("downloads separate video and audio renditions and merges them into one mp4", async () => {
+    const reports: TransferProgress[] = [];
+    const file = await download(`${server.origin}/separate/master.m3u8`, {
+      onProgress: (p) => reports.push(p),
+    });
+    assert.equal(file.name, "master.mp4");
+    assert.equal(file.mimeType, "video/mp4");
+    const probed = await probeStreams(file.path);
+    assert.deepEqual(probed.types, ["audio", "video"]);
+    assert.ok(Math.abs(probed.duration - 3) < 0.5, `duration ${probed.duration}`);
+    assert.ok(
+      server.requests.some((r) => r.startsWith("/separate/a/")),
+      "the audio rendition was fetched",
+    );
+    // Progress adds the two downloads up rather than starting again at 0 for the audio.
+    for (let i = 1; i < reports.length; i++) assert.ok(reports[i]!.bytes >= reports[i - 1]!.bytes);
   });
 
   it("downloads an AES-128 encrypted HLS playlist (ordinary encryption, key served with it)", async () => {

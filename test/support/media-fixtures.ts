@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -123,6 +123,32 @@ export async function makeHls(clip: string, dir: string, options: { aes?: boolea
   args.push("-hls_segment_filename", path.join(dir, "seg%03d.ts"), path.join(dir, "index.m3u8"));
   await ffmpeg(args);
   return path.join(dir, "index.m3u8");
+}
+
+/**
+ * A master playlist with video and audio as separate renditions (as big sites serve them): yt-dlp downloads both
+ * and merges them with ffmpeg. Writes `dir/v/`, `dir/a/` and `dir/master.m3u8`.
+ */
+export async function makeSeparateHls(clip: string, dir: string): Promise<string> {
+  for (const [sub, map] of [
+    ["v", "0:v"],
+    ["a", "0:a"],
+  ] as const) {
+    await mkdir(path.join(dir, sub), { recursive: true });
+    await ffmpeg([
+      ...["-i", clip, "-map", map, "-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"],
+      ...["-hls_segment_filename", path.join(dir, sub, "s%03d.ts"), path.join(dir, sub, "index.m3u8")],
+    ]);
+  }
+  const master = [
+    "#EXTM3U",
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",DEFAULT=YES,AUTOSELECT=YES,URI="a/index.m3u8"',
+    '#EXT-X-STREAM-INF:BANDWIDTH=150000,RESOLUTION=160x120,CODECS="avc1.42c00d,mp4a.40.2",AUDIO="aud"',
+    "v/index.m3u8",
+    "",
+  ];
+  await writeFile(path.join(dir, "master.m3u8"), master.join("\n"));
+  return path.join(dir, "master.m3u8");
 }
 
 /** A media playlist whose key is FairPlay (skd://): yt-dlp flags it as DRM. The segment is plain; no key exists. */
