@@ -121,7 +121,7 @@ export function chooseFormat(
  * ALAC. yt-dlp itself only trusts the first few and would fall back to mkv, which Telegram does not stream.
  */
 const MP4_CODEC =
-  /^(?:avc|h264|hev|hvc|h265|av01|av1|vp09|vp9|mp4v|mp4a|aac|mp3|mp4a\.40|opus|flac|ac-3|ac3|ec-3|eac3|alac)/i;
+  /^(?:avc|h264|hev|hvc|h265|av01|av1|vp09|vp9|mp4v|mp4a|aac|mp3|opus|flac|ac-3|ac3|ec-3|eac3|alac)/i;
 
 /** mp4 when both codecs fit it or are unknown (HLS without CODECS is nearly always H.264/AAC), else mkv. */
 export function mergeFormatFor(
