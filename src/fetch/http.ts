@@ -35,6 +35,8 @@ import { checkUrl, type GuardOptions, guardedLookup, parseHttpUrl } from "./url-
 
 /** Below this, one connection finishes before extra connections would have ramped up. */
 const DEFAULT_SEGMENT_THRESHOLD = 32 * 1024 * 1024;
+/** More connections than this is rude to a server and gains nothing (config allows up to 16). */
+const MAX_CONNECTIONS = 16;
 /** Bounded attempts to find a free final name ("a (2).mp4" …). */
 const MAX_NAME_ATTEMPTS = 100;
 
@@ -86,6 +88,7 @@ export function httpOptionsFromConfig(
 }
 
 export async function downloadHttp(rawUrl: string, options: HttpDownloadOptions): Promise<FetchedFile> {
+  checkOptions(options);
   const url = parseHttpUrl(rawUrl);
   throwIfCancelled(options.signal);
   const agents = {
@@ -153,7 +156,7 @@ async function download(ctx: TransferContext, url: URL, options: HttpDownloadOpt
 
     partPath = path.join(options.dir, `.medusa-${randomBytes(6).toString("hex")}.part`);
     fh = await fs.open(partPath, "wx");
-    const connections = Math.max(1, options.connections ?? 1);
+    const connections = options.connections ?? 1;
     const threshold = options.segmentThreshold ?? DEFAULT_SEGMENT_THRESHOLD;
     let size: number;
     if (ranges && total !== undefined && connections > 1 && total >= threshold) {
@@ -192,6 +195,27 @@ async function download(ctx: TransferContext, url: URL, options: HttpDownloadOpt
     first.stream.destroy();
     await fh?.close().catch(() => undefined);
     if (partPath) await fs.rm(partPath, { force: true });
+  }
+}
+
+/** Programming errors in the options fail loudly, before any request. */
+function checkOptions(options: HttpDownloadOptions): void {
+  const wholeAtLeast = (name: string, value: unknown, min: number) => {
+    if (!(Number.isSafeInteger(value) && (value as number) >= min)) {
+      throw new TypeError(`Expected ${name} to be a whole number >= ${min}, got ${String(value)}`);
+    }
+  };
+  if (typeof options.dir !== "string" || !options.dir) {
+    throw new TypeError(`Expected dir to be a directory path, got ${String(options.dir)}`);
+  }
+  wholeAtLeast("maxSize", options.maxSize, 1);
+  wholeAtLeast("minFreeDisk", options.minFreeDisk, 0);
+  wholeAtLeast("connectTimeoutMs", options.connectTimeoutMs, 1);
+  wholeAtLeast("idleTimeoutMs", options.idleTimeoutMs, 1);
+  if (options.connections !== undefined) wholeAtLeast("connections", options.connections, 1);
+  if (options.maxRetries !== undefined) wholeAtLeast("maxRetries", options.maxRetries, 0);
+  if (options.connections !== undefined && options.connections > MAX_CONNECTIONS) {
+    throw new TypeError(`Expected connections to be at most ${MAX_CONNECTIONS}, got ${options.connections}`);
   }
 }
 

@@ -334,6 +334,16 @@ describe("downloadHttp", () => {
     );
   });
 
+  it("checks its options before any request", async () => {
+    const before = server.requests.length;
+    await assert.rejects(downloadHttp(serve(randomBody(10)), options({ maxSize: -1 })), /Expected maxSize/);
+    await assert.rejects(
+      downloadHttp(serve(randomBody(10)), options({ connections: 0 })),
+      /Expected connections/,
+    );
+    assert.equal(server.requests.length, before);
+  });
+
   it("refuses a web page when asked to, before writing anything", async () => {
     const url = serve(randomBody(100), () => ({ contentType: "text/html; charset=utf-8" }), "page");
     await expectFailure(downloadHttp(url, options({ rejectHtml: true })), "HTTP_IS_WEB_PAGE");
