@@ -98,6 +98,8 @@ export async function transfer(
             current.stream.destroy();
             throw new RangeIgnoredError();
           }
+          const length = Number(current.headers["content-length"] ?? Number.NaN);
+          if (total !== undefined && length !== total) throw fileChanged();
           if (offset > 0) {
             ctx.options.log?.info(
               { url: displayUrl(url.href) },
@@ -109,11 +111,8 @@ export async function transfer(
           }
         } else {
           const got = parseContentRange(current.headers["content-range"]);
-          if (!got || got.start !== offset || (total !== undefined && got.total !== total)) {
-            throw new DownloadError("HTTP_BAD_RANGE", "The server answered a different range", {
-              userMessage: "The file changed on the server during the download.",
-            });
-          }
+          if (!got || got.start !== offset || (total !== undefined && got.total !== total))
+            throw fileChanged();
         }
       }
       const stop = end ?? total;
@@ -141,6 +140,18 @@ export async function transfer(
       await backoff(ctx, failures);
     }
   }
+}
+
+/** The server now describes another file (size or range): resuming would mix two versions. */
+function fileChanged(): DownloadError {
+  return new DownloadError(
+    "HTTP_FILE_CHANGED",
+    "The server answered a different size or range on reconnect",
+    {
+      userMessage: "The file changed on the server during the download.",
+      hint: "Try again.",
+    },
+  );
 }
 
 /** A server that advertised ranges answered one with the whole file. */

@@ -176,6 +176,18 @@ describe("downloadHttp", () => {
     assert.equal(reports.at(-1)?.bytes, body.size);
   });
 
+  it("fails instead of mixing versions when the file changes size between connections", async () => {
+    const first = randomBody(2 * MIB);
+    const second = randomBody(3 * MIB);
+    let n = 0;
+    const route = `/${++routeCount}/changing.bin`;
+    server.route(route, (req, res) => {
+      if (++n === 1) serveBody(req, res, first, { ranges: false, dropAfter: MIB });
+      else serveBody(req, res, second, { ranges: false });
+    });
+    await expectFailure(downloadHttp(server.origin + route, options()), "HTTP_FILE_CHANGED");
+  });
+
   it("gives up on a server that stops sending (idle timeout), leaving nothing", async () => {
     // Some bytes, then silence; every reconnect gets headers and silence.
     const url = serve(randomBody(MIB), (n) => ({ stallAfter: n === 1 ? 64 * 1024 : 0 }));
