@@ -38,14 +38,22 @@ export interface SplitOptions {
 
 /**
  * The input's parts in order, each at most `maxBytes`; `[input]` itself when it already fits.
- * Videos become playable parts, other files byte parts.
+ * Videos become playable parts, other files (and videos that cannot be cut under the limit) byte parts.
  */
 export async function splitFile(tools: MediaTools, input: string, options: SplitOptions): Promise<string[]> {
   checkLimit(options.maxBytes);
   const { size } = await stat(input);
   if (size <= options.maxBytes) return [input];
   const info = await probeMedia(tools, input, { signal: options.signal });
-  if (info.kind === "video" && info.duration) return splitVideo(tools, input, options);
+  if (info.kind === "video" && info.duration) {
+    try {
+      return await splitVideo(tools, input, options);
+    } catch (error) {
+      // A video ffmpeg cannot cut under the limit (one huge keyframe interval, an odd container) still goes out,
+      // as byte parts the user joins back.
+      if (!(error instanceof ToolError)) throw error;
+    }
+  }
   return splitBytes(input, options);
 }
 

@@ -120,7 +120,7 @@ describe("splitFile", () => {
     assert.deepEqual(await splitFile(TOOLS, clip, { maxBytes: 50 * 1024 * 1024 }), [clip]);
   });
 
-  it("fails cleanly when one keyframe interval alone is over the limit", async () => {
+  it("fails cleanly when one keyframe interval alone is over the limit, and falls back to bytes", async () => {
     // One keyframe for the whole clip: no cut point exists.
     const clip = await makeClip(path.join(dir.path, "one-gop.mp4"), { seconds: 3, gop: 1000 });
     const size = (await stat(clip)).size;
@@ -132,6 +132,16 @@ describe("splitFile", () => {
     assert.ok(error instanceof ToolError);
     assert.equal(error.code, "SPLIT_PART_TOO_BIG");
     assert.deepEqual(await readdir(outDir), [], "no part left behind");
+    // splitFile still sends it: as byte parts.
+    const parts = await splitFile(TOOLS, clip, { maxBytes: Math.ceil(size / 2), outDir });
+    assert.deepEqual(
+      parts.map((p) => path.basename(p)),
+      ["one-gop.mp4.001", "one-gop.mp4.002"],
+    );
+    assert.equal(
+      sha(Buffer.concat(await Promise.all(parts.map((p) => readFile(p))))),
+      sha(await readFile(clip)),
+    );
   });
 
   it("cuts other files into .001, .002 … that join back byte for byte", async () => {
