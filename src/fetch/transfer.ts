@@ -22,9 +22,9 @@ const MAX_RECONNECTS = 100;
 export const DEFAULT_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 8000;
 /** Batches being written at once per connection: rides out thread-pool delays without stopping the socket. */
-const WRITES_IN_FLIGHT = 3;
+const WRITES_IN_FLIGHT = 2;
 /** Bytes one download may hold between socket and disk, shared by its connections. */
-const WRITE_BUFFER_BUDGET = 8 * 1024 * 1024;
+const WRITE_BUFFER_BUDGET = 6 * 1024 * 1024;
 /** Bounds on one writev: large enough for few syscalls per MiB, small enough to share the budget. */
 const MIN_WRITE_BATCH = 256 * 1024;
 const MAX_WRITE_BATCH = 2 * 1024 * 1024;
