@@ -130,8 +130,9 @@ async function main(bytes: number): Promise<void> {
       );
       const result = JSON.parse(stdout.trim().split("\n").pop() ?? "{}");
       await verify(result.path, bytes, expected);
+      const profile = `${connections}x ${rate ? `${rate / MIB} MiB/s` : "uncapped"}`;
       note(
-        `ours ${connections}x ${rate ? `${rate / MIB} MiB/s` : "uncapped"}: ${mibs(result.seconds).toFixed(1)} MiB/s, peak RSS ${result.maxRssMiB.toFixed(1)} MiB`,
+        `ours ${profile}: ${mibs(result.seconds).toFixed(1)} MiB/s, peak RSS ${result.maxRssMiB.toFixed(1)} MiB`,
       );
       return { speed: mibs(result.seconds), rss: result.maxRssMiB as number };
     };

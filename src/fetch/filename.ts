@@ -116,8 +116,9 @@ export function withExtension(name: string, contentType: string | undefined): st
 }
 
 /**
- * A safe single path component: the last one of `raw`, no separators, no "..", no control or bidi-override characters (which can fake an
- * extension), no leading dots (hidden files), at most MAX_NAME_BYTES of UTF-8. Returns "" when nothing is left.
+ * A safe single path component: the last one of `raw`, no separators, no "..", no control or bidi-override
+ * characters (which can fake an extension), no leading dots (hidden files), at most MAX_NAME_BYTES of UTF-8.
+ * Returns "" when nothing is left.
  */
 export function sanitizeFileName(raw: string): string {
   // Only the last path component counts (RFC 6266: recipients strip directory information).

@@ -17,7 +17,7 @@ import { checkUrl, type GuardOptions, type guardedLookup } from "./url-guard.js"
 export const MAX_REDIRECTS = 5;
 /** Consecutive failed reconnects (no new bytes in between) before giving up. */
 export const DEFAULT_MAX_RETRIES = 5;
-/** Reconnects over the whole download, however much progress each made: bounds a server that drops every second. */
+/** Reconnects over a whole download, however much each one got: bounds a server that drops every second. */
 const MAX_RECONNECTS = 100;
 export const DEFAULT_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 8000;
@@ -272,8 +272,8 @@ export async function pump(
 }
 
 /**
- * Writes at increasing offsets in batches (one writev per batch, 256 KiB to 2 MiB). A few batches may be in flight at once (they
- * cover different offsets), so a thread-pool hiccup does not stop the socket; more than that waits.
+ * Writes at increasing offsets in batches (one writev per batch, 256 KiB to 2 MiB). A couple of batches may be in
+ * flight at once (they cover different offsets), so a thread-pool hiccup does not stop the socket; more waits.
  */
 export class PositionalWriter {
   private pending: Buffer[] = [];
