@@ -222,6 +222,13 @@ describe("downloadHttp", () => {
     await expectFailure(downloadHttp(url, options({ maxRetries: 2 })), "CONNECTION_LOST");
   });
 
+  it("keeps URL credentials out of error messages", async () => {
+    server.route("/private-404", (_req, res) => res.writeHead(404).end());
+    const url = `http://alice:hunter2@127.0.0.1:${server.port}/private-404`;
+    const error = await expectFailure(downloadHttp(url, options()), "HTTP_404");
+    assert.doesNotMatch(`${error.message} ${error.userMessage} ${error.hint}`, /hunter2|alice/);
+  });
+
   const dispositions: Array<[string, string]> = [
     ['attachment; filename="report.pdf"', "report.pdf"],
     ["attachment; filename*=UTF-8''%D0%9B%D0%B5%D0%BA%D1%86%D0%B8%D1%8F%201.mp4", "Лекция 1.mp4"],
