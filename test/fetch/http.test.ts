@@ -107,6 +107,24 @@ describe("downloadHttp", () => {
     assert.equal(last?.total, body.size);
   });
 
+  it("reports progress at most four times a second, with a growing count and a speed", async () => {
+    const body = randomBody(2 * MIB);
+    const reports: TransferProgress[] = [];
+    const started = performance.now();
+    await downloadHttp(
+      serve(body, () => ({ rate: 4 * MIB })),
+      options({ onProgress: (p) => reports.push(p) }),
+    );
+    const elapsed = performance.now() - started;
+    // The first chunk reports at once, then at most one per 250 ms, then the final one.
+    assert.ok(reports.length <= Math.floor(elapsed / 250) + 2, `${reports.length} reports in ${elapsed} ms`);
+    assert.ok(reports.length >= 2);
+    for (let i = 1; i < reports.length; i++) {
+      assert.ok((reports[i]?.bytes ?? 0) >= (reports[i - 1]?.bytes ?? 0));
+    }
+    assert.ok(reports.some((p) => p.speed > 0));
+  });
+
   it("downloads from a server without Range support", async () => {
     const body = randomBody(2 * MIB);
     const file = await downloadHttp(
