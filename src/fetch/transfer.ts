@@ -407,6 +407,17 @@ export function isRetryable(error: unknown): boolean {
   return typeof code === "string" && RETRYABLE_CODES.has(code);
 }
 
+/** OpenSSL's verification failures, as Node reports them in `code`. */
+const TLS_CERT_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+]);
+
 /** One place that turns got, fs and guard errors into DownloadError (or CancelledError) without credentials. */
 export function toDownloadError(error: unknown, url: URL, signal: AbortSignal | undefined): Error {
   if (signal?.aborted) {
@@ -439,6 +450,12 @@ export function toDownloadError(error: unknown, url: URL, signal: AbortSignal | 
     return new DownloadError("DISK_FULL", "Disk full while writing the download", {
       cause: error,
       userMessage: "The server ran out of disk space.",
+    });
+  }
+  if (typeof code === "string" && (code.startsWith("ERR_TLS_") || TLS_CERT_CODES.has(code))) {
+    return new DownloadError("TLS_ERROR", `TLS failed (${code}) on ${shown}`, {
+      cause: error,
+      userMessage: "The site's HTTPS certificate could not be verified, so nothing was downloaded.",
     });
   }
   if (code === "ECONNREFUSED") {

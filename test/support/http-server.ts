@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import dns from "node:dns";
 import http from "node:http";
+import https from "node:https";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -178,7 +179,7 @@ async function send(res: http.ServerResponse, body: Body, start: number, end: nu
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export interface TestHttpServer {
-  /** "http://127.0.0.1:PORT" */
+  /** "http://127.0.0.1:PORT" (https with TLS) */
   origin: string;
   port: number;
   /** TCP connections accepted so far. */
@@ -189,20 +190,30 @@ export interface TestHttpServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1 (a free port unless given); unknown paths answer 404. */
-export async function startHttpServer(port = 0): Promise<TestHttpServer> {
+export interface StartOptions {
+  /** @default 0 (a free port) */
+  port?: number;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: Buffer | string; cert: Buffer | string };
+}
+
+/** Starts a server on 127.0.0.1; unknown paths answer 404. */
+export async function startHttpServer(options: StartOptions = {}): Promise<TestHttpServer> {
+  const port = options.port ?? 0;
   const routes = new Map<string, Route>();
   const requests: Array<{ path: string; range: string | undefined }> = [];
   const sockets = new Set<Socket>();
   let connections = 0;
-  const server = http.createServer((req, res) => {
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     requests.push({ path, range: req.headers.range });
     const handler = routes.get(path);
     if (handler) handler(req, res);
     else res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-  });
-  server.on("connection", (socket) => {
+  };
+  const server = options.tls ? https.createServer(options.tls, listener) : http.createServer(listener);
+  // For TLS, "connection" is the raw TCP socket, which is the one to count and to destroy on close.
+  server.on("connection", (socket: Socket) => {
     connections++;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -213,7 +224,7 @@ export async function startHttpServer(port = 0): Promise<TestHttpServer> {
   });
   const actual = (server.address() as AddressInfo).port;
   return {
-    origin: `http://127.0.0.1:${actual}`,
+    origin: `${options.tls ? "https" : "http"}://127.0.0.1:${actual}`,
     port: actual,
     get connections() {
       return connections;
