@@ -9,7 +9,8 @@ import { inflateSync } from "node:zlib";
 import { Api } from "telegram";
 import { BinaryReader } from "telegram/extensions/index.js";
 import { returnBigInt } from "telegram/Helpers.js";
-import { authKeyId, igeDecrypt, igeEncrypt, messageKeys, sha256 } from "./crypto.js";
+import { authKeyId, decryptMessage, igeEncrypt, messageKeys, sha256 } from "./crypto.js";
+import { WORKER_THRESHOLD } from "./decrypt-pool.js";
 import { Pacer } from "./faults.js";
 import { Handshake } from "./handshake.js";
 import { RpcFailure } from "./rpc-error.js";
@@ -30,6 +31,12 @@ const CONTAINER_LIMIT = 1024 * 1024 - 1024;
 /** Client msg_ids more than this far from our clock are refused (bad_msg_notification 16/17), as Telegram does. */
 const MSG_ID_WINDOW_PAST = 300;
 const MSG_ID_WINDOW_FUTURE = 30;
+
+interface DecryptSlot {
+  key: AuthKeyRecord;
+  plain: Buffer | undefined;
+  error: Error | undefined;
+}
 
 interface Outgoing {
   body: Buffer;
@@ -55,6 +62,7 @@ export class Connection {
   readonly openedAt = Date.now();
   closed = false;
   private handshake: Handshake | undefined;
+  private readonly decrypting: DecryptSlot[] = [];
   private lastMsgId = 0n;
   private bytesIn = 0;
   private readonly dropAfter: number | undefined;
@@ -186,16 +194,52 @@ export class Connection {
     this.writePacket(Buffer.concat([head, body]));
   }
 
+  /**
+   * Big packets are decrypted by worker threads; results are handled strictly in arrival order, so sessions,
+   * salts and acks see the stream as the client sent it.
+   */
   private onEncrypted(key: AuthKeyRecord, packet: Buffer): void {
-    const msgKey = packet.subarray(8, 24);
-    const encrypted = packet.subarray(24);
-    if (encrypted.length % 16 !== 0) throw new Error("encrypted data not a multiple of 16 bytes");
-    const { key: aesKey, iv } = messageKeys(key.key, msgKey, 0);
-    const plain = igeDecrypt(encrypted, aesKey, iv);
-    // msg_key = SHA256(auth_key[88:120] + plaintext)[8:24]; a mismatch means a forged or broken packet.
-    if (!sha256(key.key.subarray(88, 120), plain).subarray(8, 24).equals(msgKey)) {
-      throw new Error("msg_key mismatch");
+    const slot: DecryptSlot = { key, plain: undefined, error: undefined };
+    this.decrypting.push(slot);
+    const pool = this.core.decryptPool;
+    if (pool && packet.length >= WORKER_THRESHOLD) {
+      pool.decrypt(key.key, packet).then(
+        (plain) => {
+          slot.plain = plain;
+          this.drainDecrypted();
+        },
+        (e: Error) => {
+          slot.error = e;
+          this.drainDecrypted();
+        },
+      );
+      return;
     }
+    try {
+      slot.plain = decryptMessage(key.key, packet);
+    } catch (e) {
+      slot.error = e as Error;
+    }
+    this.drainDecrypted();
+  }
+
+  private drainDecrypted(): void {
+    while (this.decrypting.length > 0 && !this.closed) {
+      const head = this.decrypting[0]!;
+      if (!head.plain && !head.error) return;
+      this.decrypting.shift();
+      try {
+        if (head.error) throw head.error;
+        this.onPlaintext(head.key, head.plain!);
+      } catch (e) {
+        this.core.log(`connection ${this.id}: ${(e as Error).message}`);
+        this.close();
+        return;
+      }
+    }
+  }
+
+  private onPlaintext(key: AuthKeyRecord, plain: Buffer): void {
     const salt = plain.readBigInt64LE(0);
     const sessionId = plain.subarray(8, 16);
     const msgId = plain.readBigInt64LE(16);

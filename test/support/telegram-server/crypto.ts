@@ -117,3 +117,18 @@ export function messageKeys(authKey: Buffer, msgKey: Uint8Array, x: 0 | 8): { ke
 export function authKeyId(authKey: Buffer): string {
   return sha1(authKey).readBigInt64LE(12).toString();
 }
+
+/**
+ * Decrypts a client packet (auth_key_id, msg_key, data) and checks msg_key = SHA256(auth_key[88:120] +
+ * plaintext)[8:24]; returns the plaintext (salt, session_id, message, padding).
+ */
+export function decryptMessage(authKey: Buffer, packet: Buffer): Buffer {
+  const msgKey = packet.subarray(8, 24);
+  const encrypted = packet.subarray(24);
+  if (encrypted.length % 16 !== 0) throw new Error("encrypted data not a multiple of 16 bytes");
+  const { key, iv } = messageKeys(authKey, msgKey, 0);
+  const plain = igeDecrypt(encrypted, key, iv);
+  if (!sha256(authKey.subarray(88, 120), plain).subarray(8, 24).equals(msgKey))
+    throw new Error("msg_key mismatch");
+  return plain;
+}

@@ -6,6 +6,7 @@
 import { Api } from "telegram";
 import type { Connection, Session } from "./connection.js";
 import type { ServerRsaKey } from "./crypto.js";
+import type { DecryptPool } from "./decrypt-pool.js";
 import type { Faults } from "./faults.js";
 import { type CallContext, METHODS, UNAUTHORIZED_METHODS } from "./methods.js";
 import { RpcFailure } from "./rpc-error.js";
@@ -44,6 +45,9 @@ export class ServerCore {
     string,
     { botId: number; answer: (a: { message: string | undefined; alert: boolean }) => void }
   >();
+
+  /** Worker threads for big packets; undefined decrypts everything on the main thread. */
+  decryptPool: DecryptPool | undefined;
 
   constructor(
     readonly world: World,

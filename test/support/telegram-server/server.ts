@@ -5,13 +5,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
-import os from "node:os";
+import os, { availableParallelism } from "node:os";
 import path from "node:path";
 import { Api } from "telegram";
 import { AuthKey } from "telegram/crypto/AuthKey.js";
 import { StringSession } from "telegram/sessions/index.js";
 import { Connection } from "./connection.js";
 import { authKeyId, generateServerRsaKey, initCrypto, type ServerRsaKey } from "./crypto.js";
+import { DecryptPool } from "./decrypt-pool.js";
 import { type FaultSettings, Faults, type NetworkConditions } from "./faults.js";
 import { ServerCore } from "./server-core.js";
 import { deliverEvent } from "./updates.js";
@@ -40,6 +41,11 @@ export interface TelegramServerOptions {
   log?: (line: string) => void;
   /** A reusable RSA key (generating one takes ~100 ms). */
   rsaKey?: ServerRsaKey;
+  /**
+   * Worker threads decrypting big packets (file parts); 0 decrypts on the main thread.
+   * @default env LOCAL_TELEGRAM_DECRYPT_WORKERS, else min(4, available cores)
+   */
+  decryptWorkers?: number;
 }
 
 /** Which chat: a private chat between two users, or a group/channel by id. */
@@ -107,6 +113,10 @@ export class TelegramServer {
       options.log ?? (() => {}),
     );
     this.tempDir = tempDir;
+    const envWorkers = process.env.LOCAL_TELEGRAM_DECRYPT_WORKERS;
+    const workers =
+      options.decryptWorkers ?? (envWorkers ? Number(envWorkers) : Math.min(4, availableParallelism()));
+    if (workers > 0) this.core.decryptPool = new DecryptPool(workers);
     this.world.on("event", (e) => deliverEvent(this.core, e));
     this.tcp = createServer((socket) => {
       const conn = new Connection(this.core, socket, this.nextConnId++);
@@ -362,6 +372,7 @@ export class TelegramServer {
     await closing;
     for (const q of this.core.callbackQueries.values()) q.answer({ message: undefined, alert: false });
     await this.core.uploads.close();
+    await this.core.decryptPool?.close();
   }
 
   // ---- helpers ----
