@@ -171,10 +171,10 @@ async function download(ctx: TransferContext, url: URL, options: HttpDownloadOpt
         );
         await fh.truncate(0);
         ctx.meter.set(0);
-        size = await transfer(ctx, fh, undefined, first.url, { start: 0, end: undefined, total });
+        size = await transfer(ctx, fh, undefined, first.url, { start: 0, end: undefined, total, next: 0 });
       }
     } else {
-      size = await transfer(ctx, fh, first, first.url, { start: 0, end: undefined, total });
+      size = await transfer(ctx, fh, first, first.url, { start: 0, end: undefined, total, next: 0 });
     }
     await fh.close();
     fh = undefined;

@@ -1,9 +1,14 @@
 /**
  * One big file over several connections: the file is sized up front and each connection writes its own range at
- * its offsets. The first connection keeps the response that probed the server, so no request is wasted.
+ * its offsets. The first connection keeps the response that probed the server, so no request is wasted. A
+ * connection that finishes early takes the second half of the largest range still running (as aria2 does), so one
+ * slow connection does not hold up the end.
  */
 import type { FileHandle } from "node:fs/promises";
-import { type OpenedResponse, type TransferContext, transfer } from "./transfer.js";
+import { type OpenedResponse, type TransferContext, type TransferRange, transfer } from "./transfer.js";
+
+/** Splitting a range smaller than twice this costs a request for less than it saves. */
+const MIN_STEAL_BYTES = 4 * 1024 * 1024;
 
 /**
  * Downloads [0, total) of `first.url` over `connections` ranges; `first` is a 206 for "bytes=0-" and serves the
@@ -20,9 +25,10 @@ export async function downloadSegmented(
   // Sized up front so that each connection writes at its offsets (sparse until written).
   await fh.truncate(total);
   const length = Math.ceil(total / connections);
-  const ranges: Array<{ start: number; end: number }> = [];
-  for (let start = 0; start < total; start += length)
-    ranges.push({ start, end: Math.min(total, start + length) });
+  const ranges: TransferRange[] = [];
+  for (let start = 0; start < total; start += length) {
+    ranges.push({ start, end: Math.min(total, start + length), total, next: start });
+  }
 
   // One failure stops the siblings: they see an aborted signal and end with CancelledError.
   const stop = new AbortController();
@@ -33,16 +39,47 @@ export async function downloadSegmented(
   // The probing response was opened with the parent's signal; it must stop with its siblings too.
   stop.signal.addEventListener("abort", () => first.stream.destroy(), { once: true });
   const child: TransferContext = { ...ctx, options: { ...ctx.options, signal: stop.signal } };
+
+  const running = new Set<TransferRange>();
+  // Each steal halves a range of at least 2 * MIN_STEAL_BYTES, so this many can never be needed.
+  let stealsLeft = Math.ceil(total / MIN_STEAL_BYTES);
+  const steal = (): TransferRange | undefined => {
+    let victim: TransferRange | undefined;
+    let most = 0;
+    for (const range of running) {
+      const left = (range.end ?? total) - range.next;
+      if (left > most) {
+        most = left;
+        victim = range;
+      }
+    }
+    if (!victim || most < 2 * MIN_STEAL_BYTES || stealsLeft-- <= 0) return undefined;
+    const middle = victim.next + Math.floor(most / 2);
+    const taken = { start: middle, end: victim.end, total, next: middle };
+    // The victim reads its end for every chunk: it stops at the middle and closes its connection there.
+    victim.end = middle;
+    return taken;
+  };
+  const worker = async (range: TransferRange, opened: OpenedResponse | undefined) => {
+    for (let current: TransferRange | undefined = range, response = opened; current; current = steal()) {
+      running.add(current);
+      try {
+        await transfer(child, fh, response, first.url, current);
+      } finally {
+        running.delete(current);
+      }
+      response = undefined;
+    }
+  };
+
   let failure: unknown;
   try {
     await Promise.all(
       ranges.map((range, i) =>
-        transfer(child, fh, i === 0 ? first : undefined, first.url, { ...range, total }).catch(
-          (error: unknown) => {
-            failure ??= error;
-            stop.abort(error);
-          },
-        ),
+        worker(range, i === 0 ? first : undefined).catch((error: unknown) => {
+          failure ??= error;
+          stop.abort(error);
+        }),
       ),
     );
   } finally {

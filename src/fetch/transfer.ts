@@ -70,6 +70,16 @@ export interface TransferContext {
   writeBatch: number;
 }
 
+/** The bytes one connection is fetching; shared with the segmented scheduler, which may shorten it. */
+export interface TransferRange {
+  start: number;
+  /** Exclusive; undefined means to the end of the body. Another connection may lower it (work stealing). */
+  end: number | undefined;
+  total: number | undefined;
+  /** The next offset this connection writes, kept current so that a stealer splits after it. */
+  next: number;
+}
+
 /**
  * Fetches bytes [start, end) of `url` (to the end of the body when `end` is undefined) into `fh` at the same
  * offsets over one connection, reconnecting with Range after a drop (the bytes that did arrive are kept).
@@ -81,10 +91,11 @@ export async function transfer(
   fh: FileHandle,
   opened: OpenedResponse | undefined,
   url: URL,
-  range: { start: number; end: number | undefined; total: number | undefined },
+  range: TransferRange,
 ): Promise<number> {
-  const { end, total } = range;
+  const { total } = range;
   let offset = range.start;
+  range.next = offset;
   let current = opened;
   let failures = 0;
   for (let reconnects = 0; ; reconnects++) {
@@ -92,9 +103,9 @@ export async function transfer(
     let writer: PositionalWriter | undefined;
     try {
       if (!current) {
-        current = await openRequest(ctx, url, offset, end);
+        current = await openRequest(ctx, url, offset, range.end);
         if (current.status === 200) {
-          if (end !== undefined) {
+          if (range.end !== undefined) {
             current.stream.destroy();
             throw new RangeIgnoredError();
           }
@@ -107,6 +118,7 @@ export async function transfer(
             );
             ctx.meter.add(-offset);
             offset = 0;
+            range.next = 0;
             await fh.truncate(0);
           }
         } else {
@@ -115,11 +127,11 @@ export async function transfer(
             throw fileChanged();
         }
       }
-      const stop = end ?? total;
       writer = new PositionalWriter(fh, offset, ctx.writeBatch);
-      await pump(ctx, current.stream, writer, stop === undefined ? undefined : stop - offset);
+      await pump(ctx, current.stream, writer, range);
       await writer.flush();
       offset = writer.position;
+      const stop = range.end ?? total;
       if (stop === undefined || offset === stop) return offset;
       throw incomplete(url, offset, stop);
     } catch (error) {
@@ -246,25 +258,29 @@ function httpStatusError(status: number, statusText: string | undefined, url: UR
 }
 
 /**
- * Copies the body into the writer, at most `limit` bytes when given (a segment ends there; the rest of the body is
- * not ours). Enforces the size limit while bytes arrive, whatever the headers said.
+ * Copies the body into the writer up to the range's end (or total), read afresh for every chunk because a stealer
+ * may move it; the rest of the body is not ours. Enforces the size limit while bytes arrive, whatever the headers
+ * said.
  */
 export async function pump(
   ctx: TransferContext,
   stream: GotRequest,
   writer: PositionalWriter,
-  limit: number | undefined,
+  range: TransferRange,
 ): Promise<void> {
   const { maxSize } = ctx.options;
-  let received = 0;
   for await (const data of stream) {
     let chunk = data as Buffer;
-    if (limit !== undefined && received + chunk.length > limit) chunk = chunk.subarray(0, limit - received);
-    received += chunk.length;
+    const stop = range.end ?? range.total;
+    if (stop !== undefined && writer.accepted + chunk.length > stop) {
+      chunk = chunk.subarray(0, Math.max(0, stop - writer.accepted));
+    }
     if (writer.accepted + chunk.length > maxSize) throw tooLarge(maxSize, undefined);
+    // Updated before the await, so that a stealer running meanwhile splits after these bytes.
+    range.next = writer.accepted + chunk.length;
     await writer.push(chunk);
     ctx.meter.add(chunk.length);
-    if (limit !== undefined && received >= limit) {
+    if (stop !== undefined && writer.accepted >= stop) {
       stream.destroy();
       return;
     }

@@ -316,7 +316,8 @@ describe("downloadHttp", () => {
     const file = await downloadHttp(url, options({ connections: 4, segmentThreshold: 8 * MIB }));
     assert.equal(sha(await fs.readFile(file.path)), sha(bodyBytes(body)));
     const ranges = server.requests.filter((r) => url.endsWith(r.path)).map((r) => r.range);
-    assert.equal(ranges.length, 4);
+    // Four ranges at least; more when a connection that finished early took over part of another's.
+    assert.ok(ranges.length >= 4, ranges.join(" "));
     assert.ok(server.connections - before >= 4);
   });
 
@@ -326,6 +327,16 @@ describe("downloadHttp", () => {
     const file = await downloadHttp(url, options({ connections: 3, segmentThreshold: MIB }));
     assert.equal(sha(await fs.readFile(file.path)), sha(bodyBytes(body)));
     assert.equal(server.requests.filter((r) => url.endsWith(r.path)).length, 4);
+  });
+
+  it("lets a connection that finished early take over half of a slow connection's range", async () => {
+    const body = randomBody(48 * MIB);
+    // The third request (one of the later ranges) crawls; the others are instant.
+    const url = serve(body, (n) => (n === 3 ? { rate: 4 * MIB } : {}));
+    const file = await downloadHttp(url, options({ connections: 3, segmentThreshold: MIB }));
+    assert.equal(sha(await fs.readFile(file.path)), sha(bodyBytes(body)));
+    const ranges = server.requests.filter((r) => url.endsWith(r.path)).map((r) => r.range);
+    assert.ok(ranges.length >= 4, `a fourth request took over part of the slow range: ${ranges.join(" ")}`);
   });
 
   it("falls back to one connection when a range request is answered with the whole file", async () => {
