@@ -34,7 +34,11 @@ interface SenderInternals {
   reconnect: () => void;
   _reconnect: () => Promise<void>;
   userDisconnected: boolean;
+  _handlers: Record<string, ((message: unknown) => Promise<void>) | undefined>;
 }
+
+/** rpc_result#f35c6d01 */
+const RPC_RESULT_ID = 0xf35c6d01;
 
 /** The connection broke (drop, timeout, gramjs gave up): the request may be re-sent on a new connection. */
 export class ConnectionLostError extends Error {
@@ -107,6 +111,7 @@ export class UploadConnection implements UploadConnectionInfo {
       _exportedSenderPromises: new Map(),
       reconnectRetries: 0,
     }) as unknown as SenderInternals;
+    keepContainersWhole(sender);
     const generation = ++this.#generation;
     // Our reconnect instead of gramjs's: fail what is in flight now, re-open on the next send.
     sender.reconnect = () => this.#markBroken(generation, "The server closed the connection");
@@ -204,6 +209,25 @@ export class UploadConnection implements UploadConnectionInfo {
     // An open in progress sees `#closed` and disarms its own sender.
     await opening?.catch(() => {});
   }
+}
+
+/**
+ * gramjs's rpc_result handler rejects the request on an RPC error and then throws it again; inside a container
+ * that throw skips every later message of the container, so their requests never settle (seen here: one
+ * FLOOD_WAIT or 500 left a neighbouring part hanging until our timeout). The request already has its error, so
+ * the rethrow is dropped and the rest of the container is processed.
+ */
+function keepContainersWhole(sender: SenderInternals): void {
+  const key = String(RPC_RESULT_ID);
+  const original = sender._handlers[key];
+  if (!original) return;
+  sender._handlers[key] = async (message: unknown) => {
+    try {
+      await original(message);
+    } catch {
+      // Already delivered to the request it answers (see above).
+    }
+  };
 }
 
 /** Disconnects a sender so that nothing (gramjs's reconnect included) can bring it back. */
