@@ -43,7 +43,7 @@ export class TransportCodec {
         return [head, payload];
       }
       case "padded": {
-        const pad = randomBytes(payload.length % 4 === 0 ? 4 : 1 + (payload.length % 3));
+        const pad = randomBytes(1 + (randomBytes(1)[0]! % 15));
         const head = Buffer.alloc(4);
         head.writeUInt32LE(payload.length + pad.length, 0);
         return [head, payload, pad];
@@ -116,8 +116,7 @@ export class TransportCodec {
         if (this.buffered < 4 + len) return undefined;
         this.take(4);
         const body = this.take(len);
-        // Padded intermediate appends 0-15 random bytes; MTProto payloads are multiples of 4 long.
-        return this.kind === "padded" ? body.subarray(0, len - (len % 4)) : body;
+        return this.kind === "padded" ? stripPadding(body) : body;
       }
       default: {
         if (this.buffered < 8) return undefined;
@@ -177,4 +176,14 @@ export class TransportCodec {
     }
     return out;
   }
+}
+
+/**
+ * Padded intermediate appends 0-15 random bytes. The payload's own shape tells its length: a plain message
+ * carries it at offset 16, an encrypted one is 24 bytes of header and whole 16-byte blocks.
+ */
+function stripPadding(body: Buffer): Buffer {
+  if (body.length >= 20 && body.readBigInt64LE(0) === 0n) return body.subarray(0, 20 + body.readInt32LE(16));
+  if (body.length >= 24) return body.subarray(0, body.length - ((body.length - 24) % 16));
+  return body.subarray(0, body.length - (body.length % 4));
 }
