@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Api } from "telegram";
-import { ConnectionTCPAbridged } from "telegram/network/index.js";
+import { ConnectionTCPAbridged, ConnectionTCPObfuscated } from "telegram/network/index.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
 import { TransportCodec } from "../support/telegram-server/transport.js";
 import { clientFor, closeClient } from "./helpers.js";
@@ -13,17 +13,24 @@ describe("transports", () => {
   });
   after(async () => srv.close());
 
-  it("speaks gramjs's abridged transport as well as its default full one", async () => {
-    const bot = srv.server.createBot();
-    const client = clientFor(srv);
-    (client as unknown as { _connection: unknown })._connection = ConnectionTCPAbridged;
-    try {
-      await client.start({ botAuthToken: bot.botToken! });
-      assert.equal(Number(((await client.getMe()) as Api.User).id), bot.id);
-    } finally {
-      await closeClient(client);
-    }
-  });
+  for (const [name, connection] of [
+    ["abridged", ConnectionTCPAbridged],
+    ["obfuscated", ConnectionTCPObfuscated],
+  ] as const) {
+    it(`speaks gramjs's ${name} transport as well as its default full one`, async () => {
+      const bot = srv.server.createBot();
+      const client = clientFor(srv);
+      (client as unknown as { _connection: unknown })._connection = connection;
+      try {
+        await client.start({ botAuthToken: bot.botToken! });
+        assert.equal(Number(((await client.getMe()) as Api.User).id), bot.id);
+        const sent = await client.sendMessage("me", { message: "x".repeat(3000) });
+        assert.equal(sent.message.length, 3000);
+      } finally {
+        await closeClient(client);
+      }
+    });
+  }
 
   it("frames and splits intermediate, padded intermediate and abridged packets", () => {
     // Shaped like an encrypted message (24-byte header + blocks), over 127 words so abridged needs its long header.

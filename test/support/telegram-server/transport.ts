@@ -1,9 +1,9 @@
 /**
  * MTProto transports over one TCP stream: full (gramjs's Node default), intermediate, padded intermediate and
- * abridged, told apart by the first bytes the client sends. Obfuscated transports are not spoken: gramjs on Node
- * never negotiates them.
+ * abridged, told apart by the first bytes the client sends, each also inside the obfuscation layer (a 64-byte
+ * random header, then AES-256-CTR both ways) that gramjs's ConnectionTCPObfuscated uses.
  */
-import { randomBytes } from "node:crypto";
+import { type Cipher, createCipheriv, createDecipheriv, type Decipher, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 
 export type TransportKind = "full" | "intermediate" | "padded" | "abridged";
@@ -20,9 +20,14 @@ export class TransportCodec {
   private buffered = 0;
   private recvSeq = 0;
   private sendSeq = 0;
+  /** Set when the client opened with an obfuscation header. */
+  obfuscated = false;
+  private decipher: Decipher | undefined;
+  private cipher: Cipher | undefined;
 
   /** Feeds received bytes; returns the complete packets they finish. Throws TransportError on a broken stream. */
   push(chunk: Buffer): Buffer[] {
+    if (this.decipher) chunk = this.decipher.update(chunk);
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const packets: Buffer[] = [];
@@ -36,6 +41,12 @@ export class TransportCodec {
 
   /** Frames one packet for sending. */
   encode(payload: Buffer): Buffer[] {
+    const framed = this.frame(payload);
+    const cipher = this.cipher;
+    return cipher ? framed.map((b) => cipher.update(b)) : framed;
+  }
+
+  private frame(payload: Buffer): Buffer[] {
     switch (this.kind) {
       case "intermediate": {
         const head = Buffer.alloc(4);
@@ -66,28 +77,47 @@ export class TransportCodec {
   }
 
   private detect(): boolean {
-    if (this.buffered < 4) {
-      if (this.buffered >= 1 && this.peek(1)[0] === 0xef) {
-        this.take(1);
-        this.kind = "abridged";
-        return true;
-      }
-      return false;
-    }
-    const head = this.peek(4);
-    if (head[0] === 0xef) {
+    if (this.buffered < 1) return false;
+    if (this.peek(1)[0] === 0xef) {
       this.take(1);
       this.kind = "abridged";
-    } else if (head.readUInt32LE(0) === 0xeeeeeeee) {
-      this.take(4);
-      this.kind = "intermediate";
-    } else if (head.readUInt32LE(0) === 0xdddddddd) {
-      this.take(4);
-      this.kind = "padded";
-    } else {
-      this.kind = "full";
+      return true;
     }
+    if (this.buffered < 4) return false;
+    const tag = this.peek(4).readUInt32LE(0);
+    if (tag === 0xeeeeeeee || tag === 0xdddddddd) {
+      this.take(4);
+      this.kind = tag === 0xeeeeeeee ? "intermediate" : "padded";
+      return true;
+    }
+    if (this.buffered < 8) return false;
+    // Full transport starts with its sequence number 0; an obfuscation header never has zeros there.
+    if (this.peek(8).readUInt32LE(4) === 0) {
+      this.kind = "full";
+      return true;
+    }
+    if (this.buffered < 64) return false;
+    this.startObfuscation(this.take(64));
     return true;
+  }
+
+  private startObfuscation(init: Buffer): void {
+    const reversed = Buffer.from(init.subarray(8, 56)).reverse();
+    this.decipher = createDecipheriv("aes-256-ctr", init.subarray(8, 40), init.subarray(40, 56));
+    this.cipher = createCipheriv("aes-256-ctr", reversed.subarray(0, 32), reversed.subarray(32, 48));
+    const tag = this.decipher.update(init).readUInt32LE(56);
+    const kinds: Record<number, TransportKind> = {
+      [0xefefefef]: "abridged",
+      [0xeeeeeeee]: "intermediate",
+      [0xdddddddd]: "padded",
+    };
+    const kind = kinds[tag];
+    if (!kind) throw new TransportError(`unknown obfuscated protocol tag ${tag.toString(16)}`);
+    this.kind = kind;
+    this.obfuscated = true;
+    // Bytes that came with the header are part of the encrypted stream too.
+    const rest = this.chunks.splice(0).map((c) => this.decipher!.update(c));
+    this.chunks.push(...rest);
   }
 
   private next(): Buffer | undefined {
