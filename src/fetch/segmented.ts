@@ -5,10 +5,16 @@
  * slow connection does not hold up the end.
  */
 import type { FileHandle } from "node:fs/promises";
+import { DownloadError } from "../errors.js";
 import { type OpenedResponse, type TransferContext, type TransferRange, transfer } from "./transfer.js";
 
 /** Splitting a range smaller than twice this costs a request for less than it saves. */
 const MIN_STEAL_BYTES = 4 * 1024 * 1024;
+/**
+ * Answers to an extra connection that mean "not another one from you" (hosts that limit connections per address):
+ * its range goes back to the connections that work instead of failing the download.
+ */
+const EXTRA_CONNECTION_REFUSED = new Set(["HTTP_403", "HTTP_429", "HTTP_503"]);
 
 /**
  * Downloads [0, total) of `first.url` over `connections` ranges; `first` is a 206 for "bytes=0-" and serves the
@@ -60,11 +66,23 @@ export async function downloadSegmented(
     victim.end = middle;
     return taken;
   };
-  const worker = async (range: TransferRange, opened: OpenedResponse | undefined) => {
-    for (let current: TransferRange | undefined = range, response = opened; current; current = steal()) {
+  // Ranges given back by a connection the server refused, for the others to take first.
+  const returned: TransferRange[] = [];
+  // Bytes of finished ranges: they must add up to the file, or a range was lost.
+  let covered = 0;
+  const worker = async (range: TransferRange, opened: OpenedResponse | undefined, mayGiveBack: boolean) => {
+    let response = opened;
+    for (let current: TransferRange | undefined = range; current; current = returned.pop() ?? steal()) {
       running.add(current);
       try {
         await transfer(child, fh, response, first.url, current);
+        covered += (current.end ?? total) - current.start;
+      } catch (error) {
+        const refused = error instanceof DownloadError && EXTRA_CONNECTION_REFUSED.has(error.code);
+        if (!(mayGiveBack && refused && current.next === current.start)) throw error;
+        ctx.options.log?.info({ code: error.code }, "server refused an extra connection; fewer connections");
+        returned.push(current);
+        return;
       } finally {
         running.delete(current);
       }
@@ -74,17 +92,26 @@ export async function downloadSegmented(
 
   let failure: unknown;
   try {
+    const fail = (error: unknown) => {
+      failure ??= error;
+      stop.abort(error);
+    };
+    // The first connection already has its response: the server cannot refuse it, so it never gives up its range.
     await Promise.all(
-      ranges.map((range, i) =>
-        worker(range, i === 0 ? first : undefined).catch((error: unknown) => {
-          failure ??= error;
-          stop.abort(error);
-        }),
-      ),
+      ranges.map((range, i) => worker(range, i === 0 ? first : undefined, i > 0).catch(fail)),
     );
+    // A range given back after every other connection had finished: one more connection, which may not give up.
+    for (let range = returned.pop(); range && failure === undefined; range = returned.pop()) {
+      await worker(range, undefined, false).catch(fail);
+    }
   } finally {
     parent?.removeEventListener("abort", onParentAbort);
   }
   if (failure !== undefined) throw failure;
+  if (covered !== total) {
+    throw new DownloadError("HTTP_INCOMPLETE", `Ranges covered ${covered} of ${total} bytes`, {
+      userMessage: "The download did not complete.",
+    });
+  }
   return total;
 }

@@ -339,6 +339,24 @@ describe("downloadHttp", () => {
     assert.ok(ranges.length >= 4, `a fourth request took over part of the slow range: ${ranges.join(" ")}`);
   });
 
+  it("carries on with fewer connections when the server refuses extra ones", async () => {
+    const body = randomBody(6 * MIB);
+    let n = 0;
+    const route = `/${++routeCount}/one-per-client.bin`;
+    server.route(route, (req, res) => {
+      // Requests 2 and 3 are the extra connections' first ranges: "too many connections".
+      n++;
+      if (n === 2 || n === 3) res.writeHead(429).end();
+      else serveBody(req, res, body);
+    });
+    const file = await downloadHttp(
+      server.origin + route,
+      options({ connections: 3, segmentThreshold: MIB }),
+    );
+    assert.equal(sha(await fs.readFile(file.path)), sha(bodyBytes(body)));
+    assert.equal(server.requests.filter((r) => r.path === route).length, 5);
+  });
+
   it("falls back to one connection when a range request is answered with the whole file", async () => {
     const body = randomBody(6 * MIB);
     const url = serve(body, (n) => (n === 2 ? { ranges: false } : {}));
