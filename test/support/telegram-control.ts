@@ -96,7 +96,7 @@ export class TelegramControl {
   sendDocument(
     from: number,
     chat: ChatSpec,
-    file: { name: string; content: Buffer; mimeType?: string; caption?: string },
+    file: { name: string; content: Buffer; mimeType?: string; caption?: string; thumb?: Buffer },
   ) {
     return this.request<MessageView>("POST", "/act/send-document", {
       from,
@@ -105,6 +105,7 @@ export class TelegramControl {
       mimeType: file.mimeType,
       caption: file.caption,
       contentBase64: file.content.toString("base64"),
+      thumbBase64: file.thumb?.toString("base64"),
     });
   }
   pressButton(

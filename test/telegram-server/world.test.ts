@@ -157,6 +157,29 @@ describe("the world: users, groups, channels and messages as gramjs sees them", 
     assert.equal(srv.server.messages(chat).find((m) => m.id === album[1]!.id)?.deleted, true);
   });
 
+  it("serves documents users send, and their thumbnails, through upload.getFile", async () => {
+    const heard = new Promise<NewMessageEvent>((resolve) =>
+      botTg.addEventHandler(
+        (e: NewMessageEvent) => (e.message.document ? resolve(e) : undefined),
+        new NewMessage({}),
+      ),
+    );
+    const content = randomBytes(2 * 1024 * 1024 + 123); // several 1 MiB getFile chunks and a ragged end
+    const thumb = randomBytes(5000);
+    await srv.server.sendDocument(
+      alice.id,
+      { user: alice.id, peer: bot.id },
+      { name: "batch.txt", content, thumb },
+    );
+    const e = await withTimeout(heard, 5000, "document NewMessage");
+    const doc = e.message.document!;
+    assert.equal(Number(doc.size), content.length);
+    const file = (await botTg.downloadMedia(e.message, {})) as Buffer;
+    assert.equal(Buffer.compare(file, content), 0);
+    const t = (await botTg.downloadMedia(e.message, { thumb: 0 })) as Buffer;
+    assert.equal(Buffer.compare(t, thumb), 0);
+  });
+
   it("stores bot commands and answers unknown methods clearly", async () => {
     const ok = await botTg.invoke(
       new Api.bots.SetBotCommands({

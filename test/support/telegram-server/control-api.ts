@@ -43,6 +43,7 @@ const schemas = {
     mimeType: z.string().optional(),
     contentBase64: z.string(),
     caption: z.string().optional(),
+    thumbBase64: z.string().optional(),
   }),
   press: z.object({
     from: z.number().int(),
@@ -166,6 +167,7 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
         mimeType: b.mimeType,
         content: Buffer.from(b.contentBase64, "base64"),
         caption: b.caption,
+        thumb: b.thumbBase64 ? Buffer.from(b.thumbBase64, "base64") : undefined,
       });
     }
     case "POST /act/press-button": {

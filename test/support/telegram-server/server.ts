@@ -221,12 +221,17 @@ export class TelegramServer {
   async sendDocument(
     from: number,
     chat: ChatSpec,
-    file: { name: string; mimeType?: string; content: Buffer; caption?: string },
+    file: { name: string; mimeType?: string; content: Buffer; caption?: string; thumb?: Buffer },
   ): Promise<MessageView> {
     const ref = this.chatRef(chat, from);
     if (!this.world.canWrite(from, ref)) throw new Error(`user ${from} cannot write to that chat`);
     const filePath = path.join(this.tempDir, `user-doc-${randomBytes(6).toString("hex")}`);
     await writeFile(filePath, file.content);
+    let thumb: DocumentRecord["thumb"];
+    if (file.thumb) {
+      await writeFile(`${filePath}.thumb.jpg`, file.thumb);
+      thumb = { path: `${filePath}.thumb.jpg`, size: file.thumb.length, w: 90, h: 90 };
+    }
     const doc: DocumentRecord = {
       id: randomLong(),
       accessHash: randomLong(),
@@ -238,7 +243,7 @@ export class TelegramServer {
       sha256: createHash("sha256").update(file.content).digest("hex"),
       path: filePath,
       attributes: [new Api.DocumentAttributeFilename({ fileName: file.name })],
-      thumb: undefined,
+      thumb,
       photo: false,
     };
     this.world.documents.set(doc.id.toString(), doc);
