@@ -2,15 +2,17 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import { createRequire } from "node:module";
 import { describe, it } from "node:test";
-import { helpers } from "telegram";
+import { Api, helpers } from "telegram";
 import { AuthKey } from "telegram/crypto/AuthKey.js";
 import { MTProtoState } from "telegram/network/MTProtoState.js";
 import { installFastCrypto, uninstallFastCrypto } from "../../src/telegram/fast-crypto.js";
 import {
+  type GatheredMessage,
   installLeanTransport,
   stockEncodePacket,
   stockEncryptMessageData,
   stockGzipIfSmaller,
+  stockPackerGet,
   uninstallLeanTransport,
 } from "../../src/telegram/lean-transport.js";
 
@@ -127,4 +129,61 @@ describe("lean transport", () => {
       uninstallLeanTransport();
     }
   });
+
+  it("packs batches and containers to the same bytes as stock gramjs, as pieces", async () => {
+    const { MessagePacker } = require("telegram/extensions/MessagePacker");
+    const { RequestState } = require("telegram/network/RequestState");
+    const part = (size: number) =>
+      new Api.upload.SaveBigFilePart({
+        fileId: helpers.returnBigInt(7n),
+        filePart: 1,
+        fileTotalParts: 9,
+        bytes: randomBytes(size),
+      });
+    const ack = () => new Api.MsgsAck({ msgIds: [helpers.returnBigInt(123n)] });
+    const batches = [
+      [part(10)],
+      [part(600_000)],
+      [ack(), part(600_000)],
+      [part(100), ack(), part(5000)],
+      [part(600_000), part(600_000)],
+    ];
+    for (const [index, requests] of batches.entries()) {
+      const outputs: Buffer[][] = [];
+      for (const lean of [false, true]) {
+        const state = await newState();
+        let next = 1_000_000;
+        // Deterministic message ids: both packers must produce the same ones.
+        (state as unknown as { _getNewMsgId(): unknown })._getNewMsgId = () => {
+          next += 4;
+          return helpers.returnBigInt(BigInt(next));
+        };
+        const packer = new MessagePacker(state, { debug() {}, warn() {} });
+        for (const request of requests) packer.append(new RequestState(request));
+        const results: Buffer[] = [];
+        for (let round = 0; round < requests.length && packer._queue.length > 0; round++) {
+          const result = await (lean ? installedGet(packer) : stockPackerGet.call(packer));
+          if (!result) break;
+          const data = result.data as Buffer | GatheredMessage;
+          results.push(Buffer.isBuffer(data) ? data : Buffer.concat([...data.pieces]));
+          if (!Buffer.isBuffer(data)) assert.equal(data.length, results.at(-1)?.length);
+        }
+        outputs.push(results);
+      }
+      assert.equal(outputs[1]?.length, outputs[0]?.length, `batch ${index}: same number of sends`);
+      for (const [i, stock] of (outputs[0] ?? []).entries()) {
+        assert.ok(stock.equals(outputs[1]?.[i] as Buffer), `batch ${index} send ${i}`);
+      }
+    }
+  });
 });
+
+/** The lean packer's get, called through the prototype as gramjs's send loop does. */
+async function installedGet(packer: { get(): Promise<{ data: unknown } | null | undefined> }) {
+  installLeanTransport();
+  try {
+    return await packer.get();
+  } finally {
+    uninstallLeanTransport();
+  }
+}
