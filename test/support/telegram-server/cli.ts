@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { startTelegramServer } from "./index.js";
 
 const USAGE = `usage: local-telegram [--port N] [--control-port N] [--dc-id N] [--bandwidth BYTES_PER_S] [--latency MS]
-                      [--flood-wait-share 0..1] [--drop-share 0..1] [--premium-owner] [--verbose]`;
+                      [--flood-wait-share 0..1] [--drop-share 0..1] [--premium-owner]`;
 
 function numberArg(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -32,7 +32,6 @@ async function main(): Promise<void> {
       "flood-wait-share": { type: "string" },
       "drop-share": { type: "string" },
       "premium-owner": { type: "boolean" },
-      verbose: { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -55,7 +54,6 @@ async function main(): Promise<void> {
       dropLimit: values["drop-share"] ? 0 : undefined,
     },
     control: true,
-    log: values.verbose ? (line) => process.stderr.write(`[local-telegram] ${line}\n`) : undefined,
   });
   const keyFile = path.join(srv.server.tempDir, "server-key.pem");
   await writeFile(keyFile, srv.publicKeyPem, { mode: 0o600 });

@@ -37,7 +37,7 @@ export interface TelegramServerOptions {
   faults?: Partial<FaultSettings>;
   /** Where uploads are assembled; a fresh temp dir (removed on close) by default. */
   tempDir?: string;
-  /** Receives one line per notable event (unknown methods, drops, errors). @default silent */
+  /** Receives one line per notable event (unknown methods, drops, errors). @default a line on stderr */
   log?: (line: string) => void;
   /** A reusable RSA key (generating one takes ~100 ms). */
   rsaKey?: ServerRsaKey;
@@ -110,7 +110,7 @@ export class TelegramServer {
       this.dcId,
       this.host,
       () => this.port,
-      options.log ?? (() => {}),
+      options.log ?? ((line) => process.stderr.write(`[local-telegram] ${line}\n`)),
     );
     this.tempDir = tempDir;
     const envWorkers = process.env.LOCAL_TELEGRAM_DECRYPT_WORKERS;

@@ -13,6 +13,13 @@ const MAX_PACKET = 2 * 1024 * 1024;
 
 export class TransportError extends Error {}
 
+/** The protocol tag at bytes 56..60 of a decrypted obfuscation header. */
+const OBFUSCATED_TAGS = new Map<number, TransportKind>([
+  [0xefefefef, "abridged"],
+  [0xeeeeeeee, "intermediate"],
+  [0xdddddddd, "padded"],
+]);
+
 /** Splits a byte stream into transport packets and frames packets for the way back. */
 export class TransportCodec {
   kind: TransportKind | undefined;
@@ -106,12 +113,7 @@ export class TransportCodec {
     this.decipher = createDecipheriv("aes-256-ctr", init.subarray(8, 40), init.subarray(40, 56));
     this.cipher = createCipheriv("aes-256-ctr", reversed.subarray(0, 32), reversed.subarray(32, 48));
     const tag = this.decipher.update(init).readUInt32LE(56);
-    const kinds: Record<number, TransportKind> = {
-      [0xefefefef]: "abridged",
-      [0xeeeeeeee]: "intermediate",
-      [0xdddddddd]: "padded",
-    };
-    const kind = kinds[tag];
+    const kind = OBFUSCATED_TAGS.get(tag);
     if (!kind) throw new TransportError(`unknown obfuscated protocol tag ${tag.toString(16)}`);
     this.kind = kind;
     this.obfuscated = true;
