@@ -19,6 +19,8 @@ export const MAX_REDIRECTS = 5;
 export const DEFAULT_MAX_RETRIES = 5;
 /** Reconnects over a whole download, however much each one got: bounds a server that drops every second. */
 const MAX_RECONNECTS = 100;
+/** Range answers shorter than this on average are not worth following (a server dribbling tiny ranges). */
+const MIN_PARTIAL_BYTES = 64 * 1024;
 export const DEFAULT_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 8000;
 /** Batches being written at once per connection: rides out thread-pool delays without stopping the socket. */
@@ -98,7 +100,10 @@ export async function transfer(
   range.next = offset;
   let current = opened;
   let failures = 0;
-  for (let reconnects = 0; ; reconnects++) {
+  let reconnects = 0;
+  // Some servers cap what one range answer carries; each such answer moves forward, so the file bounds them.
+  let partials = Math.ceil((range.end ?? total ?? 0) / MIN_PARTIAL_BYTES);
+  for (;;) {
     const before = offset;
     let writer: PositionalWriter | undefined;
     try {
@@ -133,6 +138,13 @@ export async function transfer(
       offset = writer.position;
       const stop = range.end ?? total;
       if (stop === undefined || offset === stop) return offset;
+      const answered = parseContentRange(current.headers["content-range"]);
+      if (current.status === 206 && answered?.end === offset - 1 && offset > before && partials-- > 0) {
+        // The server sent all it promised, just not all we asked: ask for the rest at once, no failure.
+        current.stream.destroy();
+        current = undefined;
+        continue;
+      }
       throw incomplete(url, offset, stop);
     } catch (error) {
       current?.stream.destroy();
@@ -144,7 +156,7 @@ export async function transfer(
       }
       throwIfCancelled(ctx.options.signal);
       failures = offset > before ? 1 : failures + 1;
-      if (!isRetryable(error) || failures > ctx.maxRetries || reconnects >= MAX_RECONNECTS) throw error;
+      if (!isRetryable(error) || failures > ctx.maxRetries || ++reconnects > MAX_RECONNECTS) throw error;
       ctx.options.log?.info(
         { url: displayUrl(url.href), offset, error: (error as Error).message },
         "connection lost; resuming",

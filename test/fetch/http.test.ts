@@ -184,6 +184,14 @@ describe("downloadHttp", () => {
     );
   });
 
+  it("follows a server that answers each range with only part of it", async () => {
+    const body = randomBody(3 * MIB + 5);
+    const url = serve(body, () => ({ rangeCap: 512 * 1024 }));
+    const file = await downloadHttp(url, options({ maxRetries: 0 }));
+    assert.equal(sha(await fs.readFile(file.path)), sha(bodyBytes(body)));
+    assert.equal(server.requests.filter((r) => url.endsWith(r.path)).length, 7);
+  });
+
   it("restarts from zero when the server ignores Range after a drop", async () => {
     const body = randomBody(2 * MIB);
     const url = serve(body, (n) => (n === 1 ? { ranges: false, dropAfter: MIB } : { ranges: false }));

@@ -64,6 +64,8 @@ export interface ServeOptions {
   declaredLength?: number;
   /** Send without Content-Length (chunked). */
   chunked?: boolean;
+  /** Answer a Range request with at most this many bytes (a correct, shorter 206), as some CDNs do. */
+  rangeCap?: number;
 }
 
 /** Largest single write: one pattern block, so that serving costs the bench server little CPU. */
@@ -99,6 +101,7 @@ export function serveBody(
       res.writeHead(416, { "content-range": `bytes */${body.size}` }).end();
       return;
     }
+    if (options.rangeCap !== undefined) end = Math.min(end, start + options.rangeCap);
     status = 206;
   }
   const headers: http.OutgoingHttpHeaders = {
