@@ -467,6 +467,13 @@ export function toDownloadError(error: unknown, url: URL, signal: AbortSignal | 
       userMessage: `The link redirects more than ${MAX_REDIRECTS} times.`,
     });
   }
+  // got refuses a redirect to file:, ftp: … itself, before our redirect hook sees it.
+  if (error instanceof RequestError && /^Unsupported protocol/i.test(error.message)) {
+    return new DownloadError("URL_SCHEME_NOT_ALLOWED", `Redirect refused: ${error.message} (${shown})`, {
+      cause: error,
+      userMessage: "The link redirects to an address that is not http or https, which is not fetched.",
+    });
+  }
   if (error instanceof TimeoutError) {
     const connecting = ["lookup", "connect", "secureConnect"].includes(error.event);
     return new DownloadError("HTTP_TIMEOUT", `Timed out (${error.event}) on ${shown}`, {

@@ -262,7 +262,8 @@ describe("the guard inside downloads (no socket to a non-loopback address, ever)
   it("refuses a redirect to a file: URL", async () => {
     const guard = { ...CLOSED, trustedOrigins: [server.origin] };
     const error = await refusal(downloadHttp(`${server.origin}/to-file`, options(guard)));
-    assert.notEqual(error.code, undefined);
+    assert.equal(error.code, "URL_SCHEME_NOT_ALLOWED");
+    assert.match(error.userMessage, /not http or https/);
     assert.deepEqual(connections.attempts, [`127.0.0.1:${server.port}`]);
     assert.deepEqual(await fs.readdir(dir), []);
   });
