@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
@@ -30,6 +31,8 @@ import {
 import { TransportCodec } from "../test/support/telegram-server/transport.js";
 
 const MIB = 1024 * 1024;
+/** USER_HZ: /proc reports CPU time in these ticks; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 const PART = 512 * 1024;
 
 const { values } = parseArgs({
@@ -139,9 +142,8 @@ async function generator(): Promise<void> {
     fileHash.update(data);
   }
   process.stdout.write("ready\n");
-  await new Promise<void>((resolve) =>
-    createInterface({ input: process.stdin }).once("line", () => resolve()),
-  );
+  const stdinLines = createInterface({ input: process.stdin });
+  await new Promise<void>((resolve) => stdinLines.once("line", () => resolve()));
 
   const started = performance.timeOrigin + performance.now();
   let errors = 0;
@@ -170,6 +172,9 @@ async function generator(): Promise<void> {
     ),
   );
   const finished = performance.timeOrigin + performance.now();
+  process.stdout.write(`${JSON.stringify({ started, finished, errors })}\n`);
+  // The parent reads the server's CPU time now, then lets us send the file (whose hashing is not timed).
+  await new Promise<void>((resolve) => stdinLines.once("line", () => resolve()));
 
   // Send the file so the server assembles and hashes it.
   const sendMedia = new Api.messages.SendMedia({
@@ -190,9 +195,8 @@ async function generator(): Promise<void> {
   send(c0, encrypt(salt, c0.sessionId, sendMedia.getBytes()));
   await sent;
   for (const c of conns) c.socket.destroy();
-  process.stdout.write(
-    `${JSON.stringify({ started, finished, bytes: parts * PART, errors, sha256: fileHash.digest("hex") })}\n`,
-  );
+  stdinLines.close();
+  process.stdout.write(`${JSON.stringify({ bytes: parts * PART, sha256: fileHash.digest("hex") })}\n`);
 }
 
 function sha1KeyId(key: Buffer): bigint {
@@ -264,10 +268,17 @@ async function parent(): Promise<void> {
       }),
     );
     for (const g of gens) await nextLine(g.out, "generator ready");
+    const cpuBefore = cpuSeconds(server.pid!);
     for (const g of gens) g.child.stdin!.write("go\n");
-    const results = await Promise.all(
-      gens.map(async (g) => JSON.parse(await nextLine(g.out, "generator result")) as GenResult),
+    const timings = await Promise.all(
+      gens.map(async (g) => JSON.parse(await nextLine(g.out, "generator timing")) as GenTiming),
     );
+    const serverCpu = cpuSeconds(server.pid!) - cpuBefore;
+    for (const g of gens) g.child.stdin!.write("send\n");
+    const files = await Promise.all(
+      gens.map(async (g) => JSON.parse(await nextLine(g.out, "generator result")) as GenFile),
+    );
+    const results = timings.map((t, i) => ({ ...t, ...files[i]! }));
     const docs = await control.documents();
     const hashesOk = results.every((r) => docs.some((d) => d.sha256 === r.sha256));
     const bytes = results.reduce((s, r) => s + r.bytes, 0);
@@ -280,6 +291,9 @@ async function parent(): Promise<void> {
         connections: generators * connections,
         size_mib: Math.round(bytes / MIB),
         seconds: Math.round(seconds * 100) / 100,
+        // CPU the server process (all its threads) used in that window: a figure other load cannot inflate.
+        server_cpu_seconds: Math.round(serverCpu * 100) / 100,
+        mib_per_server_cpu_second: Math.round((bytes / MIB / serverCpu) * 10) / 10,
         generators,
         server_decrypt_workers: values.workers ? Number(values.workers) : Math.min(4, availableParallelism()),
         cores: availableParallelism(),
@@ -295,12 +309,21 @@ async function parent(): Promise<void> {
   }
 }
 
-interface GenResult {
+interface GenTiming {
   started: number;
   finished: number;
-  bytes: number;
   errors: number;
+}
+
+interface GenFile {
+  bytes: number;
   sha256: string;
+}
+
+/** utime + stime of a process, all threads, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 (values.generator ? generator() : parent()).catch((e: unknown) => {
