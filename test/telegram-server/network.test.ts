@@ -5,9 +5,10 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Api, type TelegramClient } from "telegram";
+import { NewMessage, type NewMessageEvent } from "telegram/events/index.js";
 import { returnBigInt } from "telegram/Helpers.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
-import { botClient, clientFor, closeClient, rawError, sha256File } from "./helpers.js";
+import { botClient, clientFor, closeClient, rawError, sha256File, withTimeout } from "./helpers.js";
 
 const MIB = 1024 * 1024;
 
@@ -112,6 +113,26 @@ describe("connections, faults and network conditions", () => {
       assert.equal(stored?.media?.sha256, await sha256File(file));
     } finally {
       srv.server.faults.setFaults({ dropShare: 0 });
+      await closeClient(client);
+    }
+  });
+
+  it("keeps delivering updates after the bot's connections are dropped and gramjs reconnects", async () => {
+    const { bot, client } = await botClient(srv, "reconnect_bot");
+    const user = srv.server.createUser();
+    try {
+      assert.ok(srv.server.dropConnections(bot.id) >= 1);
+      // Queued until gramjs has reconnected (it waits 1 s first).
+      await withTimeout(client.getMe(), 10_000, "getMe after reconnect");
+      const heard = new Promise<NewMessageEvent>((resolve) =>
+        client.addEventHandler(resolve, new NewMessage({})),
+      );
+      srv.server.sendText(user.id, { user: user.id, peer: bot.id }, "still there?");
+      assert.equal(
+        (await withTimeout(heard, 5000, "NewMessage after reconnect")).message.message,
+        "still there?",
+      );
+    } finally {
       await closeClient(client);
     }
   });

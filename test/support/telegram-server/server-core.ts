@@ -104,12 +104,16 @@ export class ServerCore {
     }
   }
 
-  /** Pushes an Updates object to every main connection of the user (extra senders drop updates in gramjs). */
+  /**
+   * Pushes an Updates object to every connection of the user. gramjs dispatches updates from its main sender
+   * only and drops them on extra senders, and after a reconnect its main connection sends no initConnection, so
+   * "every connection" is the one rule that reaches the main sender exactly once.
+   */
   pushUpdates(userId: number, updates: Api.TypeUpdates): number {
     let sent = 0;
     const body = updates.getBytes();
     for (const conn of this.connections) {
-      if (conn.closed || conn.userId !== userId || !conn.initialized) continue;
+      if (conn.closed || conn.userId !== userId) continue;
       for (const session of conn.sessions.values()) {
         conn.send(session, body, true);
         sent++;

@@ -1,6 +1,6 @@
 /**
  * Turns world events into the updates Telegram would push: a new message, an edit, a deletion or a button press
- * reaches every other participant's main connections as a real `Updates` object.
+ * reaches every other participant's connections as a real `Updates` object.
  */
 import { Api } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
