@@ -56,8 +56,6 @@ export class Connection {
   readonly id: number;
   readonly codec = new TransportCodec();
   authKey: AuthKeyRecord | undefined;
-  /** Set once initConnection arrived: this is a client's main connection, where updates go. */
-  initialized = false;
   readonly sessions = new Map<string, Session>();
   readonly openedAt = Date.now();
   closed = false;

@@ -1,7 +1,7 @@
 /**
  * What every connection shares: the world, the uploads, faults and counters; the RPC entry point (unwrapping
  * invokeWithLayer / initConnection, enforcing authorisation and injected faults) and update delivery to each
- * user's main connections.
+ * user's connections.
  */
 import { Api } from "telegram";
 import type { Connection, Session } from "./connection.js";
@@ -70,7 +70,6 @@ export class ServerCore {
     let query = request as { className?: string; query?: unknown };
     // Wrappers carry the real method in `query`.
     for (;;) {
-      if (query instanceof Api.InitConnection) conn.initialized = true;
       if (
         query instanceof Api.InvokeWithLayer ||
         query instanceof Api.InitConnection ||
