@@ -10,7 +10,7 @@ export interface RunningTelegramServer {
   server: TelegramServer;
   /** TCP port of the MTProto endpoint on 127.0.0.1. */
   mtprotoPort: number;
-  /** Base URL of the JSON control API, when started (see `control` option). */
+  /** Base URL of the JSON control API (undefined with `control: false`). */
   controlUrl: string | undefined;
   publicKeyPem: string;
   /** The RSA key fingerprint as gramjs's `_serverKeys` keys it (signed 64-bit decimal). */
@@ -25,7 +25,7 @@ export async function startTelegramServer(
   const server = await TelegramServer.start(options);
   let controlUrl: string | undefined;
   let closeControl = async () => {};
-  if (options.control) {
+  if (options.control !== false) {
     const { startControlApi } = await import("./control-api.js");
     const api = await startControlApi(server, options.controlPort);
     controlUrl = api.url;
