@@ -13,6 +13,7 @@ import { authKeyId, decryptMessage, igeEncrypt, messageKeys, sha256 } from "./cr
 import { WORKER_THRESHOLD } from "./decrypt-pool.js";
 import { Pacer } from "./faults.js";
 import { Handshake } from "./handshake.js";
+import { sharePacket } from "./packet-buffers.js";
 import { RpcFailure } from "./rpc-error.js";
 import type { ServerCore } from "./server-core.js";
 import { TransportCodec, TransportError } from "./transport.js";
@@ -247,6 +248,8 @@ export class Connection {
       throw new Error("bad message length or padding");
     }
     const body = plain.subarray(32, 32 + length);
+    // A container's messages share this memory: none of them may hand it back for reuse (packet-buffers.ts).
+    if (body.readUInt32LE(0) === CONTAINER) sharePacket(plain);
     const sessionKey = sessionId.toString("hex");
     let session = this.sessions.get(sessionKey);
     const tmp: Session = session ?? this.newSession(Buffer.from(sessionId));

@@ -3,14 +3,18 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { acquirePacket, adoptPacket, isExclusive } from "./packet-buffers.js";
 
 interface DecryptRequest {
   id: number;
   key: Uint8Array;
-  packet: Uint8Array;
+  buffer: ArrayBuffer;
+  offset: number;
+  length: number;
 }
 
-type DecryptReply = { id: number; plain: Uint8Array } | { id: number; error: string };
+/** The plaintext comes back in the very memory the packet went out in. */
+type DecryptReply = { id: number; buffer: ArrayBuffer; length: number } | { id: number; error: string };
 
 /** Below this a message is decrypted inline: posting it to a worker costs more than decrypting it. */
 export const WORKER_THRESHOLD = 64 * 1024;
@@ -30,7 +34,7 @@ export class DecryptPool {
         if (!p) return;
         this.pending.delete(reply.id);
         if ("error" in reply) p.reject(new Error(reply.error));
-        else p.resolve(Buffer.from(reply.plain.buffer, reply.plain.byteOffset, reply.plain.byteLength));
+        else p.resolve(adoptPacket(reply.buffer, reply.length));
       });
       worker.on("error", (e) => {
         for (const p of this.pending.values()) p.reject(e);
@@ -49,14 +53,17 @@ export class DecryptPool {
     const entry = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     entry.busy++;
     const id = this.nextId++;
-    // Transfer when the packet owns its whole ArrayBuffer (big packets do); otherwise copy it.
-    const owned = packet.byteOffset === 0 && packet.byteLength === packet.buffer.byteLength;
-    const data = owned ? packet : Buffer.from(packet);
+    // Move the packet's memory to the worker when it owns it alone; otherwise copy it into memory that does.
+    let data = packet;
+    if (!isExclusive(packet)) {
+      data = acquirePacket(packet.length);
+      packet.copy(data);
+    }
+    const buffer = data.buffer as ArrayBuffer;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      entry.worker.postMessage({ id, key, packet: data } satisfies DecryptRequest, [
-        data.buffer as ArrayBuffer,
-      ]);
+      const req: DecryptRequest = { id, key, buffer, offset: data.byteOffset, length: data.byteLength };
+      entry.worker.postMessage(req, [buffer]);
     });
   }
 

@@ -30,11 +30,13 @@ function decrypt(authKey, packet) {
   return plain;
 }
 
+// The plaintext goes back in the packet's own memory (see packet-buffers.ts), so neither thread allocates per part.
 parentPort.on("message", (req) => {
   try {
-    const packet = Buffer.from(req.packet.buffer, req.packet.byteOffset, req.packet.byteLength);
+    const packet = Buffer.from(req.buffer, req.offset, req.length);
     const plain = decrypt(Buffer.from(req.key), packet);
-    parentPort.postMessage({ id: req.id, plain }, [plain.buffer]);
+    new Uint8Array(req.buffer).set(plain, 0);
+    parentPort.postMessage({ id: req.id, buffer: req.buffer, length: plain.length }, [req.buffer]);
   } catch (e) {
     parentPort.postMessage({ id: req.id, error: e.message });
   }

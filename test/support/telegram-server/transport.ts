@@ -5,6 +5,7 @@
  */
 import { type Cipher, createCipheriv, createDecipheriv, type Decipher, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
+import { acquirePacket } from "./packet-buffers.js";
 
 export type TransportKind = "full" | "intermediate" | "padded" | "abridged";
 
@@ -12,6 +13,9 @@ export type TransportKind = "full" | "intermediate" | "padded" | "abridged";
 const MAX_PACKET = 2 * 1024 * 1024;
 
 export class TransportError extends Error {}
+
+/** Packets from this size up are file parts on their way to a decrypt worker. */
+const BIG_PACKET = 64 * 1024;
 
 /** The protocol tag at bytes 56..60 of a decrypted obfuscation header. */
 const OBFUSCATED_TAGS = new Map<number, TransportKind>([
@@ -191,7 +195,8 @@ export class TransportCodec {
       this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = Buffer.allocUnsafe(n);
+    // Big packets get memory of their own that can move to a decrypt worker and be reused.
+    const out = n >= BIG_PACKET ? acquirePacket(n) : Buffer.allocUnsafe(n);
     let off = 0;
     while (off < n) {
       const c = this.chunks[0]!;

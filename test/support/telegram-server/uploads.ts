@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type FileHandle, open, rm } from "node:fs/promises";
 import path from "node:path";
+import { releasePacket } from "./packet-buffers.js";
 import { RpcFailure } from "./rpc-error.js";
 
 /** The largest part Telegram accepts; every non-last part size must divide it. */
@@ -141,6 +142,8 @@ export class UploadStore {
     } finally {
       u.writes.delete(w);
     }
+    // On disk now: the packet memory this part arrived in can carry the next one.
+    releasePacket(bytes);
   }
 
   /** Checks every rule a send checks, writes the file once and hashes it. */
