@@ -51,6 +51,8 @@ export interface Session {
   queue: Outgoing[];
   flushScheduled: boolean;
   seen: Set<string>;
+  /** Content-related client messages to acknowledge with the next batch (msgs_ack). */
+  acks: bigint[];
 }
 
 export class Connection {
@@ -295,14 +297,14 @@ export class Connection {
         false,
       );
     }
-    this.onMessage(session, msgId, body);
+    this.onMessage(session, msgId, seqNo, body);
   }
 
   private newSession(id: Buffer): Session {
-    return { id, conn: this, seq: 0, queue: [], flushScheduled: false, seen: new Set() };
+    return { id, conn: this, seq: 0, queue: [], flushScheduled: false, seen: new Set(), acks: [] };
   }
 
-  private onMessage(session: Session, msgId: bigint, body: Buffer): void {
+  private onMessage(session: Session, msgId: bigint, seqNo: number, body: Buffer): void {
     const msgKey = msgId.toString();
     if (session.seen.has(msgKey)) return; // a resend of something already handled
     session.seen.add(msgKey);
@@ -314,8 +316,9 @@ export class Connection {
         let off = 8;
         for (let i = 0; i < count; i++) {
           const innerId = body.readBigInt64LE(off);
+          const innerSeq = body.readInt32LE(off + 8);
           const len = body.readInt32LE(off + 12);
-          this.onMessage(session, innerId, body.subarray(off + 16, off + 16 + len));
+          this.onMessage(session, innerId, innerSeq, body.subarray(off + 16, off + 16 + len));
           off += 16 + len;
         }
         return;
@@ -323,7 +326,7 @@ export class Connection {
       case GZIP_PACKED: {
         const packed = new BinaryReader(body.subarray(4)).tgReadBytes();
         session.seen.delete(msgKey);
-        this.onMessage(session, msgId, inflateSync(packed));
+        this.onMessage(session, msgId, seqNo, inflateSync(packed));
         return;
       }
       case MSGS_ACK:
@@ -342,6 +345,8 @@ export class Connection {
       case HTTP_WAIT:
         return;
     }
+    // Odd seqno = content-related: acknowledged, as Telegram does, with the next batch going back.
+    if (seqNo % 2 === 1) session.acks.push(msgId);
     let request: unknown;
     try {
       request = new BinaryReader(body).tgReadObject();
@@ -398,6 +403,10 @@ export class Connection {
 
   private flush(session: Session): void {
     session.flushScheduled = false;
+    if (session.acks.length > 0) {
+      const msgIds = session.acks.splice(0).map((id) => returnBigInt(id));
+      session.queue.unshift({ body: new Api.MsgsAck({ msgIds }).getBytes(), contentRelated: false });
+    }
     while (session.queue.length > 0 && !this.closed) {
       const batch: Outgoing[] = [];
       let size = 0;
