@@ -20,6 +20,7 @@ import { UploadStore } from "./uploads.js";
 import {
   type ChatRecord,
   type ChatRef,
+  chatKey,
   type DocumentRecord,
   type MessageRecord,
   now,
@@ -164,11 +165,8 @@ export class TelegramServer {
     this.world.authKeys.set(id, { id, key, salt: randomBytes(8).readBigInt64LE(0), userId });
     const session = new StringSession("");
     session.setDC(this.dcId, this.host, 443);
-    const authKey = new AuthKey();
-    // AuthKey.setKey is async only by signature (sha1 via node crypto); the constructor form is synchronous.
-    const hash = createHash("sha1").update(key).digest();
-    Object.assign(authKey, new AuthKey(key, hash));
-    session.setAuthKey(authKey);
+    // The (key, sha1) constructor form is synchronous, unlike AuthKey.setKey().
+    session.setAuthKey(new AuthKey(key, createHash("sha1").update(key).digest()));
     return session.save();
   }
 
@@ -204,7 +202,7 @@ export class TelegramServer {
   // ---- acting as a user ----
 
   sendText(from: number, chat: ChatSpec, text: string, replyTo?: number): MessageView {
-    const ref = this.chatRef(chat, from);
+    const ref = this.chatRef(chat);
     if (!this.world.canWrite(from, ref)) throw new Error(`user ${from} cannot write to that chat`);
     const m = this.world.addMessage({
       chat: ref,
@@ -223,7 +221,7 @@ export class TelegramServer {
     chat: ChatSpec,
     file: { name: string; mimeType?: string; content: Buffer; caption?: string; thumb?: Buffer },
   ): Promise<MessageView> {
-    const ref = this.chatRef(chat, from);
+    const ref = this.chatRef(chat);
     if (!this.world.canWrite(from, ref)) throw new Error(`user ${from} cannot write to that chat`);
     const filePath = path.join(this.tempDir, `user-doc-${randomBytes(6).toString("hex")}`);
     await writeFile(filePath, file.content);
@@ -267,7 +265,7 @@ export class TelegramServer {
     button: { data?: string; text?: string },
     timeoutMs = 5000,
   ): Promise<{ answered: boolean; message: string | null; alert: boolean }> {
-    const ref = this.chatRef(chat, from);
+    const ref = this.chatRef(chat);
     const m = this.world.getMessage(ref, messageId);
     if (!m) throw new Error(`no message ${messageId} in that chat`);
     const b = m.buttons
@@ -299,12 +297,7 @@ export class TelegramServer {
   // ---- reading ----
 
   messages(chat: ChatSpec, includeDeleted = true): MessageView[] {
-    const ref = this.chatRef(chat, "user" in chat ? chat.user : undefined);
-    const key =
-      ref.kind === "private"
-        ? `p:${Math.min(ref.a, ref.b)}:${Math.max(ref.a, ref.b)}`
-        : `${ref.kind}:${ref.id}`;
-    return (this.world.messages.get(key) ?? [])
+    return (this.world.messages.get(chatKey(this.chatRef(chat))) ?? [])
       .filter((m) => includeDeleted || !m.deleted)
       .map((m) => this.viewMessage(m));
   }
@@ -388,7 +381,7 @@ export class TelegramServer {
     return c;
   }
 
-  private chatRef(chat: ChatSpec, _from: number | undefined): ChatRef {
+  private chatRef(chat: ChatSpec): ChatRef {
     if ("chat" in chat) {
       const c = this.requireChat(chat.chat);
       return { kind: c.kind, id: c.id };
