@@ -180,6 +180,32 @@ describe("the world: users, groups, channels and messages as gramjs sees them", 
     assert.equal(Buffer.compare(t, thumb), 0);
   });
 
+  it("keeps a video's attributes and thumbnail as the bot sent them", async () => {
+    const video = path.join(dir, "clip.mp4");
+    await writeFile(video, randomBytes(12 * 1024 * 1024)); // over 10 MiB: a big upload
+    const thumb = randomBytes(9000);
+    const sent = await botTg.sendFile("@alice", {
+      file: video,
+      thumb,
+      workers: 4,
+      attributes: [
+        new Api.DocumentAttributeVideo({ duration: 61, w: 1280, h: 720, supportsStreaming: true }),
+      ],
+    });
+    const stored = srv.server.messages({ user: alice.id, peer: bot.id }).find((m) => m.id === sent.id)!;
+    assert.equal(stored.media?.mimeType, "video/mp4");
+    assert.equal(stored.media?.hasThumb, true);
+    assert.equal(stored.media?.sha256, await sha256File(video));
+    assert.deepEqual(
+      stored.media?.attributes.find((a) => a.type === "video"),
+      { type: "video", duration: 61, w: 1280, h: 720, supportsStreaming: true },
+    );
+    // The user's side downloads the thumbnail the bot uploaded.
+    const [msg] = await aliceTg.getMessages("@world_bot", { ids: [sent.id] });
+    const t = (await aliceTg.downloadMedia(msg!, { thumb: 0 })) as Buffer;
+    assert.equal(Buffer.compare(t, thumb), 0);
+  });
+
   it("stores bot commands and answers unknown methods clearly", async () => {
     const ok = await botTg.invoke(
       new Api.bots.SetBotCommands({
