@@ -357,7 +357,8 @@ export class Connection {
     if (request instanceof Api.GetFutureSalts) {
       const nowS = Math.floor(Date.now() / 1000);
       const salts = Buffer.alloc(4 + 8 + 4 + 4 + 4 + 16);
-      // future_salts#ae500895 req_msg_id:long now:int salts:vector<future_salt> (bare vector, by hand)
+      // future_salts#ae500895 req_msg_id:long now:int salts:vector<future_salt>: by hand, because the schema says
+      // bare vector of bare future_salt and gramjs's Api.FutureSalts would box each salt.
       salts.writeUInt32LE(0xae500895, 0);
       salts.writeBigInt64LE(msgId, 4);
       salts.writeInt32LE(nowS, 12);
