@@ -27,7 +27,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await ensureOwner(database.db, Number(telegram.ownerId));
   await recordEvent(database.db, { category: "system", action: "bot.started" });
 
-  const bot = await connectBot(telegram, log.child({ module: "telegram" }));
+  const bot = await connectBot(telegram, log);
   cleanups.push(() => bot.disconnect());
   log.info({ bot: bot.me }, "logged in to Telegram");
 

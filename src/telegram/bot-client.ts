@@ -30,7 +30,7 @@ export async function connectBot(config: TelegramConfig, log: Logger): Promise<B
     apiId: config.apiId,
     apiHash: config.apiHash,
     server,
-    logger: log.child({ module: "gramjs" }),
+    logger: log, // connect.ts tags its lines with module: "gramjs"
   });
   let timer: NodeJS.Timeout | undefined;
   try {
