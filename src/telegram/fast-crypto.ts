@@ -123,26 +123,14 @@ export function nativeIgeEncryptInto(
     result.copy(out, offset);
     return;
   }
-  const words = x.length;
-  const iv2 = new Int32Array(4);
-  for (let i = 0; i < BLOCK_WORDS; i++) iv2[i] = iv.readInt32LE(16 + i * 4);
-  // x -> p, backwards so that x_(i-2) is still there when p_i needs it.
-  for (let w = words - 1; w >= 2 * BLOCK_WORDS; w--)
-    x[w] = (x[w] as number) ^ (x[w - 2 * BLOCK_WORDS] as number);
-  for (let w = BLOCK_WORDS; w < Math.min(words, 2 * BLOCK_WORDS); w++) {
-    x[w] = (x[w] as number) ^ (iv2[w - BLOCK_WORDS] as number);
-  }
+  const iv2 = ivWords(iv);
+  toCbcInput(x, iv2);
   const cipher = createCipheriv("aes-256-cbc", key, iv.subarray(0, AES_BLOCK));
   cipher.setAutoPadding(false);
   const c = cipher.update(plain);
   const cw = int32View(c) ?? new Int32Array(Uint8Array.from(c).buffer);
-  // p -> x again (forwards), and y_i = c_i ^ x_(i-1).
-  for (let w = 0; w < words; w++) {
-    if (w >= 2 * BLOCK_WORDS) x[w] = (x[w] as number) ^ (x[w - 2 * BLOCK_WORDS] as number);
-    else if (w >= BLOCK_WORDS) x[w] = (x[w] as number) ^ (iv2[w - BLOCK_WORDS] as number);
-    const previous = w < BLOCK_WORDS ? (iv2[w] as number) : (x[w - BLOCK_WORDS] as number);
-    y[w] = (cw[w] as number) ^ previous;
-  }
+  fromCbcOutput(x, cw, iv2);
+  y.set(cw);
 }
 
 /** Two AES blocks of room before the ciphertext: TCP head (8) + auth_key_id (8) + msg_key (16) = 32 bytes. */
@@ -174,27 +162,68 @@ export function nativeIgeEncryptFramed(space: Buffer, length: number, key: Buffe
   const prefix = createDecipheriv("aes-256-ecb", key, null);
   prefix.setAutoPadding(false);
   prefix.update(Buffer.concat([ZERO_BLOCK, iv.subarray(0, AES_BLOCK)])).copy(space, 0);
-  const words = x.length;
-  const iv2 = new Int32Array(4);
-  for (let i = 0; i < BLOCK_WORDS; i++) iv2[i] = iv.readInt32LE(16 + i * 4);
-  for (let w = words - 1; w >= 2 * BLOCK_WORDS; w--)
-    x[w] = (x[w] as number) ^ (x[w - 2 * BLOCK_WORDS] as number);
-  for (let w = BLOCK_WORDS; w < Math.min(words, 2 * BLOCK_WORDS); w++) {
-    x[w] = (x[w] as number) ^ (iv2[w - BLOCK_WORDS] as number);
-  }
+  const iv2 = ivWords(iv);
+  toCbcInput(x, iv2);
   const cipher = createCipheriv("aes-256-cbc", key, ZERO_BLOCK);
   cipher.setAutoPadding(false);
   const out = cipher.update(space);
   const target = out.subarray(IGE_HEADROOM, IGE_HEADROOM + length);
   const y = int32View(target);
-  for (let w = 0; w < words; w++) {
-    if (w >= 2 * BLOCK_WORDS) x[w] = (x[w] as number) ^ (x[w - 2 * BLOCK_WORDS] as number);
-    else if (w >= BLOCK_WORDS) x[w] = (x[w] as number) ^ (iv2[w - BLOCK_WORDS] as number);
-    const previous = w < BLOCK_WORDS ? (iv2[w] as number) : (x[w - BLOCK_WORDS] as number);
-    if (y) y[w] = (y[w] as number) ^ previous;
-    else target.writeInt32LE(target.readInt32LE(w * 4) ^ previous, w * 4);
+  if (y) {
+    fromCbcOutput(x, y, iv2);
+  } else {
+    const aligned = new Int32Array(length / 4);
+    new Uint8Array(aligned.buffer).set(target);
+    fromCbcOutput(x, aligned, iv2);
+    target.set(new Uint8Array(aligned.buffer));
   }
   return out;
+}
+
+function ivWords(iv: Buffer): Int32Array {
+  const words = new Int32Array(BLOCK_WORDS);
+  for (let i = 0; i < BLOCK_WORDS; i++) words[i] = iv.readInt32LE(AES_BLOCK + i * 4);
+  return words;
+}
+
+/** x -> p in place: p_0 = x_0, p_1 = x_1 ^ iv2, p_i = x_i ^ x_(i-2); backwards so x_(i-2) is still there. */
+function toCbcInput(x: Int32Array, iv2: Int32Array): void {
+  const words = x.length;
+  const twoBlocks = 2 * BLOCK_WORDS;
+  // One block (4 words) per pass: fewer loop checks, the hot path of every upload.
+  for (let w = words - BLOCK_WORDS; w >= twoBlocks; w -= BLOCK_WORDS) {
+    x[w] = (x[w] as number) ^ (x[w - 8] as number);
+    x[w + 1] = (x[w + 1] as number) ^ (x[w - 7] as number);
+    x[w + 2] = (x[w + 2] as number) ^ (x[w - 6] as number);
+    x[w + 3] = (x[w + 3] as number) ^ (x[w - 5] as number);
+  }
+  const end = Math.min(words, twoBlocks);
+  for (let w = BLOCK_WORDS; w < end; w++) x[w] = (x[w] as number) ^ (iv2[w - BLOCK_WORDS] as number);
+}
+
+/** p -> x in place (forwards), and c -> y in place: y_i = c_i ^ x_(i-1), with x_(-1) = iv2. */
+function fromCbcOutput(x: Int32Array, c: Int32Array, iv2: Int32Array): void {
+  const words = x.length;
+  const twoBlocks = 2 * BLOCK_WORDS;
+  const firstTwo = Math.min(words, twoBlocks);
+  for (let w = BLOCK_WORDS; w < firstTwo; w++) x[w] = (x[w] as number) ^ (iv2[w - BLOCK_WORDS] as number);
+  const first = Math.min(words, BLOCK_WORDS);
+  for (let w = 0; w < first; w++) c[w] = (c[w] as number) ^ (iv2[w] as number);
+  for (let w = BLOCK_WORDS; w < firstTwo; w++) c[w] = (c[w] as number) ^ (x[w - BLOCK_WORDS] as number);
+  for (let w = twoBlocks; w < words; w += BLOCK_WORDS) {
+    const x0 = (x[w] as number) ^ (x[w - 8] as number);
+    const x1 = (x[w + 1] as number) ^ (x[w - 7] as number);
+    const x2 = (x[w + 2] as number) ^ (x[w - 6] as number);
+    const x3 = (x[w + 3] as number) ^ (x[w - 5] as number);
+    x[w] = x0;
+    x[w + 1] = x1;
+    x[w + 2] = x2;
+    x[w + 3] = x3;
+    c[w] = (c[w] as number) ^ (x[w - 4] as number);
+    c[w + 1] = (c[w + 1] as number) ^ (x[w - 3] as number);
+    c[w + 2] = (c[w + 2] as number) ^ (x[w - 2] as number);
+    c[w + 3] = (c[w + 3] as number) ^ (x[w - 1] as number);
+  }
 }
 
 const NATIVE_CBC = getCiphers().includes("aes-256-cbc") && getCiphers().includes("aes-256-ecb");
