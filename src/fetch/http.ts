@@ -14,19 +14,15 @@ import { DownloadError } from "../errors.js";
 import { displayUrl, type Logger } from "../logger.js";
 import { ensureDiskSpace } from "./disk-space.js";
 import { chooseFileName } from "./filename.js";
+import { incomplete, RangeIgnoredError, throwIfCancelled, toDownloadError, tooLarge } from "./http-errors.js";
 import { ProgressMeter } from "./progress-meter.js";
 import { downloadSegmented } from "./segmented.js";
 import {
   DEFAULT_BACKOFF_MS,
   DEFAULT_MAX_RETRIES,
-  incomplete,
   openRequest,
   parseContentRange,
-  RangeIgnoredError,
   type TransferContext,
-  throwIfCancelled,
-  toDownloadError,
-  tooLarge,
   transfer,
   writeBatchBytes,
 } from "./transfer.js";
