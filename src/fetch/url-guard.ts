@@ -103,11 +103,44 @@ export async function checkUrl(url: URL, options: GuardOptions): Promise<void> {
   await resolveChecked(host, options);
 }
 
+/**
+ * The addresses a connection to `url` may use: checked like `checkUrl`, but also resolved for trusted origins and
+ * IP literals, so a caller that connects by itself (the yt-dlp proxy) dials exactly these and never looks up again.
+ */
+export async function checkedAddresses(url: URL, options: GuardOptions): Promise<ResolvedAddress[]> {
+  if (!ALLOWED_SCHEMES.has(url.protocol)) parseHttpUrl(url.href);
+  const host = hostOf(url);
+  const literal = net.isIP(host);
+  if (literal) {
+    if (!isTrusted(url, options)) refuseIfBlocked(host, host, options);
+    return [{ address: host, family: literal === 6 ? 6 : 4 }];
+  }
+  if (!isTrusted(url, options)) return resolveChecked(host, options);
+  const addresses = await (options.resolve ?? systemResolve)(host);
+  if (addresses.length === 0) {
+    throw new DownloadError("DNS_NOT_FOUND", `No addresses for ${host}`, {
+      userMessage: "The site's name could not be resolved.",
+    });
+  }
+  return addresses;
+}
+
+/** What the user reads when the guard refuses, by code; the yt-dlp error mapping reuses the same words. */
+export const GUARD_REPLIES = {
+  URL_PRIVATE_ADDRESS:
+    "That link points to a private or reserved network address, which this bot does not fetch.",
+  URL_SCHEME_NOT_ALLOWED: "Only http and https links can be downloaded.",
+  URL_INVALID: "That is not a valid link.",
+  DNS_NOT_FOUND: "The site's name could not be resolved.",
+  DNS_TIMEOUT: "The site's name could not be resolved in time.",
+} as const;
+export type GuardCode = keyof typeof GUARD_REPLIES;
+
 function refuseIfBlocked(host: string, address: string, options: GuardOptions): void {
   const range = blockedRange(address, options.allowPrivateNetworks);
   if (range === undefined) return;
   throw new DownloadError("URL_PRIVATE_ADDRESS", `Refused ${host}: address ${address} is ${range}`, {
-    userMessage: "That link points to a private or reserved network address, which this bot does not fetch.",
+    userMessage: GUARD_REPLIES.URL_PRIVATE_ADDRESS,
   });
 }
 
