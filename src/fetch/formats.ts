@@ -76,7 +76,7 @@ export function chooseFormat(
 ): FormatChoice | ChoiceFailure {
   const quality = options.quality ?? "best";
   const duration = options.duration ?? undefined;
-  const usable = formats.filter((f) => !f.has_drm && f.protocol !== "mhtml" && !isImagesOnly(f));
+  const usable = formats.filter((f) => !f.has_drm && goesThroughProxy(f) && !isImagesOnly(f));
   if (usable.length === 0) return { reason: "no-formats" };
 
   const audioOnly = usable.filter((f) => f.vcodec === "none" && f.acodec !== "none");
@@ -215,4 +215,24 @@ function compareSmallest(a: Candidate, b: Candidate): number {
 /** Storyboards and thumbnails sheets: yt-dlp lists them as formats with neither audio nor video. */
 function isImagesOnly(f: YtdlpFormat): boolean {
   return f.vcodec === "none" && f.acodec === "none";
+}
+
+/**
+ * Protocols yt-dlp fetches with its own HTTP client, which goes through the guard proxy. rtmp, rtsp, mms and
+ * websockets open their own sockets (or run rtmpdump, mpv), which no proxy sees; mhtml is storyboard images.
+ */
+const PROXIED_PROTOCOLS = new Set([
+  "http",
+  "https",
+  "m3u8",
+  "m3u8_native",
+  "http_dash_segments",
+  "http_dash_segments_generator",
+  "f4m",
+  "ism",
+]);
+
+function goesThroughProxy(format: YtdlpFormat): boolean {
+  // A format without a protocol is a plain URL to yt-dlp: http(s), or refused by its URL handling.
+  return !format.protocol || PROXIED_PROTOCOLS.has(format.protocol);
 }

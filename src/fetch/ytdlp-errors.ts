@@ -3,6 +3,8 @@
  * not recognise stays a `ToolError`: the operator needs its stderr, the user gets the generic reply.
  */
 import { DownloadError } from "../errors.js";
+import { GUARD_REFUSAL_PREFIX } from "./guard-proxy.js";
+import { GUARD_REPLIES, type GuardCode } from "./url-guard.js";
 
 export type YtdlpErrorCode =
   | "DRM_PROTECTED"
@@ -102,5 +104,25 @@ export function ytdlpDownloadError(code: YtdlpErrorCode, detail: string, cause?:
     cause,
     userMessage: reply.text,
     ...(reply.hint ? { hint: reply.hint } : {}),
+  });
+}
+
+/** "Medusa guard: URL_PRIVATE_ADDRESS" in the status line yt-dlp quotes ("HTTP Error 403: …", "Tunnel … 403 …"). */
+const GUARD_REFUSAL = new RegExp(`${GUARD_REFUSAL_PREFIX}([A-Z_]+)`);
+
+/**
+ * The guard code of a request the guard proxy refused, or undefined. Searches all of stderr, not only ERROR lines:
+ * a refused HLS fragment shows in yt-dlp's retry warnings, and the final error only says the fragment is missing.
+ */
+export function guardRefusalIn(stderr: string): GuardCode | undefined {
+  const code = GUARD_REFUSAL.exec(stderr)?.[1];
+  return code !== undefined && code in GUARD_REPLIES ? (code as GuardCode) : undefined;
+}
+
+/** The DownloadError the HTTP engine's guard gives for `code`, for a request yt-dlp made. */
+export function guardDownloadError(code: GuardCode, detail: string, cause?: unknown): DownloadError {
+  return new DownloadError(code, `yt-dlp: refused by the URL guard: ${detail}`, {
+    cause,
+    userMessage: GUARD_REPLIES[code],
   });
 }

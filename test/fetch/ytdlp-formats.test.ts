@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { DownloadError } from "../../src/errors.js";
 import { chooseFormat, formatSize, mergeFormatFor, type YtdlpFormat } from "../../src/fetch/formats.js";
 import { parseInfo, parseProgressLine, planDownload } from "../../src/fetch/ytdlp.js";
-import { classifyYtdlpError } from "../../src/fetch/ytdlp-errors.js";
+import { classifyYtdlpError, guardRefusalIn } from "../../src/fetch/ytdlp-errors.js";
 import { MAX_NAME_BYTES, safeFileName } from "../../src/fetch/ytdlp-name.js";
 
 const MIB = 1024 * 1024;
@@ -172,6 +172,20 @@ describe("chooseFormat", () => {
   });
 });
 
+describe("chooseFormat: only what goes through the guard proxy", () => {
+  it("never chooses rtmp, rtsp or websocket formats, which open their own sockets", () => {
+    const formats: YtdlpFormat[] = [
+      { format_id: "rtmp-hd", protocol: "rtmp", height: 1080, filesize: MIB },
+      { format_id: "ws-hd", protocol: "websocket_frag", height: 1080, filesize: MIB },
+      { format_id: "hls-sd", protocol: "m3u8_native", height: 480, filesize: MIB },
+    ];
+    const choice = chooseFormat(formats, { maxSize: 100 * MIB });
+    assert.ok(!("reason" in choice));
+    assert.equal(choice.formatId, "hls-sd");
+    assert.deepEqual(chooseFormat(formats.slice(0, 2), { maxSize: 100 * MIB }), { reason: "no-formats" });
+  });
+});
+
 describe("planDownload", () => {
   const plan = (json: unknown, maxSize = 2000 * MIB) => planDownload(parseInfo(json), { maxSize });
   const refusal = (json: unknown, maxSize?: number) => {
@@ -261,6 +275,38 @@ describe("classifyYtdlpError", () => {
       assert.equal(classifyYtdlpError(`[generic] Extracting URL\n${stderr}\n`), code);
     });
   }
+});
+
+describe("guardRefusalIn (the guard proxy's refusal, as yt-dlp quotes it)", () => {
+  const cases: [string, string | undefined][] = [
+    [
+      "ERROR: [generic] None: Unable to download webpage: HTTP Error 403: Medusa guard: URL_PRIVATE_ADDRESS (caused by <HTTPError 403: 'Medusa guard: URL_PRIVATE_ADDRESS'>)",
+      "URL_PRIVATE_ADDRESS",
+    ],
+    [
+      "[download] Got error: <urlopen error Tunnel connection failed: 403 Medusa guard: URL_PRIVATE_ADDRESS>. Retrying fragment 2 (1/3)...\nERROR: fragment 2 not found, unable to continue",
+      "URL_PRIVATE_ADDRESS",
+    ],
+    ["ERROR: unable to download video data: HTTP Error 502: Medusa guard: DNS_NOT_FOUND", "DNS_NOT_FOUND"],
+    ["ERROR: HTTP Error 403: Medusa guard: SOMETHING_ELSE", undefined],
+    ["ERROR: [generic] None: Unable to download webpage: HTTP Error 403: Forbidden", undefined],
+  ];
+  for (const [stderr, code] of cases) {
+    it(`${code ?? "nothing"} for ${stderr.slice(0, 70)}`, () => {
+      assert.equal(guardRefusalIn(stderr), code);
+    });
+  }
+
+  it("a plain 403 from the site stays FORBIDDEN, and the proxy's Connection refused stays UNREACHABLE", () => {
+    assert.equal(
+      classifyYtdlpError("ERROR: Unable to download webpage: HTTP Error 403: Forbidden"),
+      "FORBIDDEN",
+    );
+    assert.equal(
+      classifyYtdlpError("ERROR: Unable to download webpage: HTTP Error 502: Connection refused"),
+      "UNREACHABLE",
+    );
+  });
 });
 
 describe("parseProgressLine", () => {
