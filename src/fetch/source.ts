@@ -44,6 +44,7 @@ export async function fetchSource(rawUrl: string, options: SourceOptions): Promi
   return ytdlpDownload(url.href, {
     dir: options.dir,
     ytdlpPath: options.ytdlpPath,
+    guard: options.guard,
     cookiesFile: options.cookiesFile,
     maxSize: options.maxSize,
     quality: options.quality,

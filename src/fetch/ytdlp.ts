@@ -1,71 +1,29 @@
 /**
  * The yt-dlp engine: probe a page (`-J`), refuse what Medusa does not download (DRM, live, too large) before any
  * media byte moves, choose a format that fits, download it with machine-readable progress and hand back one file.
+ * Every request of either run goes through the guard proxy (ytdlp-run), so redirects and segments are checked too.
  *
  * yt-dlp writes into a private staging folder inside the job's directory under an id-based name; only a finished
  * file leaves it (renamed to a sanitised title). Failure or cancel removes the folder, so no partial file survives.
  */
 import { randomUUID } from "node:crypto";
-import {
-  access,
-  chmod,
-  copyFile,
-  link,
-  mkdir,
-  mkdtemp,
-  readdir,
-  rename,
-  rm,
-  stat,
-  unlink,
-} from "node:fs/promises";
-import os from "node:os";
+import { access, link, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
-import { CancelledError, DownloadError, isCancelled, ToolError } from "../errors.js";
-import { runTool } from "../media/run-tool.js";
-import { chooseFormat, type FormatChoice, type YtdlpFormat } from "./formats.js";
-import type { FetchedFile, ProgressCallback, Quality, TransferProgress } from "./types.js";
-import { classifyYtdlpError, ytdlpDownloadError, ytdlpErrorLines } from "./ytdlp-errors.js";
+import { CancelledError, DownloadError, ToolError } from "../errors.js";
+import { chooseFormat, type FormatChoice } from "./formats.js";
+import type { FetchedFile, ProgressCallback, Quality } from "./types.js";
+import type { GuardOptions } from "./url-guard.js";
+import { ytdlpDownloadError } from "./ytdlp-errors.js";
 import { MAX_NAME_ATTEMPTS, safeFileName } from "./ytdlp-name.js";
+import { type YtdlpInfo, ytdlpProbe } from "./ytdlp-probe.js";
+import { PROGRESS_PREFIX, PROGRESS_TEMPLATE, progressTracker } from "./ytdlp-progress.js";
+import { runYtdlp } from "./ytdlp-run.js";
 
-export interface YtdlpProbeOptions {
-  ytdlpPath: string;
-  cookiesFile?: string | undefined;
-  timeoutMs: number;
-  signal?: AbortSignal | undefined;
-  /** List a playlist's entries (flat) instead of reading only the one video. @default false */
-  playlist?: boolean;
-}
+export { parseInfo, type YtdlpInfo, type YtdlpProbeOptions, ytdlpProbe } from "./ytdlp-probe.js";
+export { parseProgressLine } from "./ytdlp-progress.js";
 
-export interface YtdlpInfo {
-  id: string;
-  title: string | undefined;
-  /** Seconds. */
-  duration: number | undefined;
-  isLive: boolean;
-  /** yt-dlp saw DRM on some format; those formats are already left out of `formats`. */
-  hasDrm: boolean;
-  formats: YtdlpFormat[];
-  extractor: string | undefined;
-  /** Set when the URL is a playlist: its entries' URLs (flat, with `playlist: true`). */
-  entries: string[] | undefined;
-}
-
-/** `-J` of one video is small, of a big playlist a few MB; past this something is wrong. */
-const MAX_PROBE_JSON_CHARS = 32 * 1024 * 1024;
 /** Reading a page should take seconds; a download gets the rest of the caller's budget. */
 const PROBE_TIMEOUT_MS = 2 * 60 * 1000;
-/** yt-dlp's own per-request network timeout, so a stalled site fails well before our overall timeout. */
-const SOCKET_TIMEOUT_S = 30;
-const RETRIES = 3;
-/** The transfer-progress contract: at most a few reports a second. */
-const PROGRESS_INTERVAL_MS = 250;
-const PROGRESS_PREFIX = "medusa-progress ";
-/** `j` makes each field JSON; a missing one prints as "NA". One line per update thanks to --newline. */
-const PROGRESS_TEMPLATE =
-  `download:${PROGRESS_PREFIX}{"status":%(progress.status)j,"downloaded":%(progress.downloaded_bytes)j,` +
-  `"total":%(progress.total_bytes)j,"estimate":%(progress.total_bytes_estimate)j,"speed":%(progress.speed)j}`;
 /** id-based: never a title in a path yt-dlp builds; `.80B` caps its bytes. */
 const OUTPUT_TEMPLATE = "%(id).80B.%(ext)s";
 /** Suffixes of yt-dlp's temporary files, which are never the result. */
@@ -90,88 +48,6 @@ const MIME_TYPES: Record<string, string> = {
   wav: "audio/wav",
   aac: "audio/aac",
 };
-
-const formatSchema = z.object({
-  format_id: z.coerce.string(),
-  ext: z.string().nullish(),
-  protocol: z.string().nullish(),
-  vcodec: z.string().nullish(),
-  acodec: z.string().nullish(),
-  width: z.number().nullish(),
-  height: z.number().nullish(),
-  filesize: z.number().nullish(),
-  filesize_approx: z.number().nullish(),
-  tbr: z.number().nullish(),
-  abr: z.number().nullish(),
-  vbr: z.number().nullish(),
-  // A bool, "maybe", or in some versions the text of a regex match: anything truthy means DRM.
-  has_drm: z.unknown().optional(),
-});
-
-const infoSchema = z.object({
-  _type: z.string().nullish(),
-  id: z.coerce.string().default("video"),
-  title: z.string().nullish(),
-  duration: z.number().nullish(),
-  is_live: z.boolean().nullish(),
-  live_status: z.string().nullish(),
-  _has_drm: z.unknown().optional(),
-  extractor: z.string().nullish(),
-  format_id: z.coerce.string().nullish(),
-  formats: z.array(z.unknown()).nullish(),
-  entries: z
-    .array(z.object({ url: z.string().nullish(), webpage_url: z.string().nullish() }).loose())
-    .nullish(),
-});
-
-/** Reads what yt-dlp knows about `url` without downloading media. DownloadError for the known refusals. */
-export async function ytdlpProbe(url: string, opts: YtdlpProbeOptions): Promise<YtdlpInfo> {
-  assertHttpUrl(url);
-  const args = [
-    ...commonArgs(),
-    ...(opts.playlist ? ["--yes-playlist", "--flat-playlist"] : ["--no-playlist"]),
-    "-J",
-    "--",
-    url,
-  ];
-  const { stdout } = await runYtdlp(opts.ytdlpPath, args, {
-    cookiesFile: opts.cookiesFile,
-    timeoutMs: opts.timeoutMs,
-    signal: opts.signal,
-    maxStdoutChars: MAX_PROBE_JSON_CHARS,
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(stdout);
-  } catch (error) {
-    throw new ToolError("YTDLP_BAD_JSON", "yt-dlp", "yt-dlp -J printed no valid JSON", { cause: error });
-  }
-  return parseInfo(json);
-}
-
-/** The probe JSON in our terms; exported for tests on fixtures. */
-export function parseInfo(json: unknown): YtdlpInfo {
-  const info = infoSchema.parse(json);
-  const formats: YtdlpFormat[] = [];
-  for (const raw of info.formats ?? []) {
-    const parsed = formatSchema.safeParse(raw);
-    if (parsed.success) formats.push({ ...parsed.data, has_drm: Boolean(parsed.data.has_drm) });
-  }
-  const isPlaylist = info._type === "playlist" || info._type === "multi_video";
-  return {
-    id: info.id,
-    title: info.title ?? undefined,
-    duration: info.duration ?? undefined,
-    isLive: info.is_live === true || info.live_status === "is_live" || info.live_status === "is_upcoming",
-    hasDrm: Boolean(info._has_drm) || formats.some((f) => f.has_drm),
-    formats,
-    extractor: info.extractor ?? undefined,
-    entries: isPlaylist
-      ? // Flat entries carry the entry's page in `url`; some extractors give only `webpage_url`.
-        (info.entries ?? []).map((e) => e.url ?? e.webpage_url ?? "").filter((u) => u !== "")
-      : undefined,
-  };
-}
 
 /**
  * What Medusa will download of `info`, or the DownloadError that refuses it. Pure; runs before any media byte.
@@ -218,6 +94,8 @@ export async function ytdlpDownload(
   opts: {
     dir: string;
     ytdlpPath: string;
+    /** The SSRF guard for every request yt-dlp makes (redirects, playlists, segments, keys). */
+    guard: GuardOptions;
     cookiesFile?: string;
     maxSize: number;
     quality?: Quality;
@@ -237,6 +115,7 @@ export async function ytdlpDownload(
 
   const info = await ytdlpProbe(url, {
     ytdlpPath: opts.ytdlpPath,
+    guard: opts.guard,
     cookiesFile: opts.cookiesFile,
     timeoutMs: Math.min(PROBE_TIMEOUT_MS, remaining()),
     signal: opts.signal,
@@ -276,7 +155,6 @@ async function runDownload(
   opts: Parameters<typeof ytdlpDownload>[1],
 ): Promise<void> {
   const args = [
-    ...commonArgs(),
     "--no-playlist",
     "--no-mtime",
     "--newline",
@@ -306,6 +184,7 @@ async function runDownload(
   let refusedForSize = false;
   try {
     await runYtdlp(opts.ytdlpPath, args, {
+      guard: opts.guard,
       cookiesFile: opts.cookiesFile,
       timeoutMs: opts.timeoutMs,
       signal,
@@ -323,130 +202,6 @@ async function runDownload(
   if (refusedForSize)
     throw ytdlpDownloadError("TOO_LARGE", `yt-dlp refused: over --max-filesize ${opts.maxSize}`);
   progress.finish();
-}
-
-/** One progress line from our template; undefined for anything else. Exported for tests. */
-export function parseProgressLine(
-  line: string,
-): { status: string; downloaded: number; total: number | undefined; speed: number } | undefined {
-  if (!line.startsWith(PROGRESS_PREFIX)) return undefined;
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(line.slice(PROGRESS_PREFIX.length)) as Record<string, unknown>;
-  } catch {
-    return undefined; // a title with odd characters cannot reach this template; a torn line is simply skipped
-  }
-  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined);
-  const downloaded = num(raw.downloaded);
-  if (downloaded === undefined) return undefined;
-  return {
-    status: typeof raw.status === "string" ? raw.status : "downloading",
-    downloaded,
-    total: num(raw.total) ?? num(raw.estimate),
-    speed: num(raw.speed) ?? 0,
-  };
-}
-
-/**
- * Sums progress over the files of one download (video, then audio: each restarts at 0 after "finished"),
- * throttles reports and calls `onTooLarge` once the bytes pass the limit.
- */
-function progressTracker(
-  maxSize: number,
-  estimatedTotal: number | undefined,
-  onProgress: ProgressCallback | undefined,
-  onTooLarge: () => void,
-) {
-  let base = 0;
-  let last: TransferProgress = { bytes: 0, total: estimatedTotal, speed: 0 };
-  let lastReport = 0;
-  const report = (force: boolean) => {
-    const now = Date.now();
-    if (!onProgress || (!force && now - lastReport < PROGRESS_INTERVAL_MS)) return;
-    lastReport = now;
-    onProgress(last);
-  };
-  return {
-    line(text: string) {
-      const p = parseProgressLine(text);
-      if (!p) return;
-      const bytes = base + p.downloaded;
-      const total = estimatedTotal ?? (p.total === undefined ? undefined : base + p.total);
-      last = { bytes, total: total !== undefined && total < bytes ? bytes : total, speed: p.speed };
-      if (p.status === "finished") base += p.downloaded;
-      if (bytes > maxSize) onTooLarge();
-      report(false);
-    },
-    finish() {
-      if (last.bytes > 0) {
-        last = { ...last, total: last.bytes };
-        report(true);
-      }
-    },
-  };
-}
-
-/** Flags every yt-dlp call gets: no user config or cache can change what runs; bounded network retries. */
-function commonArgs(): string[] {
-  return [
-    "--ignore-config",
-    "--no-cache-dir",
-    "--no-colors",
-    "--socket-timeout",
-    String(SOCKET_TIMEOUT_S),
-    "--retries",
-    String(RETRIES),
-    "--fragment-retries",
-    String(RETRIES),
-  ];
-}
-
-/**
- * runTool, with yt-dlp's known failures turned into DownloadErrors. yt-dlp writes its cookie jar back into the file
- * it read, so each run gets a private copy (mode 0600, removed after): parallel jobs never race on the operator's file.
- */
-async function runYtdlp(
-  ytdlpPath: string,
-  args: string[],
-  options: {
-    cookiesFile: string | undefined;
-    timeoutMs: number;
-    signal: AbortSignal | undefined;
-    maxStdoutChars?: number;
-    onStdoutLine?: (line: string) => void;
-  },
-) {
-  const cookiesDir = options.cookiesFile
-    ? await mkdtemp(path.join(os.tmpdir(), "medusa-cookies-"))
-    : undefined;
-  try {
-    let cookieArgs: string[] = [];
-    if (options.cookiesFile && cookiesDir) {
-      const copy = path.join(cookiesDir, "cookies.txt");
-      await copyFile(options.cookiesFile, copy);
-      await chmod(copy, 0o600);
-      cookieArgs = ["--cookies", copy];
-    }
-    return await runTool(ytdlpPath, [...cookieArgs, ...args], {
-      tool: "yt-dlp",
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      ...(options.maxStdoutChars ? { maxStdoutChars: options.maxStdoutChars } : {}),
-      ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),
-      env: { PYTHONIOENCODING: "utf-8" },
-    });
-  } catch (error) {
-    if (isCancelled(error) || !(error instanceof ToolError)) throw error;
-    if (error.code === "TOOL_TIMEOUT") throw ytdlpDownloadError("TIMEOUT", error.message, error);
-    const code = classifyYtdlpError(error.stderrTail);
-    if (code) {
-      const detail = ytdlpErrorLines(error.stderrTail).at(-1) ?? "";
-      throw ytdlpDownloadError(code, `${detail}\n${error.stderrTail}`, error);
-    }
-    throw error;
-  } finally {
-    if (cookiesDir) await rm(cookiesDir, { recursive: true, force: true });
-  }
 }
 
 async function findOutput(staging: string): Promise<{ path: string; size: number }> {
@@ -491,16 +246,4 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-function assertHttpUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw ytdlpDownloadError("UNSUPPORTED_URL", `not a URL: ${url.slice(0, 200)}`);
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw ytdlpDownloadError("UNSUPPORTED_URL", `scheme ${parsed.protocol} is not http(s)`);
-  }
 }

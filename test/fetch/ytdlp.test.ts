@@ -1,6 +1,7 @@
 /**
  * The yt-dlp engine against real yt-dlp and ffmpeg, on media made at test time and served from 127.0.0.1.
- * Proxy variables point everything that is not 127.0.0.1 at a closed local port, so nothing reaches the internet.
+ * yt-dlp reaches the network only through the guard proxy, which runs in this process: the connect wrapper makes any
+ * connection it would open to a non-loopback address throw, so nothing reaches the internet or a private network.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -11,7 +12,9 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { CancelledError, DownloadError } from "../../src/errors.js";
 import type { TransferProgress } from "../../src/fetch/types.js";
+import type { GuardOptions } from "../../src/fetch/url-guard.js";
 import { ytdlpDownload, ytdlpProbe } from "../../src/fetch/ytdlp.js";
+import { recordConnections } from "../support/http-server.js";
 import {
   FFPROBE,
   type FileServer,
@@ -27,13 +30,9 @@ import {
 } from "../support/media-fixtures.js";
 
 const execFileAsync = promisify(execFile);
-/** Port 9 (discard) is closed here: a proxy there refuses every non-local request at once. */
-const DEAD_PROXY = "http://127.0.0.1:9";
-for (const name of ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]) {
-  process.env[name] = DEAD_PROXY;
-}
-process.env.no_proxy = "127.0.0.1";
-process.env.NO_PROXY = "127.0.0.1";
+/** Where the SSRF fixtures point yt-dlp: a private address and the cloud metadata service. */
+const PRIVATE_SEGMENT = "http://10.0.0.1/seg001.ts";
+const METADATA_KEY = "http://169.254.169.254/latest/meta-data/iam/key";
 
 /** Far above what these tiny downloads take; only a wedged run hits it. */
 const TIMEOUT_MS = 60_000;
@@ -44,6 +43,9 @@ let server: FileServer;
 let slowServer: FileServer;
 let work: TempDir;
 let clipBytes: Buffer;
+let connections: ReturnType<typeof recordConnections>;
+/** Private networks closed, as in production; the local servers are trusted origins, their links are not. */
+let guard: GuardOptions;
 
 async function probeStreams(file: string): Promise<{ duration: number; types: string[] }> {
   const { stdout } = await execFileAsync(
@@ -62,6 +64,7 @@ function download(url: string, extra: Partial<Parameters<typeof ytdlpDownload>[1
     ffmpegPath: "/usr/bin/ffmpeg", // a path, so --ffmpeg-location is exercised
     maxSize: LIMIT,
     timeoutMs: TIMEOUT_MS,
+    guard,
     ...extra,
   });
 }
@@ -103,12 +106,18 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
       path.join(media.path, "two.html"),
       `<html><head><title>Two</title></head><body>${twoVideos}</body></html>`,
     );
-    server = await serveDirectory(media.path);
+    await writeSsrfFixtures(path.join(media.path, "hls"), path.join(media.path, "hls-aes"));
+    server = await serveDirectory(media.path, {
+      redirects: { "/to-metadata.mp4": "http://169.254.169.254/latest/meta-data/video.mp4" },
+    });
     // About 4 s for the clip: long enough to cancel mid-download, short enough to end by itself if a test fails.
     slowServer = await serveDirectory(media.path, { bytesPerSecond: 16 * 1024 });
+    guard = { allowPrivateNetworks: false, trustedOrigins: [server.origin, slowServer.origin] };
+    connections = recordConnections();
   });
 
   after(async () => {
+    connections?.restore();
     await server?.close();
     await slowServer?.close();
     await media?.remove();
@@ -118,12 +127,17 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     await work?.remove();
     work = await makeTempDir("medusa-ytdlp-job-");
     server.requests.length = 0;
+    connections.attempts.length = 0;
   });
 
   after(async () => work?.remove());
 
   it("probes a direct mp4 through the generic extractor", async () => {
-    const info = await ytdlpProbe(`${server.origin}/clip.mp4`, { ytdlpPath: YTDLP, timeoutMs: TIMEOUT_MS });
+    const info = await ytdlpProbe(`${server.origin}/clip.mp4`, {
+      ytdlpPath: YTDLP,
+      guard,
+      timeoutMs: TIMEOUT_MS,
+    });
     assert.equal(info.title, "clip");
     assert.equal(info.isLive, false);
     assert.equal(info.hasDrm, false);
@@ -151,6 +165,7 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     assert.equal(last.total, clipBytes.length);
     for (let i = 1; i < reports.length; i++) assert.ok(reports[i]!.bytes >= reports[i - 1]!.bytes);
     assert.deepEqual(await readdir(work.path), ["clip.mp4"], "the staging folder is gone");
+    assert.ok(connections.attempts.includes(new URL(server.origin).host), "the guard proxy carried it");
   });
 
   it("sends the operator's cookies and leaves their file as it was", async () => {
@@ -245,6 +260,7 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
   it("lists a playlist's entries when asked, and refuses to download it as one video", async () => {
     const info = await ytdlpProbe(`${server.origin}/two.html`, {
       ytdlpPath: YTDLP,
+      guard,
       timeoutMs: TIMEOUT_MS,
       playlist: true,
     });
@@ -253,10 +269,51 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     assert.deepEqual(await readdir(work.path), []);
   });
 
-  it("cannot reach anything but 127.0.0.1 in these tests", async () => {
-    // TEST-NET-3 is never routed; the dead proxy refuses at once instead of letting it time out.
-    const error = await expectDownloadError(download("http://203.0.113.7/video.mp4"), "UNREACHABLE");
-    assert.match(error.message, /Connection refused/);
+  describe("SSRF: every request yt-dlp makes passes the URL guard", () => {
+    const cases: Array<[string, string, string]> = [
+      ["an HLS segment on a private address", "/ssrf/private-segment.m3u8", "10.0.0.1"],
+      [
+        "an HLS segment over https on a private address (CONNECT)",
+        "/ssrf/private-https-segment.m3u8",
+        "10.0.0.1",
+      ],
+      ["an AES-128 key at the cloud metadata address", "/ssrf/metadata-key.m3u8", "169.254.169.254"],
+      ["a redirect to the cloud metadata address", "/to-metadata.mp4", "169.254.169.254"],
+      [
+        "a reserved address given to yt-dlp directly (TEST-NET-3)",
+        "http://203.0.113.7/video.mp4",
+        "203.0.113.7",
+      ],
+    ];
+    for (const [what, target, address] of cases) {
+      it(`refuses ${what} with the guard's message, leaving nothing`, async () => {
+        const url = target.startsWith("/") ? `${server.origin}${target}` : target;
+        const error = await expectDownloadError(download(url), "URL_PRIVATE_ADDRESS");
+        assert.match(error.userMessage, /private or reserved network address/);
+        assert.match(error.message, /Medusa guard: URL_PRIVATE_ADDRESS/);
+        assert.deepEqual(await readdir(work.path), [], "nothing left in the job folder");
+        assert.ok(
+          connections.attempts.every((a) => a === new URL(server.origin).host),
+          `only the local server was dialled: ${connections.attempts.join(", ")} (never ${address})`,
+        );
+      });
+    }
+
+    it("keeps link-local (metadata) closed when private networks are open", async () => {
+      const error = await expectDownloadError(
+        download(`${server.origin}/ssrf/metadata-key.m3u8`, { guard: { allowPrivateNetworks: true } }),
+        "URL_PRIVATE_ADDRESS",
+      );
+      assert.match(error.userMessage, /private or reserved/);
+      assert.deepEqual(await readdir(work.path), []);
+    });
+
+    it("downloads from the local server with private networks open and no trusted origin", async () => {
+      const file = await download(`${server.origin}/hls/index.m3u8`, {
+        guard: { allowPrivateNetworks: true },
+      });
+      assert.equal(file.name, "index.mp4");
+    });
   });
 
   it("refuses a non-http URL without running yt-dlp", async () => {
@@ -298,12 +355,33 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
   it("times out a probe and says so", async () => {
     const error = await expectDownloadError(
       // The server never answers, and yt-dlp's own socket timeout (30 s) is far longer than ours.
-      ytdlpProbe(`${server.origin}${HANG_PREFIX}clip.mp4`, { ytdlpPath: YTDLP, timeoutMs: 1500 }),
+      ytdlpProbe(`${server.origin}${HANG_PREFIX}clip.mp4`, { ytdlpPath: YTDLP, guard, timeoutMs: 1500 }),
       "TIMEOUT",
     );
     assert.match(error.userMessage, /too long/);
   });
 });
+
+/**
+ * Playlists that point yt-dlp somewhere it must not go, beside working ones: the first segment is real, so the
+ * download is under way when the bad request comes.
+ */
+async function writeSsrfFixtures(hlsDir: string, aesDir: string): Promise<void> {
+  const dir = path.join(path.dirname(hlsDir), "ssrf");
+  await mkdir(dir);
+  const plain = await readFile(path.join(hlsDir, "index.m3u8"), "utf8");
+  const local = plain.replace(/^seg/gm, "../hls/seg");
+  await writeFile(path.join(dir, "private-segment.m3u8"), local.replace("../hls/seg001.ts", PRIVATE_SEGMENT));
+  await writeFile(
+    path.join(dir, "private-https-segment.m3u8"),
+    local.replace("../hls/seg001.ts", PRIVATE_SEGMENT.replace("http:", "https:")),
+  );
+  const aes = await readFile(path.join(aesDir, "index.m3u8"), "utf8");
+  await writeFile(
+    path.join(dir, "metadata-key.m3u8"),
+    aes.replace(/^seg/gm, "../hls-aes/seg").replace('URI="enc.key"', `URI="${METADATA_KEY}"`),
+  );
+}
 
 /** Pids whose command line mentions `text`: what a leaked yt-dlp or ffmpeg would show. */
 async function processesMentioning(text: string): Promise<number[]> {

@@ -191,11 +191,12 @@ export interface FileServer {
 
 /**
  * Serves files under `root` on 127.0.0.1 with single-range support. `bytesPerSecond` slows every response down
- * (for cancel tests); paths outside `root` and missing files are 404; paths under HANG_PREFIX never get an answer.
+ * (for cancel tests); `redirects` answers a path with a 302 to anywhere (for SSRF tests); paths outside `root` and
+ * missing files are 404; paths under HANG_PREFIX never get an answer.
  */
 export async function serveDirectory(
   root: string,
-  options: { bytesPerSecond?: number } = {},
+  options: { bytesPerSecond?: number; redirects?: Record<string, string> } = {},
 ): Promise<FileServer> {
   const requests: string[] = [];
   const cookies: string[] = [];
@@ -204,6 +205,8 @@ export async function serveDirectory(
     requests.push(urlPath);
     if (req.headers.cookie) cookies.push(req.headers.cookie);
     if (urlPath.startsWith(HANG_PREFIX)) return; // never answered; close() ends the connection
+    const location = options.redirects?.[urlPath];
+    if (location) return void res.writeHead(302, { location }).end();
     const file = path.join(root, urlPath);
     if (!file.startsWith(root + path.sep)) return notFound(res);
     stat(file).then(
