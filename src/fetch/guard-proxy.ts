@@ -205,7 +205,8 @@ export async function startGuardProxy(options: GuardProxyOptions): Promise<Guard
   server.on("connect", (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     tunnel(req, client, head).catch(() => client.destroy());
   });
-  server.on("clientError", (_error, socket: net.Socket) => {
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
     rawAnswer(socket, { status: 400, reason: "Bad Request", body: "Malformed or oversized request" });
   });
 

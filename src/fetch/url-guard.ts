@@ -115,14 +115,7 @@ export async function checkedAddresses(url: URL, options: GuardOptions): Promise
     if (!isTrusted(url, options)) refuseIfBlocked(host, host, options);
     return [{ address: host, family: literal === 6 ? 6 : 4 }];
   }
-  if (!isTrusted(url, options)) return resolveChecked(host, options);
-  const addresses = await (options.resolve ?? systemResolve)(host);
-  if (addresses.length === 0) {
-    throw new DownloadError("DNS_NOT_FOUND", `No addresses for ${host}`, {
-      userMessage: "The site's name could not be resolved.",
-    });
-  }
-  return addresses;
+  return isTrusted(url, options) ? resolveBounded(host, options) : resolveChecked(host, options);
 }
 
 /** What the user reads when the guard refuses, by code; the yt-dlp error mapping reuses the same words. */
@@ -146,6 +139,13 @@ function refuseIfBlocked(host: string, address: string, options: GuardOptions): 
 
 /** All addresses of `host`, each checked; refuses the host when any one is blocked. */
 export async function resolveChecked(host: string, options: GuardOptions): Promise<ResolvedAddress[]> {
+  const addresses = await resolveBounded(host, options);
+  for (const { address } of addresses) refuseIfBlocked(host, address, options);
+  return addresses;
+}
+
+/** All addresses of `host`, unchecked, within the lookup timeout; DownloadError when there are none. */
+async function resolveBounded(host: string, options: GuardOptions): Promise<ResolvedAddress[]> {
   const resolve = options.resolve ?? systemResolve;
   const timeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
@@ -177,7 +177,6 @@ export async function resolveChecked(host: string, options: GuardOptions): Promi
       userMessage: "The site's name could not be resolved.",
     });
   }
-  for (const { address } of addresses) refuseIfBlocked(host, address, options);
   return addresses;
 }
 

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { isCancelled, ToolError } from "../errors.js";
 import { runTool } from "../media/run-tool.js";
-import { startGuardProxy } from "./guard-proxy.js";
+import { type GuardProxy, startGuardProxy } from "./guard-proxy.js";
 import type { GuardOptions } from "./url-guard.js";
 import {
   classifyYtdlpError,
@@ -55,8 +55,9 @@ export async function runYtdlp(ytdlpPath: string, args: readonly string[], optio
   const cookiesDir = options.cookiesFile
     ? await mkdtemp(path.join(os.tmpdir(), "medusa-cookies-"))
     : undefined;
-  const proxy = await startGuardProxy({ guard: options.guard });
+  let proxy: GuardProxy | undefined;
   try {
+    proxy = await startGuardProxy({ guard: options.guard });
     let cookieArgs: string[] = [];
     if (options.cookiesFile && cookiesDir) {
       const copy = path.join(cookiesDir, "cookies.txt");
@@ -86,7 +87,7 @@ export async function runYtdlp(ytdlpPath: string, args: readonly string[], optio
     if (code) throw ytdlpDownloadError(code, `${detail}\n${error.stderrTail}`, error);
     throw error;
   } finally {
-    await proxy.close();
+    await proxy?.close();
     if (cookiesDir) await rm(cookiesDir, { recursive: true, force: true });
   }
 }
