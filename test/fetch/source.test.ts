@@ -1,6 +1,7 @@
 /**
  * fetchSource picks the engine per link: direct files through got, web pages through real yt-dlp, all on 127.0.0.1.
- * Proxy variables point yt-dlp's non-local requests at a closed local port, so nothing reaches the internet.
+ * yt-dlp reaches the network only through the guard proxy in this process, so the connect wrapper sees (and would
+ * refuse) every connection made on its behalf.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
@@ -18,14 +19,6 @@ import {
 } from "../support/http-server.js";
 import { makeClip, YTDLP } from "../support/media-fixtures.js";
 
-/** Port 9 (discard) is closed: a proxy there refuses every non-local request at once. */
-const DEAD_PROXY = "http://127.0.0.1:9";
-for (const name of ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]) {
-  process.env[name] = DEAD_PROXY;
-}
-process.env.no_proxy = "127.0.0.1";
-process.env.NO_PROXY = "127.0.0.1";
-
 let server: TestHttpServer;
 let root: string;
 let dir: string;
@@ -42,6 +35,12 @@ before(async () => {
     '<html><head><title>Talk</title></head><body><video src="/clip.mp4" controls></video></body></html>',
   );
   server.route("/watch", (req, res) => serveBody(req, res, bufferBody(page), { contentType: "text/html" }));
+  const metadataPage = Buffer.from(
+    '<html><head><title>Trap</title></head><body><video src="http://169.254.169.254/latest/meta-data/clip.mp4"></video></body></html>',
+  );
+  server.route("/watch-metadata", (req, res) =>
+    serveBody(req, res, bufferBody(metadataPage), { contentType: "text/html" }),
+  );
   server.route("/expired.mp4", (req, res) =>
     serveBody(req, res, bufferBody(page), { contentType: "text/html" }),
   );
@@ -110,6 +109,31 @@ describe("fetchSource", () => {
       assert.equal(error.code, "URL_PRIVATE_ADDRESS");
       assert.equal(server.connections, before);
       assert.deepEqual(connections.attempts, []);
+    } finally {
+      connections.restore();
+    }
+  });
+
+  it("guards the requests yt-dlp makes by itself: a page whose video is at the metadata address", async () => {
+    const connections = recordConnections();
+    try {
+      const error = await fetchSource(
+        `${server.origin}/watch-metadata`,
+        options({ guard: { allowPrivateNetworks: false, trustedOrigins: [server.origin] } }),
+      ).then(
+        () => assert.fail("expected a refusal"),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof DownloadError, String(error));
+      assert.equal(error.code, "URL_PRIVATE_ADDRESS");
+      assert.match(error.userMessage, /private or reserved network address/);
+      assert.deepEqual(await fs.readdir(dir), []);
+      const local = `127.0.0.1:${server.port}`;
+      assert.ok(connections.attempts.length > 0);
+      assert.ok(
+        connections.attempts.every((a) => a === local),
+        connections.attempts.join(", "),
+      );
     } finally {
       connections.restore();
     }
