@@ -87,6 +87,8 @@ interface ChildJob {
 
 interface ChildResult {
   seconds: number;
+  /** CPU time (user + system) of the upload itself: less sensitive to other load than wall time. */
+  cpuSeconds: number;
   peakRssMib: number;
   connections?: number;
   inFlight?: number;
@@ -154,6 +156,11 @@ async function readStdinJson<T>(): Promise<T> {
   return JSON.parse(Buffer.concat(chunks).toString("utf8")) as T;
 }
 
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 function peakRssMib(): number {
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 }
@@ -212,6 +219,7 @@ async function oursRole(): Promise<void> {
           );
         }, 250)
       : undefined;
+    const cpuStarted = process.cpuUsage();
     const file = await uploadFile(
       client,
       job.file,
@@ -219,6 +227,7 @@ async function oursRole(): Promise<void> {
       stats,
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = cpuSince(cpuStarted);
     clearInterval(sampler);
     if (job.sendTo) {
       await sendFile(client, {
@@ -232,6 +241,7 @@ async function oursRole(): Promise<void> {
     }
     const result: ChildResult = {
       seconds,
+      cpuSeconds,
       peakRssMib: peakRssMib(),
       connections: stats.connections,
       inFlight: stats.inFlight,
@@ -250,12 +260,14 @@ async function gramjsRole(): Promise<void> {
   const client = await connectChild(job);
   try {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     await client.uploadFile({
       file: new CustomFile("bench.bin", job.size, job.file),
       workers: job.workers ?? 1,
     });
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`${JSON.stringify({ seconds, peakRssMib: peakRssMib() } satisfies ChildResult)}\n`);
+    const result: ChildResult = { seconds, cpuSeconds: cpuSince(cpuStarted), peakRssMib: peakRssMib() };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await disconnectClient(client);
   }
@@ -343,7 +355,7 @@ async function main(): Promise<void> {
       // Side by side: one run of ours before each gramjs run, so both see the same machine load (the cores are
       // shared); each side is reported at its best, gramjs over its worker counts, ours over as many runs.
       const oursRuns: ChildResult[] = [];
-      const gramjsRuns: { workers: number; seconds: number }[] = [];
+      const gramjsRuns: { workers: number; seconds: number; cpuSeconds: number }[] = [];
       let sha256Ok = true;
       for (let attempt = 0; attempt < Math.max(1, workersList.length); attempt++) {
         const run = await runChild<ChildResult>(
@@ -366,7 +378,7 @@ async function main(): Promise<void> {
         const workers = workersList[attempt];
         if (workers !== undefined) {
           const result = await runChild<ChildResult>(["--role", "gramjs"], { ...base, workers });
-          gramjsRuns.push({ workers, seconds: result.seconds });
+          gramjsRuns.push({ workers, seconds: result.seconds, cpuSeconds: result.cpuSeconds });
         }
       }
       const ours = oursRuns.reduce((best, run) => (run.seconds < best.seconds ? run : best));
@@ -389,6 +401,8 @@ async function main(): Promise<void> {
           connections: ours.connections,
           in_flight: ours.inFlight,
           sha256_ok: sha256Ok,
+          ours_cpu_s: round(ours.cpuSeconds),
+          gramjs_cpu_s: gramjsBest ? round(gramjsBest.cpuSeconds) : null,
           ours_runs_mib_s: oursRuns.map((run) => round(size / MIB / run.seconds)),
           gramjs_runs_mib_s: Object.fromEntries(
             gramjsRuns.map((run) => [run.workers, round(size / MIB / run.seconds)]),
