@@ -184,6 +184,7 @@ export async function resavePart(
   checkInteger("part", part, 0, file.partCount - 1);
   const source = await openPartSource(file.path);
   try {
+    // The limits were checked when the file was uploaded; only its layout matters here.
     const plan = planUpload(file.size, options.premium ?? true);
     const done = new Set<number>();
     for (let i = 0; i < plan.partCount; i++) if (i !== part) done.add(i);
