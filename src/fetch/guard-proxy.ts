@@ -126,7 +126,11 @@ export async function startGuardProxy(options: GuardProxyOptions): Promise<Guard
     } catch {
       return answer(res, { status: 400, reason: "Bad Request", body: "Expected an absolute http:// URL" });
     }
-    // HTTPS goes through CONNECT; anything else is not for this proxy.
+    // HTTPS comes as CONNECT (a client that sends it here would expect us to speak TLS for it); other schemes
+    // are refused as the guard refuses them.
+    if (url.protocol === "https:") {
+      return answer(res, { status: 400, reason: "Bad Request", body: "Use CONNECT for https" });
+    }
     if (url.protocol !== "http:") return answer(res, refusalFor(schemeError(url)));
     const address = await target(url);
     if ("reason" in address) return answer(res, address);

@@ -39,7 +39,10 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-async function start(guard: GuardOptions, extra: { idleTimeoutMs?: number } = {}): Promise<number> {
+async function start(
+  guard: GuardOptions,
+  extra: { idleTimeoutMs?: number; maxUpstream?: number } = {},
+): Promise<number> {
   proxy = await startGuardProxy({ guard, ...extra });
   return Number(new URL(proxy.url).port);
 }
@@ -183,6 +186,11 @@ describe("guard proxy", () => {
   it("refuses what is not a proxy request: a bare path, a non-http scheme, a bad CONNECT target", async () => {
     const port = await start({ allowPrivateNetworks: true });
     assert.equal((await get(port, "/hello")).status, 400);
+    assert.equal(
+      (await get(port, `https://127.0.0.1:${origin.port}/hello`)).status,
+      400,
+      "https goes by CONNECT",
+    );
     const ftp = await get(port, "ftp://127.0.0.1/x");
     assert.equal(ftp.status, 403);
     assert.equal(ftp.reason, "Medusa guard: URL_SCHEME_NOT_ALLOWED");
@@ -201,6 +209,20 @@ describe("guard proxy", () => {
     );
     assert.match(reply, /^HTTP\/1\.1 4\d\d /);
     assert.equal(connections.attempts.length, 1, "nothing forwarded");
+  });
+
+  it("caps upstream connections: a second tunnel past the cap gets 503 while the first stays open", async () => {
+    const port = await start(
+      { allowPrivateNetworks: false, trustedOrigins: [`https://127.0.0.1:${origin.port}`] },
+      { maxUpstream: 1 },
+    );
+    const first = net.connect({ host: "127.0.0.1", port });
+    first.on("error", () => {});
+    first.write(`CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await new Promise((resolve) => first.once("data", resolve));
+    const second = await exchange(port, `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.match(second, /^HTTP\/1\.1 503 /);
+    first.destroy();
   });
 
   it("says Connection refused when the allowed origin is down", async () => {
