@@ -4,6 +4,7 @@
  */
 import type { FaultSettings, MethodFault, NetworkConditions } from "./telegram-server/faults.js";
 import type { ChatSpec, MediaView, MessageView, UserView } from "./telegram-server/server.js";
+import type { CreateChatOptions } from "./telegram-server/world.js";
 
 export type { ChatSpec, MediaView, MessageView, UserView };
 
@@ -69,15 +70,7 @@ export class TelegramControl {
   createBot(opts: { firstName?: string; username?: string } = {}) {
     return this.request<UserView>("POST", "/bots", opts);
   }
-  createChat(opts: {
-    kind: "group" | "channel";
-    title?: string;
-    username?: string;
-    megagroup?: boolean;
-    creatorId: number;
-    admins?: number[];
-    members?: number[];
-  }) {
+  createChat(opts: CreateChatOptions) {
     return this.request<ChatView>("POST", "/chats", opts);
   }
   addMember(chatId: number, userId: number, admin = false) {

@@ -17,6 +17,7 @@ import { type FaultSettings, Faults, type NetworkConditions } from "./faults.js"
 import { ServerCore } from "./server-core.js";
 import { deliverEvent } from "./updates.js";
 import { UploadStore } from "./uploads.js";
+import type { CreateChatOptions } from "./world.js";
 import {
   type ChatRecord,
   type ChatRef,
@@ -170,15 +171,13 @@ export class TelegramServer {
     return session.save();
   }
 
-  createChat(opts: {
-    kind: "group" | "channel";
-    title?: string;
-    username?: string;
-    megagroup?: boolean;
-    creatorId: number;
-    admins?: number[];
-    members?: number[];
-  }): { id: number; accessHash: string; kind: string; title: string; peerId: string } {
+  createChat(opts: CreateChatOptions): {
+    id: number;
+    accessHash: string;
+    kind: string;
+    title: string;
+    peerId: string;
+  } {
     for (const id of [opts.creatorId, ...(opts.admins ?? []), ...(opts.members ?? [])]) {
       if (!this.world.users.has(id)) throw new Error(`no user ${id}`);
     }

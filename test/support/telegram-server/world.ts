@@ -98,6 +98,17 @@ export function chatKey(ref: ChatRef): string {
     : `${ref.kind}:${ref.id}`;
 }
 
+/** What a test says when it makes a group or channel (server, control API and client share it). */
+export interface CreateChatOptions {
+  kind: "group" | "channel";
+  title?: string;
+  username?: string;
+  megagroup?: boolean;
+  creatorId: number;
+  admins?: number[];
+  members?: number[];
+}
+
 export class World extends EventEmitter<{ event: [WorldEvent] }> {
   readonly users = new Map<number, UserRecord>();
   readonly authKeys = new Map<string, AuthKeyRecord>();
@@ -131,15 +142,7 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
     return user;
   }
 
-  createChat(opts: {
-    kind: "group" | "channel";
-    title?: string;
-    username?: string;
-    megagroup?: boolean;
-    creatorId: number;
-    admins?: number[];
-    members?: number[];
-  }): ChatRecord {
+  createChat(opts: CreateChatOptions): ChatRecord {
     const id = this.nextChatId++;
     const chat: ChatRecord = {
       kind: opts.kind,
