@@ -10,7 +10,7 @@ import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { CancelledError, UploadError } from "../errors.js";
 import { abortableSleep, abortReason, throwIfAborted } from "./abortable.js";
 import { installFastCrypto } from "./fast-crypto.js";
-import { collectYoungGarbage } from "./gc-hint.js";
+import { collectAllGarbage, collectYoungGarbage } from "./gc-hint.js";
 import { installLeanTransport } from "./lean-transport.js";
 import { allocPartBuffer, framePart, type PartTarget, partRequest } from "./part-request.js";
 import { openPartSource, type PartSource } from "./part-source.js";
@@ -41,8 +41,10 @@ const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 8_000;
 /** A FLOOD_WAIT longer than this fails the upload rather than stalling a job for hours. */
 export const DEFAULT_MAX_FLOOD_WAIT_S = 600;
-/** A young-generation collection every 16 parts (8 MiB) frees dead packets at once (see gc-hint.ts). */
+/** A young-generation collection every 16 parts (8 MiB) frees dead packets at once (see gc-hint.ts)… */
 const GC_EVERY_PARTS = 16;
+/** …and a full one every 256 parts (128 MiB, ~3 ms) those that lived long enough to be promoted. */
+const FULL_GC_EVERY_PARTS = 256;
 /** Errors that no retry can fix: the request itself is wrong. */
 const FATAL_RPC_ERRORS = new Set([
   "FILE_PARTS_INVALID",
@@ -242,7 +244,8 @@ class UploadRun {
   acknowledged(part: number): void {
     if (this.done.has(part)) return;
     this.done.add(part);
-    if (this.done.size % GC_EVERY_PARTS === 0) collectYoungGarbage();
+    if (this.done.size % FULL_GC_EVERY_PARTS === 0) collectAllGarbage();
+    else if (this.done.size % GC_EVERY_PARTS === 0) collectYoungGarbage();
     this.#acknowledgedBytes += partLength(this.plan, part);
     this.options.onPartAcknowledged?.(part, this.target.fileId);
     this.options.onProgress?.(this.#acknowledgedBytes, this.plan.size);
