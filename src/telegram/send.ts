@@ -4,9 +4,9 @@
  * Telegram instead of posting twice. FILE_PART_X_MISSING (Telegram lost a saved part) re-saves that part.
  */
 import { open } from "node:fs/promises";
-import { Api, helpers, type TelegramClient } from "telegram";
+import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { UploadError } from "../errors.js";
-import { throwIfAborted } from "./abortable.js";
+import { abortableSleep, throwIfAborted } from "./abortable.js";
 import { isRpcError } from "./upload-connection.js";
 import { resavePart, type UploadedFile, type UploadOptions, uploadFile } from "./uploader.js";
 
@@ -16,6 +16,25 @@ const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff]);
 /** Telegram reports one missing part per answer; a file missing more than this is lost, re-upload it. */
 const MAX_PART_RESAVES = 16;
 const FILE_PART_MISSING = /^FILE_PART_(\d+)_MISSING$/;
+/** Telegram's answer (a 500) to a random_id it has seen: the earlier send went through. */
+const RANDOM_ID_DUPLICATE = "RANDOM_ID_DUPLICATE";
+/** FLOOD_WAIT on send: waited out up to this long, else thrown for the job to reschedule. */
+const MAX_SEND_FLOOD_WAIT_S = 300;
+const MAX_FLOOD_RETRIES = 3;
+
+interface MainSender {
+  send(request: unknown): Promise<unknown>;
+}
+
+/**
+ * Sends on the client's own connection. Not `client.invoke`: it retries 500s five times, 2 s apart, and then
+ * throws a generic error, so RANDOM_ID_DUPLICATE (a 500) would cost 10 s and be lost.
+ */
+function mainSender(client: TelegramClient): MainSender {
+  const sender = (client as unknown as { _sender?: MainSender })._sender;
+  if (!sender) throw new UploadError("SEND_NOT_CONNECTED", "The Telegram client is not connected");
+  return sender;
+}
 
 export interface VideoAttributes {
   durationSeconds: number;
@@ -53,7 +72,10 @@ export interface SendFileParams {
 }
 
 export interface SentFile {
-  messageId: number;
+  /** Undefined when Telegram dropped the send as a duplicate (this random_id was sent before). */
+  messageId: number | undefined;
+  /** The random_id was already used: the message exists from an earlier attempt, nothing new was posted. */
+  duplicate: boolean;
   /** The document as Telegram stored it, to re-send by id to log channels without uploading again. */
   document: Api.Document | undefined;
 }
@@ -130,7 +152,9 @@ function attributesOf(params: SendFileParams): Api.TypeDocumentAttribute[] {
 
 /** The message Telegram created, from the Updates that messages.sendMedia returns. */
 function sentMessage(result: Api.TypeUpdates, randomId: bigint): SentFile {
-  if (result instanceof Api.UpdateShortSentMessage) return { messageId: result.id, document: undefined };
+  if (result instanceof Api.UpdateShortSentMessage) {
+    return { messageId: result.id, document: undefined, duplicate: false };
+  }
   const updates = "updates" in result ? result.updates : "update" in result ? [result.update] : [];
   let messageId: number | undefined;
   for (const update of updates) {
@@ -151,10 +175,10 @@ function sentMessage(result: Api.TypeUpdates, randomId: bigint): SentFile {
         media instanceof Api.MessageMediaDocument && media.document instanceof Api.Document
           ? media.document
           : undefined;
-      return { messageId: update.message.id, document };
+      return { messageId: update.message.id, document, duplicate: false };
     }
   }
-  if (messageId !== undefined) return { messageId, document: undefined };
+  if (messageId !== undefined) return { messageId, document: undefined, duplicate: false };
   throw new UploadError(
     "SEND_NO_MESSAGE",
     `Telegram answered the send with ${result.className} and no message`,
@@ -192,15 +216,28 @@ export async function sendFile(client: TelegramClient, params: SendFileParams): 
       message: params.caption ?? "",
       randomId: helpers.returnBigInt(params.randomId),
     });
-  // Bounded: each pass sends, or re-saves one part and spends one of MAX_PART_RESAVES.
-  for (let resaves = 0; ; resaves++) {
+  // Bounded: each pass sends, or spends one of MAX_PART_RESAVES re-saves or MAX_FLOOD_RETRIES waits.
+  for (let resaves = 0, floods = 0; ; ) {
     throwIfAborted(params.signal);
     try {
-      const result = (await client.invoke(request())) as Api.TypeUpdates;
+      const result = (await mainSender(client).send(request())) as Api.TypeUpdates;
       return sentMessage(result, params.randomId);
     } catch (error) {
+      if (isRpcError(error) && error.errorMessage === RANDOM_ID_DUPLICATE) {
+        return { messageId: undefined, document: undefined, duplicate: true };
+      }
+      if (
+        error instanceof errors.FloodWaitError &&
+        error.seconds <= MAX_SEND_FLOOD_WAIT_S &&
+        floods < MAX_FLOOD_RETRIES
+      ) {
+        floods++;
+        await abortableSleep(error.seconds * 1000, params.signal);
+        continue;
+      }
       const missing = isRpcError(error) ? FILE_PART_MISSING.exec(error.errorMessage) : null;
       if (!missing || resaves >= MAX_PART_RESAVES) throw error;
+      resaves++;
       const part = Number(missing[1]);
       const options = { signal: params.signal, premium: params.upload?.premium };
       // The error does not say which file lost the part: re-save it in each file that has it.
