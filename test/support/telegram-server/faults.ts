@@ -180,13 +180,16 @@ export class Pacer {
         const burst = Math.min(MAX_BURST, Math.max(1024, bandwidth));
         this.tokens = Math.min(burst, this.tokens + ((t - this.lastRefill) / 1000) * bandwidth);
         this.lastRefill = t;
-        const want = Math.min(piece.length, burst);
-        if (this.tokens < want) {
-          this.wait(((want - this.tokens) / bandwidth) * 1000);
+        // Wake at a quarter of the burst and send what has built up: waiting for a full bucket would lose every
+        // token that arrives while the timer fires late (a busy server), capping throughput below the cap.
+        const threshold = Math.min(piece.length, Math.max(1024, burst / 4));
+        if (this.tokens < threshold) {
+          this.wait(((threshold - this.tokens) / bandwidth) * 1000);
           return;
         }
-        piece = piece.subarray(0, want);
-        this.tokens -= want;
+        const take = Math.min(piece.length, Math.floor(this.tokens));
+        piece = piece.subarray(0, take);
+        this.tokens -= take;
       }
       if (piece.length === head.data.length) this.queue.shift();
       else head.data = head.data.subarray(piece.length);
