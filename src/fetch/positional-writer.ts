@@ -1,7 +1,13 @@
 /** The write path of a download: batches of body bytes written at increasing offsets of one file. */
 import type { FileHandle } from "node:fs/promises";
+import { collectAllGarbage, collectYoungGarbage } from "../gc-hint.js";
 
 /** Batches being written at once per connection: rides out thread-pool delays without stopping the socket. */
+/** Socket chunks die as soon as they are written; collecting them every few MiB keeps RSS near the live set. */
+const YOUNG_GC_EVERY_BYTES = 8 * 1024 * 1024;
+/** Chunks that waited through two young collections are only freed by a full one (~3 ms). */
+const FULL_GC_EVERY_BYTES = 128 * 1024 * 1024;
+
 export const WRITES_IN_FLIGHT = 2;
 /**
  * Writes at increasing offsets in batches (one writev per batch, 256 KiB to 2 MiB). A couple of batches may be in
@@ -44,14 +50,32 @@ export class PositionalWriter {
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
+  private sinceYoungGc = 0;
+  private sinceFullGc = 0;
+
+  /** The written chunks are garbage now: hint V8 to free them rather than let external memory pile up. */
+  private written(bytes: number): void {
+    this.sinceYoungGc += bytes;
+    this.sinceFullGc += bytes;
+    if (this.sinceFullGc >= FULL_GC_EVERY_BYTES) {
+      this.sinceFullGc = 0;
+      this.sinceYoungGc = 0;
+      collectAllGarbage();
+    } else if (this.sinceYoungGc >= YOUNG_GC_EVERY_BYTES) {
+      this.sinceYoungGc = 0;
+      collectYoungGarbage();
+    }
+  }
+
   private async startWrite(): Promise<void> {
     while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
     const buffers = this.pending;
+    const bytes = this.pendingBytes;
     const at = this.position;
-    this.handed += this.pendingBytes;
+    this.handed += bytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const write = writeFully(this.fh, buffers, at);
+    const write = writeFully(this.fh, buffers, at).then(() => this.written(bytes));
     // Failures surface when this write is awaited (above, or in flush); until then it counts as handled.
     write.catch(() => undefined);
     this.inflight.push(write);

@@ -1,5 +1,5 @@
 /**
- * Memory discipline for long uploads. Each part leaves one dead 512 KiB packet behind (OpenSSL's output, once
+ * Memory discipline for long transfers (uploads, downloads). Each part leaves one dead 512 KiB packet behind (OpenSSL's output, once
  * the socket has taken it). V8 returns that memory only when it collects the Buffer object, and lets tens of MiB
  * of such external memory pile up before it does, so a 3 GiB upload peaked ~40 MiB above its live set
  * (173 MiB RSS here). The packets die young: a young-generation collection (~0.05 ms, measured) every few MiB
