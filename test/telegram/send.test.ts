@@ -1,20 +1,17 @@
 /** sendFile against the local Telegram server: attributes, thumbnail, caption, random_id de-duplication. */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Api, type TelegramClient } from "telegram";
+import type { TelegramClient } from "telegram";
 import { UploadError } from "../../src/errors.js";
-import { createTelegramClient, disconnectClient } from "../../src/telegram/connect.js";
 import { newRandomId, sendFile } from "../../src/telegram/send.js";
 import { type UploadedFile, uploadFile } from "../../src/telegram/uploader.js";
-import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
+import type { RunningTelegramServer } from "../support/telegram-server/index.js";
 import { writePatternFile } from "./support/files.js";
+import { startUserPair, type UserPair } from "./support/user-pair.js";
 
-/** Built at run time so that no secret-shaped literal is tracked (see test/repo-hygiene.test.ts). */
-const DUMMY_API_HASH = "0123456789abcdef".repeat(2);
 const JPEG_START = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
 
 describe("sendFile against the local Telegram server", () => {
@@ -26,32 +23,19 @@ describe("sendFile against the local Telegram server", () => {
   let video: UploadedFile;
   let videoSha: string;
 
+  let pair: UserPair;
+
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "medusa-send-"));
-    srv = await startTelegramServer();
-    const user = srv.server.createUser({ session: true });
-    alice = user;
-    bob = srv.server.createUser({});
-    client = createTelegramClient({
-      apiId: 12345,
-      apiHash: DUMMY_API_HASH,
-      session: user.session ?? "",
-      server: { host: "127.0.0.1", port: srv.mtprotoPort, dcId: srv.dcId, publicKeyPem: srv.publicKeyPem },
-    });
-    await client.connect();
+    pair = await startUserPair("medusa-send-");
+    ({ srv, client, dir, alice, bob } = pair);
     const path = join(dir, "clip.mp4");
     videoSha = await writePatternFile(path, 12 * 1024 * 1024 + 7);
     video = await uploadFile(client, path);
   });
 
-  after(async () => {
-    await disconnectClient(client);
-    await srv.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => pair.close());
 
-  const bobPeer = () =>
-    new Api.InputPeerUser({ userId: BigInt(bob.id) as never, accessHash: BigInt(bob.accessHash) as never });
+  const bobPeer = () => pair.bobPeer();
   const chat = () => ({ user: alice.id, peer: bob.id });
 
   it("sends a video with its attributes, a JPEG thumbnail and a caption", async () => {

@@ -3,13 +3,11 @@
  * size boundaries, limits checked before any byte, faults recovered, cancellation, no connection left open.
  */
 import assert from "node:assert/strict";
-import { appendFile, mkdtemp, open, rm, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, open, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { Api, type TelegramClient } from "telegram";
+import type { TelegramClient } from "telegram";
 import { CancelledError, UploadError } from "../../src/errors.js";
-import { createTelegramClient, disconnectClient } from "../../src/telegram/connect.js";
 import { sendFile } from "../../src/telegram/send.js";
 import { PART_SIZE } from "../../src/telegram/upload-plan.js";
 import {
@@ -18,12 +16,11 @@ import {
   type UploadStats,
   uploadFile,
 } from "../../src/telegram/uploader.js";
-import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
+import type { RunningTelegramServer } from "../support/telegram-server/index.js";
 import { writePatternFile } from "./support/files.js";
+import { startUserPair, type UserPair } from "./support/user-pair.js";
 
 const TEN_MIB = 10 * 1024 * 1024;
-/** Built at run time so that no secret-shaped literal is tracked (see test/repo-hygiene.test.ts). */
-const DUMMY_API_HASH = "0123456789abcdef".repeat(2);
 /** Bounded waits: the server notices a closed socket within milliseconds; 5 s means a leak. */
 const SETTLE_TIMEOUT_MS = 5_000;
 
@@ -35,34 +32,21 @@ describe("uploadFile against the local Telegram server", () => {
   let bob: { id: number; accessHash: string };
   let randomId = 1000n;
 
+  let pair: UserPair;
+
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "medusa-uploader-"));
-    srv = await startTelegramServer();
-    const user = srv.server.createUser({ session: true });
-    alice = user;
-    bob = srv.server.createUser({});
-    client = createTelegramClient({
-      apiId: 12345,
-      apiHash: DUMMY_API_HASH,
-      session: user.session ?? "",
-      server: { host: "127.0.0.1", port: srv.mtprotoPort, dcId: srv.dcId, publicKeyPem: srv.publicKeyPem },
-    });
-    await client.connect();
+    pair = await startUserPair("medusa-uploader-");
+    ({ srv, client, dir, alice, bob } = pair);
   });
 
-  after(async () => {
-    await disconnectClient(client);
-    await srv.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => pair.close());
 
   beforeEach(() => {
     srv.server.faults.setConditions({ bandwidth: 0, latencyMs: 0 });
     srv.server.faults.setFaults({ floodWaitShare: 0, dropShare: 0, methodFaults: [] });
   });
 
-  const bobPeer = () =>
-    new Api.InputPeerUser({ userId: BigInt(bob.id) as never, accessHash: BigInt(bob.accessHash) as never });
+  const bobPeer = () => pair.bobPeer();
 
   /** Waits until only the main client's connection is open on the server. */
   async function connectionsSettle(): Promise<number> {
