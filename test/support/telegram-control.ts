@@ -4,6 +4,7 @@
  */
 import type { FaultSettings, MethodFault, NetworkConditions } from "./telegram-server/faults.js";
 import type { ChatSpec, MediaView, MessageView, UserView } from "./telegram-server/server.js";
+import type { Counters } from "./telegram-server/server-core.js";
 import type { CreateChatOptions } from "./telegram-server/world.js";
 
 export type { ChatSpec, MediaView, MessageView, UserView };
@@ -17,18 +18,8 @@ export interface ChatView {
   peerId: string;
 }
 
-export interface CountersView {
-  connectionsOpen: number;
-  connectionsTotal: number;
-  handshakes: number;
-  bytesIn: number;
-  bytesOut: number;
-  rpcs: Record<string, number>;
-  errors: Record<string, number>;
-  unknownMethods: Record<string, number>;
-  floodWaits: number;
-  dropped: number;
-}
+/** The server's counters plus the fault tallies, as the control API returns them. */
+export type CountersView = Counters & { floodWaits: number; dropped: number };
 
 export class TelegramControlError extends Error {
   constructor(
