@@ -24,7 +24,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   const database = await openAndMigrate(config.paths.database);
   cleanups.push(() => database.close());
   if (database.applied.length > 0) log.info({ migrations: database.applied }, "database migrated");
-  await ensureOwner(database.db, Number(telegram.ownerId));
+  await database.db.transaction().execute((trx) => ensureOwner(trx, Number(telegram.ownerId)));
   await recordEvent(database.db, { category: "system", action: "bot.started" });
 
   const bot = await connectBot(telegram, log);

@@ -5,11 +5,21 @@
 import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type Migration, type MigrationResultSet, Migrator, SqliteDialect } from "kysely";
+import {
+  Kysely,
+  type Migration,
+  type MigrationResultSet,
+  Migrator,
+  SqliteDialect,
+  type Transaction,
+} from "kysely";
 import * as m0001 from "./migrations/0001_initial.js";
 import type { Database } from "./schema.js";
 
+/** A database handle or an open transaction: what single-statement repository functions take. */
 export type Db = Kysely<Database>;
+/** An open transaction: what a repository function takes when it writes several statements that belong together. */
+export type Trx = Transaction<Database>;
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;

@@ -11,32 +11,32 @@ export function newRandomId(): string {
   return randomBytes(8).readBigInt64LE().toString();
 }
 
-/** Returns the existing delivery for (job, part, chat) or creates it with a fresh random_id. */
+/**
+ * Returns the existing delivery for (job, part, chat) or creates it with a fresh random_id. The insert yields to
+ * the UNIQUE (job_id, part, chat_id) constraint, so two callers racing still share one random_id.
+ */
 export async function planDelivery(
   db: Db,
   delivery: { jobId: number; part: number; chatId: number; target: DeliveriesTable["target"] },
 ): Promise<Delivery> {
-  return db.transaction().execute(async (trx) => {
-    const existing = await trx
-      .selectFrom("deliveries")
-      .selectAll()
-      .where("job_id", "=", delivery.jobId)
-      .where("part", "=", delivery.part)
-      .where("chat_id", "=", delivery.chatId)
-      .executeTakeFirst();
-    if (existing) return existing;
-    return trx
-      .insertInto("deliveries")
-      .values({
-        job_id: delivery.jobId,
-        part: delivery.part,
-        chat_id: delivery.chatId,
-        target: delivery.target,
-        random_id: newRandomId(),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  });
+  await db
+    .insertInto("deliveries")
+    .values({
+      job_id: delivery.jobId,
+      part: delivery.part,
+      chat_id: delivery.chatId,
+      target: delivery.target,
+      random_id: newRandomId(),
+    })
+    .onConflict((oc) => oc.columns(["job_id", "part", "chat_id"]).doNothing())
+    .execute();
+  return db
+    .selectFrom("deliveries")
+    .selectAll()
+    .where("job_id", "=", delivery.jobId)
+    .where("part", "=", delivery.part)
+    .where("chat_id", "=", delivery.chatId)
+    .executeTakeFirstOrThrow();
 }
 
 export async function markDelivered(

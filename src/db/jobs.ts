@@ -2,8 +2,8 @@
  * Jobs and batches. A job's status is written before each step starts; `listUnfinished` is what a restart resumes.
  * Transitions are checked here so that no caller can move a job backwards by mistake.
  */
-import { UserError } from "../errors.js";
-import { type Db, nowIso } from "./database.js";
+import { type Db, nowIso, type Trx } from "./database.js";
+import { StoreError } from "./errors.js";
 import {
   type Batch,
   FINISHED_STATUSES,
@@ -32,9 +32,12 @@ export async function getJob(db: Db, id: number): Promise<Job | undefined> {
   return db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
+const ALL_STATUSES: readonly JobStatus[] = [...STEPS, "failed", "cancelled"];
+
 /**
- * Moves a job to `status` with extra column changes, atomically checking the current status.
- * Throws when the move is not allowed (e.g. the job was cancelled meanwhile).
+ * Moves a job to `status` with extra column changes. One conditional UPDATE, so it is atomic on its own and can
+ * run inside a caller's transaction. Throws JOB_STATE when the move is not allowed (e.g. the job was cancelled
+ * meanwhile) and JOB_NOT_FOUND when there is no such job.
  */
 export async function transitionJob(
   db: Db,
@@ -42,28 +45,27 @@ export async function transitionJob(
   status: JobStatus,
   patch: JobUpdate = {},
 ): Promise<Job> {
-  return db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom("jobs").select("status").where("id", "=", id).executeTakeFirst();
-    if (!current) throw new UserError("JOB_NOT_FOUND", `Job ${id} does not exist.`);
-    if (!canTransition(current.status, status)) {
-      throw new UserError("JOB_STATE", `Job ${id} is ${current.status}; it cannot become ${status}.`);
-    }
-    const now = nowIso();
-    const finished = FINISHED_STATUSES.includes(status);
-    return trx
-      .updateTable("jobs")
-      .set({
-        ...patch,
-        status,
-        updated_at: now,
-        ...(status === "downloading" && current.status === "queued" ? { started_at: now } : {}),
-        ...(finished ? { finished_at: now } : {}),
-        ...(status === "queued" ? { finished_at: null, error_code: null, error_message: null } : {}),
-      })
-      .where("id", "=", id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  });
+  const from = ALL_STATUSES.filter((s) => canTransition(s, status));
+  const now = nowIso();
+  const finished = FINISHED_STATUSES.includes(status);
+  const updated = await db
+    .updateTable("jobs")
+    .set((eb) => ({
+      ...patch,
+      status,
+      updated_at: now,
+      ...(status === "downloading" ? { started_at: eb.fn.coalesce("started_at", eb.val(now)) } : {}),
+      ...(finished ? { finished_at: now } : {}),
+      ...(status === "queued" ? { finished_at: null, error_code: null, error_message: null } : {}),
+    }))
+    .where("id", "=", id)
+    .where("status", "in", from)
+    .returningAll()
+    .executeTakeFirst();
+  if (updated) return updated;
+  const current = await db.selectFrom("jobs").select("status").where("id", "=", id).executeTakeFirst();
+  if (!current) throw new StoreError("JOB_NOT_FOUND", `job ${id} does not exist`);
+  throw new StoreError("JOB_STATE", `job ${id} is ${current.status}; it cannot become ${status}`);
 }
 
 /** Progress writes skip the transition check: they are frequent and change no state. */
@@ -105,8 +107,9 @@ export async function listJobsForUser(db: Db, userId: number, limit = 20): Promi
     .execute();
 }
 
+/** Inserts a batch and its jobs; the caller's transaction makes them appear together or not at all. */
 export async function createBatch(
-  db: Db,
+  trx: Trx,
   batch: {
     userId: number;
     chatId: number;
@@ -114,23 +117,21 @@ export async function createBatch(
     jobs: Omit<NewJob, "batch_id" | "position">[];
   },
 ): Promise<{ batch: Batch; jobs: Job[] }> {
-  return db.transaction().execute(async (trx) => {
-    const created = await trx
-      .insertInto("batches")
-      .values({
-        user_id: batch.userId,
-        chat_id: batch.chatId,
-        source_name: batch.sourceName,
-        total: batch.jobs.length,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const jobs: Job[] = [];
-    for (const [index, job] of batch.jobs.entries()) {
-      jobs.push(await createJob(trx, { ...job, batch_id: created.id, position: index + 1 }));
-    }
-    return { batch: created, jobs };
-  });
+  const created = await trx
+    .insertInto("batches")
+    .values({
+      user_id: batch.userId,
+      chat_id: batch.chatId,
+      source_name: batch.sourceName,
+      total: batch.jobs.length,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const jobs: Job[] = [];
+  for (const [index, job] of batch.jobs.entries()) {
+    jobs.push(await createJob(trx, { ...job, batch_id: created.id, position: index + 1 }));
+  }
+  return { batch: created, jobs };
 }
 
 export interface BatchProgress {

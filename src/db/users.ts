@@ -1,5 +1,5 @@
 /** Users and their roles. The owner comes from config; admins and users are added from the chat. */
-import { type Db, nowIso } from "./database.js";
+import { type Db, nowIso, type Trx } from "./database.js";
 import type { Role, User } from "./schema.js";
 
 export interface TelegramProfile {
@@ -50,16 +50,14 @@ export async function setRole(db: Db, id: number, role: Role, addedBy: number | 
 }
 
 /** Makes sure the configured owner exists with the owner role (and that nobody else holds it). */
-export async function ensureOwner(db: Db, ownerId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("users")
-      .set({ role: "admin", updated_at: nowIso() })
-      .where("role", "=", "owner")
-      .where("id", "!=", ownerId)
-      .execute();
-    await setRole(trx, ownerId, "owner", null);
-  });
+export async function ensureOwner(trx: Trx, ownerId: number): Promise<void> {
+  await trx
+    .updateTable("users")
+    .set({ role: "admin", updated_at: nowIso() })
+    .where("role", "=", "owner")
+    .where("id", "!=", ownerId)
+    .execute();
+  await setRole(trx, ownerId, "owner", null);
 }
 
 export async function listUsers(db: Db, roles?: readonly Role[]): Promise<User[]> {

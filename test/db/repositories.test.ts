@@ -45,8 +45,8 @@ describe("users", () => {
 
   it("keeps exactly one owner: the configured one", async (t) => {
     const { db } = await testDatabase(t);
-    await ensureOwner(db, 1);
-    await ensureOwner(db, 2);
+    await db.transaction().execute((trx) => ensureOwner(trx, 1));
+    await db.transaction().execute((trx) => ensureOwner(trx, 2));
     assert.equal((await getUser(db, 1))?.role, "admin", "the old owner steps down to admin");
     assert.equal((await getUser(db, 2))?.role, "owner");
     assert.deepEqual(
@@ -57,7 +57,7 @@ describe("users", () => {
 
   it("bans and remembers who did it", async (t) => {
     const { db } = await testDatabase(t);
-    await ensureOwner(db, 1);
+    await db.transaction().execute((trx) => ensureOwner(trx, 1));
     const banned = await setRole(db, 9, "banned", 1);
     assert.equal(banned.added_by, 1);
     assert.equal(isAuthorised(banned), false);
@@ -180,12 +180,14 @@ describe("jobs and batches", () => {
   it("creates a batch with its jobs atomically and tracks its progress", async (t) => {
     const { db } = await testDatabase(t);
     await touchUser(db, { id: 7 });
-    const { batch, jobs } = await createBatch(db, {
-      userId: 7,
-      chatId: 7,
-      sourceName: "links.txt",
-      jobs: [job(7, "https://a"), job(7, "https://b"), job(7, "https://c")],
-    });
+    const { batch, jobs } = await db.transaction().execute((trx) =>
+      createBatch(trx, {
+        userId: 7,
+        chatId: 7,
+        sourceName: "links.txt",
+        jobs: [job(7, "https://a"), job(7, "https://b"), job(7, "https://c")],
+      }),
+    );
     assert.deepEqual(
       jobs.map((j) => [j.batch_id, j.position]),
       [
@@ -213,16 +215,66 @@ describe("jobs and batches", () => {
     const { db } = await testDatabase(t);
     await touchUser(db, { id: 7 });
     await assert.rejects(
-      createBatch(db, {
-        userId: 7,
-        chatId: 7,
-        sourceName: null,
-        jobs: [job(7, "https://a"), job(999, "https://b")],
-      }),
+      db.transaction().execute((trx) =>
+        createBatch(trx, {
+          userId: 7,
+          chatId: 7,
+          sourceName: null,
+          jobs: [job(7, "https://a"), job(999, "https://b")],
+        }),
+      ),
       /FOREIGN KEY/,
     );
     assert.equal((await db.selectFrom("batches").selectAll().execute()).length, 0);
     assert.equal((await db.selectFrom("jobs").selectAll().execute()).length, 0);
+  });
+});
+
+describe("transactions owned by the caller", () => {
+  const job = (userId: number, url: string) => ({
+    user_id: userId,
+    request_chat_id: userId,
+    destination_chat_id: userId,
+    source_url: url,
+  });
+
+  it("commits two repository calls together", async (t) => {
+    const { db } = await testDatabase(t);
+    await touchUser(db, { id: 7 });
+    const single = await createJob(db, job(7, "https://single"));
+    await db.transaction().execute(async (trx) => {
+      await transitionJob(trx, single.id, "downloading");
+      await createBatch(trx, { userId: 7, chatId: 7, sourceName: null, jobs: [job(7, "https://b")] });
+    });
+    assert.equal((await getJob(db, single.id))?.status, "downloading");
+    assert.equal((await db.selectFrom("batches").selectAll().execute()).length, 1);
+  });
+
+  it("rolls back both calls when the second fails", async (t) => {
+    const { db } = await testDatabase(t);
+    await touchUser(db, { id: 7 });
+    const single = await createJob(db, job(7, "https://single"));
+    await assert.rejects(
+      db.transaction().execute(async (trx) => {
+        await transitionJob(trx, single.id, "downloading");
+        await planDelivery(trx, { jobId: single.id, part: 1, chatId: 7, target: "destination" });
+        await transitionJob(trx, single.id, "queued"); // backwards: refused, so everything above is undone
+      }),
+      { name: "StoreError", code: "JOB_STATE" },
+    );
+    assert.equal((await getJob(db, single.id))?.status, "queued");
+    assert.equal((await db.selectFrom("deliveries").selectAll().execute()).length, 0);
+  });
+
+  it("keeps one random_id per (job, part, chat) however often it is planned", async (t) => {
+    const { db } = await testDatabase(t);
+    await touchUser(db, { id: 7 });
+    const j = await createJob(db, job(7, "https://a"));
+    const planned = await Promise.all(
+      Array.from({ length: 5 }, () => planDelivery(db, { jobId: j.id, part: 1, chatId: 7, target: "log" })),
+    );
+    assert.equal(new Set(planned.map((d) => d.random_id)).size, 1);
+    assert.equal((await db.selectFrom("deliveries").selectAll().execute()).length, 1);
   });
 });
 
@@ -288,7 +340,7 @@ describe("files and deliveries", () => {
 describe("events and views", () => {
   it("records audit events and answers the operator's views", async (t) => {
     const { db, sqlite } = await testDatabase(t);
-    await ensureOwner(db, 1);
+    await db.transaction().execute((trx) => ensureOwner(trx, 1));
     await recordEvent(db, {
       category: "admin",
       action: "user.added",
