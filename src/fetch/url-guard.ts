@@ -69,17 +69,47 @@ export function parseHttpUrl(raw: string): URL {
 /** Why an address is refused ("loopback", "linkLocal" …), or undefined when it may be contacted. */
 export function blockedRange(address: string, allowPrivateNetworks: boolean): string | undefined {
   if (!ipaddr.isValid(address)) return "invalid";
-  let ip = ipaddr.parse(address);
-  // ::ffff:10.0.0.1 and the deprecated ::10.0.0.1 reach the IPv4 host: judge the IPv4 address.
-  if (ip.kind() === "ipv6" && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
-    ip = (ip as ipaddr.IPv6).toIPv4Address();
+  const ip = ipaddr.parse(address);
+  if (ip.kind() === "ipv6") {
+    // An IPv6 address that carries an IPv4 one reaches (or is translated to) that IPv4 host: judge each.
+    const embedded = embeddedIPv4(ip as ipaddr.IPv6);
+    if (embedded.length > 0) {
+      for (const v4 of embedded) {
+        const range = blockedIPv4OrV6(v4, allowPrivateNetworks);
+        if (range !== undefined) return `${range} (${v4.toString()} inside ${address})`;
+      }
+      return undefined;
+    }
   }
+  return blockedIPv4OrV6(ip, allowPrivateNetworks);
+}
+
+function blockedIPv4OrV6(ip: ipaddr.IPv4 | ipaddr.IPv6, allowPrivateNetworks: boolean): string | undefined {
   const range = ip.range();
   if (range === "unicast") return undefined;
   if (allowPrivateNetworks && PRIVATE_RANGES.has(range)) return undefined;
-  // Everything else: unspecified, broadcast, multicast, linkLocal, reserved, and the IPv6 transition ranges
-  // (6to4, Teredo, NAT64) that embed an IPv4 address we would have to judge again.
+  // Everything else: unspecified, broadcast, multicast, linkLocal, reserved, translation ranges we cannot see
+  // through (64:ff9b:1::/48, ::ffff:0:0:0/96) …
   return range;
+}
+
+/**
+ * The IPv4 addresses inside an IPv6 one: IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96 (not :: and ::1),
+ * NAT64 64:ff9b::/96, 6to4 2002::/16 and Teredo 2001::/32 (its server and its obfuscated client address).
+ */
+export function embeddedIPv4(ip: ipaddr.IPv6): ipaddr.IPv4[] {
+  const b = ip.toByteArray();
+  const v4 = (bytes: number[]) => new ipaddr.IPv4(bytes);
+  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  const last32 = b.slice(12, 16);
+  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return [v4(last32)];
+  if (zero(0, 12) && !(zero(12, 15) && (b[15] ?? 0) <= 1)) return [v4(last32)];
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return [v4(last32)];
+  if (b[0] === 0x20 && b[1] === 0x02) return [v4(b.slice(2, 6))];
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0x00 && b[3] === 0x00) {
+    return [v4(b.slice(4, 8)), v4(last32.map((x) => x ^ 0xff))];
+  }
+  return [];
 }
 
 function hostOf(url: URL): string {

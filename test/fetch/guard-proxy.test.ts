@@ -151,6 +151,11 @@ describe("guard proxy", () => {
     // Link-local stays closed even when private networks are open.
     ["http://169.254.169.254/latest/meta-data/", { allowPrivateNetworks: true }],
     ["http://[::ffff:10.0.0.1]/", { allowPrivateNetworks: false }],
+    // IPv6 forms that carry a private IPv4 address: IPv4-compatible, NAT64, 6to4, Teredo.
+    ["http://[::127.0.0.1]/", { allowPrivateNetworks: false }],
+    ["http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", { allowPrivateNetworks: true }],
+    ["http://[2002:a00:1::1]/", { allowPrivateNetworks: false }],
+    ["http://[2001:0:808:808::80ff:fffe]/", { allowPrivateNetworks: false }],
     [
       "http://metadata.test/computeMetadata/v1/",
       { allowPrivateNetworks: false, resolve: async () => [{ address: "169.254.169.254", family: 4 }] },
@@ -172,7 +177,16 @@ describe("guard proxy", () => {
     });
   }
 
-  for (const target of ["10.0.0.1:443", "169.254.169.254:443", "[fd00::1]:443", "127.0.0.1:PORT"]) {
+  for (const target of [
+    "10.0.0.1:443",
+    "169.254.169.254:443",
+    "[fd00::1]:443",
+    "127.0.0.1:PORT",
+    "[::7f00:1]:PORT",
+    "[64:ff9b::a9fe:a9fe]:443",
+    "[2002:a00:1::1]:443",
+    "[2001:0:808:808::80ff:fffe]:443",
+  ]) {
     it(`refuses CONNECT ${target} before connecting`, async () => {
       const port = await start({ allowPrivateNetworks: false });
       const authority = target.replace("PORT", String(origin.port));

@@ -91,6 +91,49 @@ describe("blockedRange", () => {
   for (const address of ["8.8.8.8", PUBLIC, "2606:4700:4700::1111", "::ffff:8.8.8.8"]) {
     it(`allows ${address}`, () => assert.equal(blockedRange(address, false), undefined));
   }
+  // IPv6 forms that carry an IPv4 address are judged by that address: [form, address, what it carries].
+  const embedding: Array<[string, string, string]> = [
+    ["IPv4-compatible ::/96", "::7f00:1", "127.0.0.1"],
+    ["IPv4-compatible ::/96", "::a9fe:a9fe", "169.254.169.254"],
+    ["IPv4-compatible ::/96", "::a00:1", "10.0.0.1"],
+    ["NAT64 64:ff9b::/96", "64:ff9b::7f00:1", "127.0.0.1"],
+    ["NAT64 64:ff9b::/96", "64:ff9b::a9fe:a9fe", "169.254.169.254"],
+    ["6to4 2002::/16", "2002:7f00:1::1", "127.0.0.1"],
+    ["6to4 2002::/16", "2002:a9fe:a9fe::1", "169.254.169.254"],
+    ["Teredo 2001::/32 (client, obfuscated)", "2001:0:808:808::80ff:fffe", "127.0.0.1"],
+    ["Teredo 2001::/32 (server)", "2001:0:a00:1::f7f7:f7f7", "10.0.0.1"],
+  ];
+  for (const [form, address, inner] of embedding) {
+    it(`refuses ${address} (${form}) by the ${inner} inside it`, () => {
+      assert.match(
+        blockedRange(address, false) ?? "",
+        new RegExp(`\\(${inner.replace(/\./g, "\\.")} inside`),
+      );
+    });
+  }
+  for (const address of ["::808:808", "64:ff9b::808:808", "2002:808:808::1", "2001:0:808:808::f7f7:f7f7"]) {
+    it(`allows ${address}, which carries the public 8.8.8.8`, () => {
+      assert.equal(blockedRange(address, false), undefined);
+    });
+  }
+  it("opens an embedded private address with allowPrivateNetworks, never an embedded link-local one", () => {
+    for (const address of ["::7f00:1", "64:ff9b::a00:1", "2002:c0a8:101::1"]) {
+      assert.equal(blockedRange(address, true), undefined, address);
+    }
+    for (const address of [
+      "::a9fe:a9fe",
+      "64:ff9b::a9fe:a9fe",
+      "2002:a9fe:a9fe::1",
+      "2001:0:808:808::5601:5601",
+    ]) {
+      assert.notEqual(blockedRange(address, true), undefined, address);
+    }
+  });
+  it("keeps :: and ::1 IPv6 (unspecified, loopback), not IPv4-compatible 0.0.0.0 and 0.0.0.1", () => {
+    assert.equal(blockedRange("::", false), "unspecified");
+    assert.equal(blockedRange("::1", false), "loopback");
+    assert.equal(blockedRange("::1", true), undefined);
+  });
   it("opens private ranges with allowPrivateNetworks, but never link-local, multicast or unspecified", () => {
     for (const address of ["127.0.0.1", "10.0.0.1", "192.168.1.1", "100.64.0.1", "::1", "fd00::1"]) {
       assert.equal(blockedRange(address, true), undefined, address);
@@ -130,6 +173,12 @@ describe("checkUrl", () => {
     "http://[::1]/x",
     "http://[::ffff:127.0.0.1]/x",
     "http://[::ffff:a9fe:a9fe]/x",
+    "http://[::127.0.0.1]/x",
+    "http://[::169.254.169.254]/x",
+    "http://[64:ff9b::7f00:1]/x",
+    "http://[64:ff9b::169.254.169.254]/x",
+    "http://[2002:a9fe:a9fe::1]/x",
+    "http://[2001:0:808:808::80ff:fffe]/x",
     "http://0.0.0.0/x",
     "http://2130706433/x",
     "http://0x7f.1/x",
@@ -214,6 +263,10 @@ describe("the guard inside downloads (no socket to a non-loopback address, ever)
     server.route("/to-ten", redirectTo("http://10.0.0.1/secret"));
     server.route("/to-name", redirectTo("http://internal.test/secret"));
     server.route("/to-file", redirectTo("file:///etc/passwd"));
+    server.route("/to-compatible", redirectTo("http://[::127.0.0.1]/secret"));
+    server.route("/to-nat64", redirectTo("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/"));
+    server.route("/to-6to4", redirectTo("http://[2002:a00:1::1]/secret"));
+    server.route("/to-teredo", redirectTo("http://[2001:0:808:808::80ff:fffe]/secret"));
   });
   after(async () => {
     await server.close();
@@ -248,6 +301,10 @@ describe("the guard inside downloads (no socket to a non-loopback address, ever)
     ["/to-metadata", "169.254.169.254"],
     ["/to-ten", "10.0.0.1"],
     ["/to-name", "internal.test"],
+    ["/to-compatible", "[::7f00:1] (IPv4-compatible 127.0.0.1)"],
+    ["/to-nat64", "[64:ff9b::a9fe:a9fe] (NAT64 169.254.169.254)"],
+    ["/to-6to4", "[2002:a00:1::1] (6to4 10.0.0.1)"],
+    ["/to-teredo", "[2001:0:808:808::80ff:fffe] (Teredo client 127.0.0.1)"],
   ]) {
     it(`refuses a redirect from a trusted first hop to ${target} without connecting to it`, async () => {
       const dns = resolver({ "internal.test": ["10.9.8.7"] });
