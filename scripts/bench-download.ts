@@ -85,7 +85,7 @@ async function serve(bytes: number): Promise<void> {
 
 /** The "ours" child: one download, timed around the call; prints seconds and peak RSS. */
 async function client(url: string, out: string, connections: number): Promise<void> {
-  const { downloadHttp } = await import("../src/fetch/http.js");
+  const { downloadHttp } = await import("../src/fetch/http/download.js");
   const started = performance.now();
   const file = await downloadHttp(url, {
     dir: out,

@@ -8,11 +8,11 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config.js";
 import { CancelledError, DownloadError, MedusaError, UserError } from "../errors.js";
-import { httpOptionsFromConfig } from "../fetch/http.js";
+import type { GuardOptions } from "../fetch/guard/url-guard.js";
+import { httpOptionsFromConfig } from "../fetch/http/download.js";
 import { formatBytes } from "../fetch/progress-meter.js";
 import { fetchSource } from "../fetch/source.js";
 import type { Quality, TransferProgress } from "../fetch/types.js";
-import type { GuardOptions } from "../fetch/url-guard.js";
 import { displayUrl, type Logger } from "../logger.js";
 
 const USAGE =

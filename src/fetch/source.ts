@@ -4,10 +4,10 @@
  * before anything is written and the link goes to yt-dlp.
  */
 import { DownloadError } from "../errors.js";
-import { downloadHttp, type HttpDownloadOptions } from "./http.js";
+import { checkUrl, parseHttpUrl } from "./guard/url-guard.js";
+import { downloadHttp, type HttpDownloadOptions } from "./http/download.js";
 import type { FetchedFile, Quality } from "./types.js";
-import { checkUrl, parseHttpUrl } from "./url-guard.js";
-import { ytdlpDownload } from "./ytdlp.js";
+import { ytdlpDownload } from "./ytdlp/download.js";
 
 export interface SourceOptions extends HttpDownloadOptions {
   ytdlpPath: string;

@@ -8,7 +8,9 @@ import type http from "node:http";
 import type https from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import got, { type Request as GotRequest } from "got";
-import { displayUrl, type Logger } from "../logger.js";
+import { displayUrl, type Logger } from "../../logger.js";
+import { checkUrl, type GuardOptions, type guardedLookup } from "../guard/url-guard.js";
+import type { ProgressMeter } from "../progress-meter.js";
 import {
   fileChanged,
   httpStatusError,
@@ -18,10 +20,8 @@ import {
   RangeIgnoredError,
   throwIfCancelled,
   tooLarge,
-} from "./http-errors.js";
+} from "./errors.js";
 import { PositionalWriter, WRITES_IN_FLIGHT } from "./positional-writer.js";
-import type { ProgressMeter } from "./progress-meter.js";
-import { checkUrl, type GuardOptions, type guardedLookup } from "./url-guard.js";
 
 /** Consecutive failed reconnects (no new bytes in between) before giving up. */
 export const DEFAULT_MAX_RETRIES = 5;

@@ -9,13 +9,15 @@ import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import path from "node:path";
-import type { Config } from "../config.js";
-import { DownloadError } from "../errors.js";
-import { displayUrl, type Logger } from "../logger.js";
+import type { Config } from "../../config.js";
+import { DownloadError } from "../../errors.js";
+import { displayUrl, type Logger } from "../../logger.js";
+import { chooseFileName } from "../filename.js";
+import { checkUrl, type GuardOptions, guardedLookup, parseHttpUrl } from "../guard/url-guard.js";
+import { ProgressMeter } from "../progress-meter.js";
+import type { FetchedFile, ProgressCallback } from "../types.js";
 import { ensureDiskSpace } from "./disk-space.js";
-import { chooseFileName } from "./filename.js";
-import { incomplete, RangeIgnoredError, throwIfCancelled, toDownloadError, tooLarge } from "./http-errors.js";
-import { ProgressMeter } from "./progress-meter.js";
+import { incomplete, RangeIgnoredError, throwIfCancelled, toDownloadError, tooLarge } from "./errors.js";
 import { downloadSegmented } from "./segmented.js";
 import {
   DEFAULT_BACKOFF_MS,
@@ -26,8 +28,6 @@ import {
   transfer,
   writeBatchBytes,
 } from "./transfer.js";
-import type { FetchedFile, ProgressCallback } from "./types.js";
-import { checkUrl, type GuardOptions, guardedLookup, parseHttpUrl } from "./url-guard.js";
 
 /** Below this, one connection finishes before extra connections would have ramped up. */
 const DEFAULT_SEGMENT_THRESHOLD = 32 * 1024 * 1024;

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
-import { type GuardProxy, startGuardProxy } from "../../src/fetch/guard-proxy.js";
-import type { GuardOptions } from "../../src/fetch/url-guard.js";
-import { recordConnections, startHttpServer, type TestHttpServer } from "../support/http-server.js";
+import { type GuardProxy, startGuardProxy } from "../../../src/fetch/guard/proxy.js";
+import type { GuardOptions } from "../../../src/fetch/guard/url-guard.js";
+import { recordConnections, startHttpServer, type TestHttpServer } from "../../support/http-server.js";
 
 /** Every exchange here is local and tiny; only a wedged proxy hits this. */
 const TIMEOUT_MS = 5000;

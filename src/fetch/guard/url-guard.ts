@@ -9,8 +9,8 @@
 import dns from "node:dns";
 import net from "node:net";
 import ipaddr from "ipaddr.js";
-import { DownloadError } from "../errors.js";
-import { displayUrl } from "../logger.js";
+import { DownloadError } from "../../errors.js";
+import { displayUrl } from "../../logger.js";
 
 export type ResolvedAddress = { address: string; family: 4 | 6 };
 /** Resolves a hostname to all its addresses (tests inject names that point wherever they like). */

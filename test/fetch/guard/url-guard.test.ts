@@ -3,8 +3,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
-import { DownloadError } from "../../src/errors.js";
-import { downloadHttp, type HttpDownloadOptions } from "../../src/fetch/http.js";
+import { DownloadError } from "../../../src/errors.js";
 import {
   blockedRange,
   checkUrl,
@@ -12,7 +11,8 @@ import {
   guardedLookup,
   parseHttpUrl,
   type ResolvedAddress,
-} from "../../src/fetch/url-guard.js";
+} from "../../../src/fetch/guard/url-guard.js";
+import { downloadHttp, type HttpDownloadOptions } from "../../../src/fetch/http/download.js";
 import {
   randomBody,
   recordConnections,
@@ -20,7 +20,7 @@ import {
   serveBody,
   startHttpServer,
   type TestHttpServer,
-} from "../support/http-server.js";
+} from "../../support/http-server.js";
 
 const PUBLIC = "93.184.216.34";
 const CLOSED: GuardOptions = { allowPrivateNetworks: false };

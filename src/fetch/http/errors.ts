@@ -1,7 +1,7 @@
 /** Every way an HTTP download fails, as a DownloadError (or CancelledError) whose messages carry no credentials. */
 import { MaxRedirectsError, RequestError, TimeoutError } from "got";
-import { CancelledError, DownloadError } from "../errors.js";
-import { displayUrl } from "../logger.js";
+import { CancelledError, DownloadError } from "../../errors.js";
+import { displayUrl } from "../../logger.js";
 
 /** Browsers stop at 20; five is plenty for CDNs and short-link services and limits bouncing around. */
 export const MAX_REDIRECTS = 5;

@@ -2,9 +2,9 @@
  * Turns what yt-dlp says on failure (its `ERROR:` lines) into `DownloadError`s with plain replies. Anything we do
  * not recognise stays a `ToolError`: the operator needs its stderr, the user gets the generic reply.
  */
-import { DownloadError } from "../errors.js";
-import { GUARD_REFUSAL_PREFIX } from "./guard-proxy.js";
-import { GUARD_REPLIES, type GuardCode } from "./url-guard.js";
+import { DownloadError } from "../../errors.js";
+import { GUARD_REFUSAL_PREFIX } from "../guard/proxy.js";
+import { GUARD_REPLIES, type GuardCode } from "../guard/url-guard.js";
 
 export type YtdlpErrorCode =
   | "DRM_PROTECTED"

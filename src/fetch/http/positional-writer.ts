@@ -1,6 +1,6 @@
 /** The write path of a download: batches of body bytes written at increasing offsets of one file. */
 import type { FileHandle } from "node:fs/promises";
-import { collectAllGarbage, collectYoungGarbage } from "../gc-hint.js";
+import { collectAllGarbage, collectYoungGarbage } from "../../gc-hint.js";
 
 /** Batches being written at once per connection: rides out thread-pool delays without stopping the socket. */
 /** Socket chunks die as soon as they are written; collecting them every few MiB keeps RSS near the live set. */

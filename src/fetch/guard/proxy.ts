@@ -10,7 +10,7 @@
  */
 import http from "node:http";
 import net from "node:net";
-import { DownloadError } from "../errors.js";
+import { DownloadError } from "../../errors.js";
 import { checkedAddresses, GUARD_REPLIES, type GuardOptions, type ResolvedAddress } from "./url-guard.js";
 
 export interface GuardProxyOptions {

@@ -9,18 +9,18 @@
 import { randomUUID } from "node:crypto";
 import { access, link, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { CancelledError, DownloadError, ToolError } from "../errors.js";
+import { CancelledError, DownloadError, ToolError } from "../../errors.js";
+import type { GuardOptions } from "../guard/url-guard.js";
+import type { FetchedFile, ProgressCallback, Quality } from "../types.js";
+import { ytdlpDownloadError } from "./errors.js";
 import { chooseFormat, type FormatChoice } from "./formats.js";
-import type { FetchedFile, ProgressCallback, Quality } from "./types.js";
-import type { GuardOptions } from "./url-guard.js";
-import { ytdlpDownloadError } from "./ytdlp-errors.js";
-import { MAX_NAME_ATTEMPTS, safeFileName } from "./ytdlp-name.js";
-import { type YtdlpInfo, ytdlpProbe } from "./ytdlp-probe.js";
-import { PROGRESS_PREFIX, PROGRESS_TEMPLATE, progressTracker } from "./ytdlp-progress.js";
-import { runYtdlp } from "./ytdlp-run.js";
+import { MAX_NAME_ATTEMPTS, safeFileName } from "./name.js";
+import { type YtdlpInfo, ytdlpProbe } from "./probe.js";
+import { PROGRESS_PREFIX, PROGRESS_TEMPLATE, progressTracker } from "./progress.js";
+import { runYtdlp } from "./run.js";
 
-export { parseInfo, type YtdlpInfo, type YtdlpProbeOptions, ytdlpProbe } from "./ytdlp-probe.js";
-export { parseProgressLine } from "./ytdlp-progress.js";
+export { parseInfo, type YtdlpInfo, type YtdlpProbeOptions, ytdlpProbe } from "./probe.js";
+export { parseProgressLine } from "./progress.js";
 
 /** Reading a page should take seconds; a download gets the rest of the caller's budget. */
 const PROBE_TIMEOUT_MS = 2 * 60 * 1000;

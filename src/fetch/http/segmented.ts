@@ -5,7 +5,7 @@
  * slow connection does not hold up the end.
  */
 import type { FileHandle } from "node:fs/promises";
-import { DownloadError } from "../errors.js";
+import { DownloadError } from "../../errors.js";
 import { type OpenedResponse, type TransferContext, type TransferRange, transfer } from "./transfer.js";
 
 /** Splitting a range smaller than twice this costs a request for less than it saves. */

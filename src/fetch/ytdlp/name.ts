@@ -2,7 +2,7 @@
  * File names made from site titles, on top of the HTTP engine's sanitiser. A title is not a path: its slashes
  * ("AC/DC live") become dashes instead of cutting the title to its last component.
  */
-import { MAX_NAME_BYTES, sanitizeFileName, truncateName } from "./filename.js";
+import { MAX_NAME_BYTES, sanitizeFileName, truncateName } from "../filename.js";
 
 export { MAX_NAME_BYTES };
 

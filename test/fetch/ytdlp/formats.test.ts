@@ -4,11 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DownloadError } from "../../src/errors.js";
-import { chooseFormat, formatSize, mergeFormatFor, type YtdlpFormat } from "../../src/fetch/formats.js";
-import { parseInfo, parseProgressLine, planDownload } from "../../src/fetch/ytdlp.js";
-import { classifyYtdlpError, guardRefusalIn } from "../../src/fetch/ytdlp-errors.js";
-import { MAX_NAME_BYTES, safeFileName } from "../../src/fetch/ytdlp-name.js";
+import { DownloadError } from "../../../src/errors.js";
+import { parseInfo, parseProgressLine, planDownload } from "../../../src/fetch/ytdlp/download.js";
+import { classifyYtdlpError, guardRefusalIn } from "../../../src/fetch/ytdlp/errors.js";
+import {
+  chooseFormat,
+  formatSize,
+  mergeFormatFor,
+  type YtdlpFormat,
+} from "../../../src/fetch/ytdlp/formats.js";
+import { MAX_NAME_BYTES, safeFileName } from "../../../src/fetch/ytdlp/name.js";
 
 const MIB = 1024 * 1024;
 

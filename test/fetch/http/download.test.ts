@@ -4,9 +4,9 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { CancelledError, DownloadError } from "../../src/errors.js";
-import { downloadHttp, type HttpDownloadOptions } from "../../src/fetch/http.js";
-import type { TransferProgress } from "../../src/fetch/types.js";
+import { CancelledError, DownloadError } from "../../../src/errors.js";
+import { downloadHttp, type HttpDownloadOptions } from "../../../src/fetch/http/download.js";
+import type { TransferProgress } from "../../../src/fetch/types.js";
 import {
   type Body,
   patternBody,
@@ -16,7 +16,7 @@ import {
   serveBody,
   startHttpServer,
   type TestHttpServer,
-} from "../support/http-server.js";
+} from "../../support/http-server.js";
 
 const MIB = 1024 * 1024;
 

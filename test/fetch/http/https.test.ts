@@ -12,13 +12,13 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { randomBody, serveBody, startHttpServer, type TestHttpServer } from "../support/http-server.js";
+import { randomBody, serveBody, startHttpServer, type TestHttpServer } from "../../support/http-server.js";
 
 const execFileAsync = promisify(execFile);
 /** Far above what key generation and a 1 MiB download take; only a wedged run hits it. */
 const TIMEOUT_MS = 60_000;
 const HOST = "files.test";
-const REPO = path.resolve(import.meta.dirname, "..", "..");
+const REPO = path.resolve(import.meta.dirname, "..", "..", "..");
 
 let server: TestHttpServer;
 let dir: string;
@@ -46,7 +46,7 @@ before(async () => {
   server = await startHttpServer({ tls: { key: await fs.readFile(key), cert: await fs.readFile(cert) } });
   server.route("/file.bin", (req, res) => serveBody(req, res, body, { contentType: "application/zip" }));
   // The child: resolves files.test to 127.0.0.1 through the guard's resolver option, downloads, prints the result.
-  const http = pathToFileURL(path.join(REPO, "src", "fetch", "http.ts")).href;
+  const http = pathToFileURL(path.join(REPO, "src", "fetch", "http", "download.ts")).href;
   await fs.writeFile(
     path.join(dir, "child.mts"),
     `import { downloadHttp } from ${JSON.stringify(http)};

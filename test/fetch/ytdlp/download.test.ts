@@ -10,11 +10,11 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises"
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { CancelledError, DownloadError } from "../../src/errors.js";
-import type { TransferProgress } from "../../src/fetch/types.js";
-import type { GuardOptions } from "../../src/fetch/url-guard.js";
-import { ytdlpDownload, ytdlpProbe } from "../../src/fetch/ytdlp.js";
-import { recordConnections } from "../support/http-server.js";
+import { CancelledError, DownloadError } from "../../../src/errors.js";
+import type { GuardOptions } from "../../../src/fetch/guard/url-guard.js";
+import type { TransferProgress } from "../../../src/fetch/types.js";
+import { ytdlpDownload, ytdlpProbe } from "../../../src/fetch/ytdlp/download.js";
+import { recordConnections } from "../../support/http-server.js";
 import {
   FFPROBE,
   type FileServer,
@@ -27,7 +27,7 @@ import {
   serveDirectory,
   type TempDir,
   YTDLP,
-} from "../support/media-fixtures.js";
+} from "../../support/media-fixtures.js";
 
 const execFileAsync = promisify(execFile);
 /** Where the SSRF fixtures point yt-dlp: a private address and the cloud metadata service. */

@@ -5,17 +5,17 @@
 import { chmod, copyFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { isCancelled, ToolError } from "../errors.js";
-import { runTool } from "../media/run-tool.js";
-import { type GuardProxy, startGuardProxy } from "./guard-proxy.js";
-import type { GuardOptions } from "./url-guard.js";
+import { isCancelled, ToolError } from "../../errors.js";
+import { runTool } from "../../media/run-tool.js";
+import { type GuardProxy, startGuardProxy } from "../guard/proxy.js";
+import type { GuardOptions } from "../guard/url-guard.js";
 import {
   classifyYtdlpError,
   guardDownloadError,
   guardRefusalIn,
   ytdlpDownloadError,
   ytdlpErrorLines,
-} from "./ytdlp-errors.js";
+} from "./errors.js";
 
 export interface YtdlpRunOptions {
   /** The SSRF guard, applied by the proxy to every request yt-dlp (and an ffmpeg it starts) makes. */

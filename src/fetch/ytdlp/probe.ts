@@ -3,11 +3,11 @@
  * involved, before any media byte moves.
  */
 import { z } from "zod";
-import { ToolError } from "../errors.js";
+import { ToolError } from "../../errors.js";
+import type { GuardOptions } from "../guard/url-guard.js";
+import { ytdlpDownloadError } from "./errors.js";
 import type { YtdlpFormat } from "./formats.js";
-import type { GuardOptions } from "./url-guard.js";
-import { ytdlpDownloadError } from "./ytdlp-errors.js";
-import { runYtdlp } from "./ytdlp-run.js";
+import { runYtdlp } from "./run.js";
 
 export interface YtdlpProbeOptions {
   ytdlpPath: string;

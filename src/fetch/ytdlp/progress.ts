@@ -2,7 +2,7 @@
  * yt-dlp's progress, machine-readable: our template makes each update one JSON line on stdout, and the tracker turns
  * those lines into the engine's throttled TransferProgress reports.
  */
-import type { ProgressCallback, TransferProgress } from "./types.js";
+import type { ProgressCallback, TransferProgress } from "../types.js";
 
 /** The transfer-progress contract: at most a few reports a second. */
 const PROGRESS_INTERVAL_MS = 250;
