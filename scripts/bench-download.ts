@@ -58,7 +58,7 @@ const { values } = parseArgs({
 if (values.client) {
   await client(values.client, values.out ?? ".", Number(values.connections));
 } else {
-  const { parseSize } = await import("../src/config.js");
+  const { parseSize } = await import("../src/lib/size.js");
   const size = parseSize(values.size ?? "");
   if (!size || size < MIB) {
     process.stderr.write(`Expected --size such as 512MiB, got ${values.size}\n`);

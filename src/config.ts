@@ -5,36 +5,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
-
-/** Sizes in config and replies are binary (MiB), as Telegram states its limits. */
-export const MIB = 1024 * 1024;
-
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  kb: 1000,
-  kib: 1024,
-  m: MIB,
-  mb: 1000 ** 2,
-  mib: MIB,
-  g: 1024 ** 3,
-  gb: 1000 ** 3,
-  gib: 1024 ** 3,
-  t: 1024 ** 4,
-  tb: 1000 ** 4,
-  tib: 1024 ** 4,
-};
-
-/** Parses "512MiB", "2 GB", "1048576" into bytes; undefined when it is not a size. */
-export function parseSize(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  if (!match) return undefined;
-  const unit = SIZE_UNITS[(match[2] ?? "").toLowerCase()];
-  if (unit === undefined) return undefined;
-  const bytes = Math.round(Number(match[1]) * unit);
-  return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
+import { parseSize } from "./lib/size.js";
 
 const size = (fallback: string) =>
   z

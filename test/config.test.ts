@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { parseConfig, parseSize } from "../src/config.js";
+import { parseConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 
 const TELEGRAM = {
@@ -130,19 +130,6 @@ describe("parseConfig", () => {
   it("refuses a server key without a server", () => {
     const problems = problemsOf({ ...TELEGRAM, TELEGRAM_SERVER_KEY_FILE: "/tmp/k.pem" });
     assert.deepEqual(problems, ["TELEGRAM_SERVER_KEY_FILE: set only together with TELEGRAM_SERVER"]);
-  });
-});
-
-describe("parseSize", () => {
-  it("understands binary and decimal units", () => {
-    assert.equal(parseSize("1048576"), 1048576);
-    assert.equal(parseSize("512MiB"), 512 * 1024 * 1024);
-    assert.equal(parseSize("1.5 GiB"), 1.5 * 1024 ** 3);
-    assert.equal(parseSize("2gb"), 2e9);
-    assert.equal(parseSize("10k"), 10240);
-  });
-  it("rejects what is not a size", () => {
-    for (const bad of ["", "MiB", "-5", "12 parsecs", "1e9"]) assert.equal(parseSize(bad), undefined, bad);
   });
 });
 

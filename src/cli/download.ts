@@ -10,9 +10,10 @@ import type { Config } from "../config.js";
 import { CancelledError, DownloadError, MedusaError, UserError } from "../errors.js";
 import type { GuardOptions } from "../fetch/guard/url-guard.js";
 import { httpOptionsFromConfig } from "../fetch/http/download.js";
-import { formatBytes } from "../fetch/progress-meter.js";
 import { fetchSource } from "../fetch/source.js";
-import type { Quality, TransferProgress } from "../fetch/types.js";
+import type { TransferProgress } from "../fetch/types.js";
+import type { Quality } from "../lib/quality.js";
+import { formatBytes } from "../lib/size.js";
 import { displayUrl, type Logger } from "../logger.js";
 
 const USAGE =

@@ -2,14 +2,9 @@
  * Messages carrying a job's file. The row (with its random_id) is written before the send, so a crash between
  * send and record resends with the same random_id and Telegram drops the duplicate.
  */
-import { randomBytes } from "node:crypto";
+import { randomLong } from "../lib/ids.js";
 import { type Db, nowIso } from "./database.js";
 import type { DeliveriesTable, Delivery } from "./schema.js";
-
-/** A random signed 64-bit id, as Telegram's random_id expects, in decimal text. */
-export function newRandomId(): string {
-  return randomBytes(8).readBigInt64LE().toString();
-}
 
 /**
  * Returns the existing delivery for (job, part, chat) or creates it with a fresh random_id. The insert yields to
@@ -26,7 +21,7 @@ export async function planDelivery(
       part: delivery.part,
       chat_id: delivery.chatId,
       target: delivery.target,
-      random_id: newRandomId(),
+      random_id: randomLong().toString(),
     })
     .onConflict((oc) => oc.columns(["job_id", "part", "chat_id"]).doNothing())
     .execute();

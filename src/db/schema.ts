@@ -1,11 +1,11 @@
 /** The one description of the database for kysely. `Generated<>` marks columns the database fills. */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+import type { Quality } from "../lib/quality.js";
 
 /** ISO-8601 UTC text with milliseconds, filled by SQLite on insert. */
 type Timestamp = ColumnType<string, string | undefined, string>;
 
 export type Role = "owner" | "admin" | "user" | "banned";
-export type Quality = "best" | "1080" | "720" | "480" | "360" | "audio";
 export type JobStatus =
   | "queued"
   | "downloading"

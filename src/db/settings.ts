@@ -1,6 +1,7 @@
 /** Per-user settings (defaults when no row) and operator-wide bot settings (JSON values). */
+
+import type { Quality } from "../lib/quality.js";
 import { type Db, nowIso } from "./database.js";
-import type { Quality } from "./schema.js";
 
 export interface EffectiveSettings {
   quality: Quality;

@@ -60,16 +60,3 @@ export class ProgressMeter {
     this.onProgress?.({ bytes: this.bytes, total: this.total, speed });
   }
 }
-
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
-/** "1.5 GiB": binary units, as Telegram states its limits. */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
-}

@@ -4,9 +4,10 @@
  * before anything is written and the link goes to yt-dlp.
  */
 import { DownloadError } from "../errors.js";
+import type { Quality } from "../lib/quality.js";
 import { checkUrl, parseHttpUrl } from "./guard/url-guard.js";
 import { downloadHttp, type HttpDownloadOptions } from "./http/download.js";
-import type { FetchedFile, Quality } from "./types.js";
+import type { FetchedFile } from "./types.js";
 import { ytdlpDownload } from "./ytdlp/download.js";
 
 export interface SourceOptions extends HttpDownloadOptions {

@@ -13,7 +13,6 @@ export interface TransferProgress {
 export type ProgressCallback = (progress: TransferProgress) => void;
 
 /** The quality a user may ask of a video site; "best" picks the best that fits the size limit. */
-export type Quality = "best" | "1080" | "720" | "480" | "360" | "audio";
 
 /** A finished download: one file in the job's work directory. */
 export interface FetchedFile {

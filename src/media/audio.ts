@@ -6,8 +6,9 @@ import { randomUUID } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { runTool } from "../lib/run-tool.js";
 import { probeMedia } from "./probe.js";
-import { type MediaTools, runTool } from "./run-tool.js";
+import type { MediaTools } from "./tools.js";
 
 /** Codec → the extension that holds it as it is. */
 const COPY_CONTAINERS: Record<string, string> = {

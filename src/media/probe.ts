@@ -4,7 +4,8 @@
  */
 import path from "node:path";
 import { ToolError } from "../errors.js";
-import { type MediaTools, runTool } from "./run-tool.js";
+import { runTool } from "../lib/run-tool.js";
+import type { MediaTools } from "./tools.js";
 
 export interface MediaInfo {
   /** "other" for images, documents and anything ffprobe cannot read as media. */

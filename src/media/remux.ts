@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { type MediaTools, runTool } from "./run-tool.js";
+import { runTool } from "../lib/run-tool.js";
+import type { MediaTools } from "./tools.js";
 
 export interface Atom {
   type: string;

@@ -10,9 +10,11 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { CancelledError, ToolError } from "../errors.js";
+import { ToolError } from "../errors.js";
+import { throwIfAborted } from "../lib/abort.js";
+import { runTool } from "../lib/run-tool.js";
 import { probeMedia } from "./probe.js";
-import { type MediaTools, runTool } from "./run-tool.js";
+import type { MediaTools } from "./tools.js";
 
 /** Aim this far under the limit: mp4 headers and interleaving add a little to the packets' own bytes. */
 const SIZE_MARGIN = 0.97;
@@ -132,8 +134,7 @@ export async function splitBytes(input: string, options: SplitOptions): Promise<
   const parts: string[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      if (options.signal?.aborted)
-        throw new CancelledError("Split cancelled", { cause: options.signal.reason });
+      throwIfAborted(options.signal, "Split");
       const part = path.join(outDir, `${path.basename(input)}.${String(i + 1).padStart(3, "0")}`);
       parts.push(part);
       const start = i * options.maxBytes;
@@ -146,8 +147,7 @@ export async function splitBytes(input: string, options: SplitOptions): Promise<
     return parts;
   } catch (error) {
     await Promise.all(parts.map((p) => rm(p, { force: true })));
-    if (options.signal?.aborted)
-      throw new CancelledError("Split cancelled", { cause: options.signal.reason });
+    throwIfAborted(options.signal, "Split");
     throw error;
   }
 }

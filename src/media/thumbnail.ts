@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import { open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { ToolError } from "../errors.js";
-import { type MediaTools, runTool } from "./run-tool.js";
+import { runTool } from "../lib/run-tool.js";
+import type { MediaTools } from "./tools.js";
 
 /** Telegram's limits for a thumbnail. */
 export const THUMB_MAX_SIDE = 320;

@@ -4,7 +4,7 @@
  */
 import { type FileHandle, open } from "node:fs/promises";
 import { UploadError } from "../errors.js";
-import { abortableSleep, throwIfAborted } from "./abortable.js";
+import { abortableSleep, throwIfAborted } from "../lib/abort.js";
 
 /** How often to look again when a growing file has not reached the part yet. */
 const GROW_POLL_MS = 100;

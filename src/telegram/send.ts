@@ -6,7 +6,7 @@
 import { open } from "node:fs/promises";
 import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { UploadError } from "../errors.js";
-import { abortableSleep, throwIfAborted } from "./abortable.js";
+import { abortableSleep, throwIfAborted } from "../lib/abort.js";
 import { isRpcError } from "./upload-connection.js";
 import { resavePart, type UploadedFile, type UploadOptions, uploadFile } from "./uploader.js";
 
@@ -98,13 +98,6 @@ function checkParams(params: SendFileParams): void {
       throw new TypeError(`Expected \`video.${name}\` to be a non-negative number, got ${String(value)}`);
     }
   }
-}
-
-/** Random ids for sends: callers store one per message before sending. */
-export function newRandomId(): bigint {
-  const bytes = new BigInt64Array(1);
-  crypto.getRandomValues(bytes);
-  return bytes[0] === 0n ? 1n : (bytes[0] as bigint);
 }
 
 async function checkThumbnail(path: string): Promise<void> {

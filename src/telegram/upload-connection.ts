@@ -7,7 +7,7 @@
 import type { TelegramClient } from "telegram";
 import { errors } from "telegram";
 import { MTProtoSender } from "telegram/network/MTProtoSender.js";
-import { abortReason, withDeadline } from "./abortable.js";
+import { abortReason, withDeadline } from "../lib/abort.js";
 
 /** A TCP connect plus the first encrypted exchange takes ~50 ms here; 10 s means the DC is unreachable. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -151,7 +151,7 @@ export class UploadConnection implements UploadConnectionInfo {
   invoke(request: unknown, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
     const sender = this.#sender;
     if (!sender) return Promise.reject(new ConnectionLostError("The connection is not open"));
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (signal?.aborted) return Promise.reject(abortReason(signal, "Upload"));
     const generation = this.#generation;
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -166,7 +166,7 @@ export class UploadConnection implements UploadConnectionInfo {
         finish();
         reject(error);
       };
-      const onAbort = () => fail(abortReason(signal as AbortSignal));
+      const onAbort = () => fail(abortReason(signal as AbortSignal, "Upload"));
       const timer = setTimeout(() => {
         fail(new ConnectionLostError(`No answer in ${timeoutMs} ms`));
         this.#markBroken(generation, `No answer in ${timeoutMs} ms`);

@@ -2,6 +2,7 @@
  * How a file of a given size is cut into parts, and Telegram's limits, checked before any byte is sent.
  */
 import { UploadError } from "../errors.js";
+import { MIB } from "../lib/size.js";
 
 /** The largest part Telegram accepts; parts must also divide 512 KiB and be multiples of 1 KiB. */
 export const PART_SIZE = 512 * 1024;
@@ -19,8 +20,6 @@ export interface UploadPlan {
   /** saveBigFilePart + InputFileBig rather than saveFilePart + InputFile. */
   readonly big: boolean;
 }
-
-const MIB = 1024 * 1024;
 
 export function planUpload(size: number, premium: boolean): UploadPlan {
   if (!Number.isSafeInteger(size) || size < 0) {

@@ -3,13 +3,14 @@
  * flight (a part is sent as soon as one is acknowledged, never a batch waiting for its slowest member), parts
  * read from disk into a fixed set of buffers, and gramjs's crypto swapped for faster implementations.
  */
-import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { basename } from "node:path";
 import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { CancelledError, UploadError } from "../errors.js";
 import { collectAllGarbage, collectYoungGarbage } from "../gc-hint.js";
-import { abortableSleep, abortReason, throwIfAborted } from "./abortable.js";
+import { abortableSleep, abortReason, throwIfAborted } from "../lib/abort.js";
+import { backoffDelay } from "../lib/backoff.js";
+import { randomPositiveLong } from "../lib/ids.js";
 import { installFastCrypto } from "./fast-crypto.js";
 import { installLeanTransport } from "./lean-transport.js";
 import { allocPartBuffer, framePart, type PartTarget, partRequest } from "./part-request.js";
@@ -72,11 +73,6 @@ export interface UploadStats {
   rpcRetries: number;
 }
 
-/** A random 63-bit id: Telegram keys saved parts by (session, file id). */
-function newFileId(): bigint {
-  return randomBytes(8).readBigInt64LE() & 0x7fffffffffffffffn;
-}
-
 /**
  * Uploads the file at `path` to the account's home DC and returns its handle for messages.sendMedia.
  * Checks Telegram's limits before any byte is sent; throws UploadError on a hopeless failure and
@@ -93,7 +89,7 @@ export async function uploadFile(
   const source = await openPartSource(path, { growingToSize: options.growingToSize });
   try {
     const plan = planUpload(source.size, options.premium ?? false);
-    const fileId = options.resume?.fileId ?? newFileId();
+    const fileId = options.resume?.fileId ?? randomPositiveLong();
     const name = options.fileName ?? basename(path);
     const done = new Set<number>();
     for (const part of options.resume?.acknowledgedParts ?? []) {
@@ -242,7 +238,7 @@ async function sendParts(
 }
 
 function toUploadError(error: unknown, userSignal: AbortSignal | undefined): unknown {
-  if (userSignal?.aborted) return abortReason(userSignal);
+  if (userSignal?.aborted) return abortReason(userSignal, "Upload");
   if (error instanceof UploadError || error instanceof CancelledError) return error;
   if (error instanceof TypeError || error instanceof RangeError) return error;
   return new UploadError("UPLOAD_FAILED", `Upload failed: ${describe(error)}`, { cause: error });
@@ -268,7 +264,7 @@ async function runLane(run: UploadRun, connection: UploadConnection): Promise<vo
 }
 
 function backoff(attempt: number): number {
-  return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, attempt - 1));
+  return backoffDelay(attempt, { baseMs: RETRY_BASE_MS, maxMs: RETRY_MAX_MS });
 }
 
 async function sendPart(
@@ -297,7 +293,7 @@ async function sendPart(
       }
       return;
     } catch (error) {
-      if (run.signal.aborted) throw abortReason(run.signal);
+      if (run.signal.aborted) throw abortReason(run.signal, "Upload");
       if (error instanceof errors.FloodWaitError) {
         // FLOOD_WAIT_X and FLOOD_PREMIUM_WAIT_X: only this connection waits; the others keep sending.
         if (error.seconds > maxFloodWait) {

@@ -119,14 +119,14 @@ describe("chats", () => {
   });
 });
 
-describe("jobs and batches", () => {
-  const job = (userId: number, url: string) => ({
-    user_id: userId,
-    request_chat_id: userId,
-    destination_chat_id: userId,
-    source_url: url,
-  });
+const job = (userId: number, url: string) => ({
+  user_id: userId,
+  request_chat_id: userId,
+  destination_chat_id: userId,
+  source_url: url,
+});
 
+describe("jobs and batches", () => {
   it("moves a job forward step by step and stamps the times", async (t) => {
     const { db } = await testDatabase(t);
     await touchUser(db, { id: 7 });
@@ -231,13 +231,6 @@ describe("jobs and batches", () => {
 });
 
 describe("transactions owned by the caller", () => {
-  const job = (userId: number, url: string) => ({
-    user_id: userId,
-    request_chat_id: userId,
-    destination_chat_id: userId,
-    source_url: url,
-  });
-
   it("commits two repository calls together", async (t) => {
     const { db } = await testDatabase(t);
     await touchUser(db, { id: 7 });

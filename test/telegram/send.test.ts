@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { TelegramClient } from "telegram";
 import { UploadError } from "../../src/errors.js";
-import { newRandomId, sendFile } from "../../src/telegram/send.js";
+import { randomLong } from "../../src/lib/ids.js";
+import { sendFile } from "../../src/telegram/send.js";
 import { type UploadedFile, uploadFile } from "../../src/telegram/uploader.js";
 import type { RunningTelegramServer } from "../support/telegram-server/index.js";
 import { writePatternFile } from "./support/files.js";
@@ -44,7 +45,7 @@ describe("sendFile against the local Telegram server", () => {
     const sent = await sendFile(client, {
       peer: bobPeer(),
       file: video,
-      randomId: newRandomId(),
+      randomId: randomLong(),
       caption: "A clip",
       mimeType: "video/mp4",
       video: { durationSeconds: 42, width: 1280, height: 720, supportsStreaming: true },
@@ -67,7 +68,7 @@ describe("sendFile against the local Telegram server", () => {
   });
 
   it("is dropped by Telegram when re-sent with the same random_id (a crash between send and record)", async () => {
-    const randomId = newRandomId();
+    const randomId = randomLong();
     const first = await sendFile(client, { peer: bobPeer(), file: video, randomId, caption: "once" });
     const before = srv.server.messages(chat()).length;
     const again = await sendFile(client, { peer: bobPeer(), file: video, randomId, caption: "once" });
@@ -81,7 +82,7 @@ describe("sendFile against the local Telegram server", () => {
     const sent = await sendFile(client, {
       peer: bobPeer(),
       file: video,
-      randomId: newRandomId(),
+      randomId: randomLong(),
       mimeType: "audio/mpeg",
       fileName: "song.mp3",
       audio: { durationSeconds: 180, title: "Song", performer: "Band" },
@@ -98,7 +99,7 @@ describe("sendFile against the local Telegram server", () => {
     await writeFile(png, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), randomBytes(100)]));
     const saves = srv.server.counters().rpcs["upload.SaveFilePart"] ?? 0;
     await assert.rejects(
-      sendFile(client, { peer: bobPeer(), file: video, randomId: newRandomId(), thumbnailPath: png }),
+      sendFile(client, { peer: bobPeer(), file: video, randomId: randomLong(), thumbnailPath: png }),
       (error: unknown) => error instanceof UploadError && error.code === "THUMBNAIL_INVALID",
     );
     assert.equal(srv.server.counters().rpcs["upload.SaveFilePart"] ?? 0, saves);
@@ -113,7 +114,7 @@ describe("sendFile against the local Telegram server", () => {
       sendFile(client, {
         peer: bobPeer(),
         file: video,
-        randomId: newRandomId(),
+        randomId: randomLong(),
         video: { durationSeconds: -1, width: 1, height: 1, supportsStreaming: false },
       }),
       /Expected `video.durationSeconds` to be a non-negative number, got -1/,

@@ -10,6 +10,7 @@ import dns from "node:dns";
 import net from "node:net";
 import ipaddr from "ipaddr.js";
 import { DownloadError } from "../../errors.js";
+import { withDeadline } from "../../lib/abort.js";
 import { displayUrl } from "../../logger.js";
 
 export type ResolvedAddress = { address: string; family: 4 | 6 };
@@ -178,33 +179,23 @@ export async function resolveChecked(host: string, options: GuardOptions): Promi
 async function resolveBounded(host: string, options: GuardOptions): Promise<ResolvedAddress[]> {
   const resolve = options.resolve ?? systemResolve;
   const timeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new DownloadError("DNS_TIMEOUT", `Resolving ${host} took over ${timeoutMs} ms`, {
-            userMessage: "The site's name could not be resolved in time.",
-          }),
-        ),
-      timeoutMs,
-    );
-  });
   let addresses: ResolvedAddress[];
   try {
-    addresses = await Promise.race([resolve(host), timeout]);
+    addresses = await withDeadline(resolve(host), timeoutMs, undefined, () => {
+      return new DownloadError("DNS_TIMEOUT", `Resolving ${host} took over ${timeoutMs} ms`, {
+        userMessage: GUARD_REPLIES.DNS_TIMEOUT,
+      });
+    });
   } catch (cause) {
     if (cause instanceof DownloadError) throw cause;
     throw new DownloadError("DNS_NOT_FOUND", `Cannot resolve ${host}`, {
       cause,
-      userMessage: "The site's name could not be resolved.",
+      userMessage: GUARD_REPLIES.DNS_NOT_FOUND,
     });
-  } finally {
-    clearTimeout(timer);
   }
   if (addresses.length === 0) {
     throw new DownloadError("DNS_NOT_FOUND", `No addresses for ${host}`, {
-      userMessage: "The site's name could not be resolved.",
+      userMessage: GUARD_REPLIES.DNS_NOT_FOUND,
     });
   }
   return addresses;

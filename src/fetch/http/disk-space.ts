@@ -1,7 +1,7 @@
 /** Refuses a download that would leave the disk fuller than the operator allows (`MIN_FREE_DISK`). */
 import fs from "node:fs/promises";
 import { DownloadError } from "../../errors.js";
-import { formatBytes } from "../progress-meter.js";
+import { formatBytes } from "../../lib/size.js";
 
 /** Bytes available to us (not to root) on the file system that holds `dir`. */
 export async function freeBytes(dir: string): Promise<number> {

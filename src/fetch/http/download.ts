@@ -11,13 +11,14 @@ import https from "node:https";
 import path from "node:path";
 import type { Config } from "../../config.js";
 import { DownloadError } from "../../errors.js";
+import { throwIfAborted } from "../../lib/abort.js";
 import { displayUrl, type Logger } from "../../logger.js";
 import { chooseFileName } from "../filename.js";
 import { checkUrl, type GuardOptions, guardedLookup, parseHttpUrl } from "../guard/url-guard.js";
 import { ProgressMeter } from "../progress-meter.js";
 import type { FetchedFile, ProgressCallback } from "../types.js";
 import { ensureDiskSpace } from "./disk-space.js";
-import { incomplete, RangeIgnoredError, throwIfCancelled, toDownloadError, tooLarge } from "./errors.js";
+import { incomplete, RangeIgnoredError, toDownloadError, tooLarge } from "./errors.js";
 import { downloadSegmented } from "./segmented.js";
 import {
   DEFAULT_BACKOFF_MS,
@@ -86,7 +87,7 @@ export function httpOptionsFromConfig(
 export async function downloadHttp(rawUrl: string, options: HttpDownloadOptions): Promise<FetchedFile> {
   checkOptions(options);
   const url = parseHttpUrl(rawUrl);
-  throwIfCancelled(options.signal);
+  throwIfAborted(options.signal, "Download");
   const agents = {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),

@@ -61,10 +61,6 @@ export function incomplete(url: URL, got: number, total: number | undefined): Do
   );
 }
 
-export function throwIfCancelled(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CancelledError("Download cancelled", { cause: signal.reason });
-}
-
 const RETRYABLE_CODES = new Set([
   "ECONNRESET",
   "ECONNREFUSED",

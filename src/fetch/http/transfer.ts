@@ -6,8 +6,9 @@
 import type { FileHandle } from "node:fs/promises";
 import type http from "node:http";
 import type https from "node:https";
-import { setTimeout as sleep } from "node:timers/promises";
 import got, { type Request as GotRequest } from "got";
+import { abortableSleep, throwIfAborted } from "../../lib/abort.js";
+import { backoffDelay } from "../../lib/backoff.js";
 import { displayUrl, type Logger } from "../../logger.js";
 import { checkUrl, type GuardOptions, type guardedLookup } from "../guard/url-guard.js";
 import type { ProgressMeter } from "../progress-meter.js";
@@ -18,7 +19,6 @@ import {
   isRetryable,
   MAX_REDIRECTS,
   RangeIgnoredError,
-  throwIfCancelled,
   tooLarge,
 } from "./errors.js";
 import { PositionalWriter, WRITES_IN_FLIGHT } from "./positional-writer.js";
@@ -160,7 +160,7 @@ export async function transfer(
         await writer.flush();
         offset = writer.position;
       }
-      throwIfCancelled(ctx.options.signal);
+      throwIfAborted(ctx.options.signal, "Download");
       failures = offset > before ? 1 : failures + 1;
       if (!isRetryable(error) || failures > ctx.maxRetries || ++reconnects > MAX_RECONNECTS) throw error;
       ctx.options.log?.info(
@@ -174,12 +174,8 @@ export async function transfer(
 
 /** Waits before a reconnect: doubling, capped, with jitter so parallel connections do not retry in lockstep. */
 export async function backoff(ctx: TransferContext, failures: number): Promise<void> {
-  const base = Math.min(MAX_BACKOFF_MS, ctx.backoffMs * 2 ** Math.max(0, failures - 1));
-  try {
-    await sleep(base * (0.75 + Math.random() * 0.5), undefined, { signal: ctx.options.signal });
-  } catch {
-    throwIfCancelled(ctx.options.signal);
-  }
+  const delay = backoffDelay(failures, { baseMs: ctx.backoffMs, maxMs: MAX_BACKOFF_MS, jitter: 0.25 });
+  await abortableSleep(delay, ctx.options.signal, "Download");
 }
 
 /**

@@ -9,9 +9,11 @@
 import { randomUUID } from "node:crypto";
 import { access, link, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { CancelledError, DownloadError, ToolError } from "../../errors.js";
+import { DownloadError, ToolError } from "../../errors.js";
+import { throwIfAborted } from "../../lib/abort.js";
+import type { Quality } from "../../lib/quality.js";
 import type { GuardOptions } from "../guard/url-guard.js";
-import type { FetchedFile, ProgressCallback, Quality } from "../types.js";
+import type { FetchedFile, ProgressCallback } from "../types.js";
 import { ytdlpDownloadError } from "./errors.js";
 import { chooseFormat, type FormatChoice } from "./formats.js";
 import { MAX_NAME_ATTEMPTS, safeFileName } from "./name.js";
@@ -111,7 +113,7 @@ export async function ytdlpDownload(
   }
   const deadline = Date.now() + opts.timeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
-  if (opts.signal?.aborted) throw new CancelledError("Download cancelled", { cause: opts.signal.reason });
+  throwIfAborted(opts.signal, "Download");
 
   const info = await ytdlpProbe(url, {
     ytdlpPath: opts.ytdlpPath,

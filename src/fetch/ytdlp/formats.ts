@@ -2,7 +2,7 @@
  * Picks what yt-dlp should download: the best version that fits the size limit and the user's quality. Pure: it
  * reads the format list of `yt-dlp -J` and returns a format id (`"137+140"`), never touching the network.
  */
-import type { Quality } from "../types.js";
+import type { Quality } from "../../lib/quality.js";
 
 /** The fields of one yt-dlp format that the choice reads. yt-dlp leaves out (or nulls) what a site does not say. */
 export interface YtdlpFormat {

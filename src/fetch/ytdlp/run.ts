@@ -6,7 +6,7 @@ import { chmod, copyFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { isCancelled, ToolError } from "../../errors.js";
-import { runTool } from "../../media/run-tool.js";
+import { runTool } from "../../lib/run-tool.js";
 import { type GuardProxy, startGuardProxy } from "../guard/proxy.js";
 import type { GuardOptions } from "../guard/url-guard.js";
 import {

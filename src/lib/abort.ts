@@ -1,25 +1,32 @@
-/** Waits that end early on abort, so that a cancelled upload stops at once rather than after a pause. */
+/**
+ * Cancellation helpers every engine shares: the error an abort becomes, and waits that end at once on abort so
+ * that a cancelled job stops now rather than after a pause.
+ */
 import { CancelledError } from "../errors.js";
 
-export function abortReason(signal: AbortSignal): Error {
+/**
+ * The error an aborted signal stands for: the reason itself when it is a real error (a shutdown, a failed sibling
+ * connection), else a CancelledError saying what was cancelled ("Upload", "Download", "ffmpeg").
+ */
+export function abortReason(signal: AbortSignal, what = "Work"): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name !== "AbortError") return reason;
-  return new CancelledError("Upload cancelled", { cause: reason });
+  return new CancelledError(`${what} cancelled`, { cause: reason });
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortReason(signal);
+export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
+  if (signal?.aborted) throw abortReason(signal, what);
 }
 
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function abortableSleep(ms: number, signal?: AbortSignal, what?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(abortReason(signal));
+      reject(abortReason(signal, what));
       return;
     }
     const onAbort = () => {
       clearTimeout(timer);
-      reject(abortReason(signal as AbortSignal));
+      reject(abortReason(signal as AbortSignal, what));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);

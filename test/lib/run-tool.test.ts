@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { CancelledError, ToolError } from "../../src/errors.js";
-import { runTool } from "../../src/media/run-tool.js";
+import { runTool } from "../../src/lib/run-tool.js";
 
 const FFMPEG = "ffmpeg";
 /** Generous: the slow machine is shared, and the tests below never wait this long unless something is wrong. */

@@ -5,15 +5,8 @@
  */
 import path from "node:path";
 import { execa } from "execa";
-import { CancelledError, ToolError } from "../errors.js";
-
-/** What the media functions need to run ffmpeg and ffprobe: `config.media` has this shape. */
-export interface MediaTools {
-  ffmpegPath: string;
-  ffprobePath: string;
-  /** The limit for each single ffmpeg/ffprobe run. */
-  toolTimeoutMs: number;
-}
+import { ToolError } from "../errors.js";
+import { abortReason, throwIfAborted } from "./abort.js";
 
 export interface RunToolOptions {
   /** Hard limit for the whole run, in milliseconds. */
@@ -55,8 +48,7 @@ export async function runTool(
   if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
     throw new TypeError(`Expected timeoutMs to be a positive number, got ${options.timeoutMs}`);
   }
-  if (options.signal?.aborted)
-    throw new CancelledError(`${tool} cancelled`, { cause: options.signal.reason });
+  throwIfAborted(options.signal, tool);
 
   const child = execa(file, args, {
     detached: true, // own process group: see killGroup
@@ -124,8 +116,7 @@ export async function runTool(
       await waitGroupGone(pid);
     }
     if (callbackError) throw callbackError.error;
-    if (stopReason === "abort")
-      throw new CancelledError(`${tool} cancelled`, { cause: options.signal?.reason });
+    if (stopReason === "abort" && options.signal) throw abortReason(options.signal, tool);
     if (stopReason === "timeout") {
       throw new ToolError("TOOL_TIMEOUT", tool, `${tool} timed out after ${options.timeoutMs} ms`, {
         stderr,
