@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { TelegramClient } from "telegram";
 import { UploadError } from "../../src/errors.js";
+import { installGramjsPatches } from "../../src/telegram/gramjs-patches.js";
 import { newRandomId, sendFile } from "../../src/telegram/send.js";
 import { type UploadedFile, uploadFile } from "../../src/telegram/uploader.js";
 import type { RunningTelegramServer } from "../support/telegram-server/index.js";
@@ -26,6 +27,8 @@ describe("sendFile against the local Telegram server", () => {
   let pair: UserPair;
 
   before(async () => {
+    // As the composition root does: before any client exists, so uploads run on the patched gramjs.
+    installGramjsPatches();
     pair = await startUserPair("medusa-send-");
     ({ srv, client, dir, alice, bob } = pair);
     const path = join(dir, "clip.mp4");
