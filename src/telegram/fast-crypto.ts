@@ -1,6 +1,6 @@
 /**
- * Faster crypto for gramjs without forking it. gramjs looks up `require("telegram/crypto/IGE").IGE` and
- * `require("telegram/Helpers").crc32` at call time, so replacing those two exports changes every sender:
+ * Faster crypto for gramjs without forking it. gramjs looks up the `IGE` export of telegram/crypto/IGE and the
+ * `crc32` export of telegram/Helpers at call time, so replacing those two exports changes every sender:
  * - AES-256-IGE encryption through OpenSSL's AES-256-CBC with AES-NI (~600 MB/s here, see nativeIgeEncryptInto),
  *   decryption and the fallback from @mtcute/wasm (~170 MB/s), against ~50–66 MB/s for gramjs's pure JS;
  * - CRC32 from `zlib.crc32` (Node >= 20.15, ~5 GB/s against ~0.4 GB/s for gramjs's table loop).
@@ -16,6 +16,7 @@ import {
   type Crc32,
   currentCrc32,
   currentIge,
+  type IgeClass,
   type IgeInstance,
   patchUsage,
   setCrypto,
@@ -28,10 +29,6 @@ const AES_BLOCK = 16;
 /** IGE keeps two 16-byte chaining blocks, passed together as one 32-byte IV. */
 const IGE_IV_SIZE = 32;
 const AES_256_KEY_SIZE = 32;
-
-/** gramjs's own implementations, kept so that tests can compare and `uninstallFastCrypto` can restore. */
-export const gramjsIge = stockIge;
-export const gramjsCrc32 = stockCrc32;
 
 let wasmReady = false;
 
@@ -287,7 +284,7 @@ const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: numbe
 export function fastCrc32(data: Buffer | Uint8Array): number {
   patchUsage.crc32Calls++;
   patchUsage.crc32Bytes += data.length;
-  return zlibCrc32 === undefined ? gramjsCrc32(data) : zlibCrc32(data);
+  return zlibCrc32 === undefined ? stockCrc32(data) : zlibCrc32(data);
 }
 
 export interface FastCryptoStatus {
@@ -300,21 +297,21 @@ export interface FastCryptoStatus {
  * Idempotent. If the WASM module cannot load, gramjs's IGE stays and the status says so.
  */
 export function installFastCrypto(options: { ige?: "native" | "wasm" } = {}): FastCryptoStatus {
-  let ige: typeof gramjsIge = gramjsIge;
+  let ige: IgeClass = stockIge;
   try {
     ensureWasm();
     ige = NATIVE_CBC && options.ige !== "wasm" ? NativeIge : WasmIge;
   } catch {
     // The JS one is slower but correct: uploads still work, and the status says "gramjs".
   }
-  const crc32: Crc32 = zlibCrc32 === undefined ? gramjsCrc32 : fastCrc32;
+  const crc32: Crc32 = zlibCrc32 === undefined ? stockCrc32 : fastCrc32;
   setCrypto(ige, crc32);
   return currentCrypto();
 }
 
 /** Puts gramjs's own implementations back (the byte-identity tests compare against them this way). */
 export function uninstallFastCrypto(): void {
-  setCrypto(gramjsIge, gramjsCrc32);
+  setCrypto(stockIge, stockCrc32);
 }
 
 /** What gramjs will use right now, read the way gramjs reads it. */

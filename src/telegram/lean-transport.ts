@@ -117,11 +117,6 @@ async function leanPackerGet(
   };
 }
 
-export const stockPackerGet = stockTransport.packerGet;
-export const stockGzipIfSmaller = stockTransport.gzipIfSmaller;
-export const stockEncryptMessageData = stockTransport.encryptMessageData;
-export const stockEncodePacket = stockTransport.encodePacket;
-
 async function leanGzipIfSmaller(_contentRelated: boolean, data: Buffer): Promise<Buffer> {
   return data;
 }
