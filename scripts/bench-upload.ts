@@ -202,6 +202,9 @@ async function connectChild(job: ChildJob) {
 
 async function oursRole(): Promise<void> {
   const job = await readStdinJson<ChildJob>();
+  // As medusa start does, before the client exists; the gramjs role leaves gramjs stock.
+  const { installGramjsPatches } = await import("../src/telegram/gramjs-patches.js");
+  installGramjsPatches();
   const { uploadFile } = await import("../src/telegram/uploader.js");
   const { sendFile } = await import("../src/telegram/send.js");
   const { disconnectClient } = await import("../src/telegram/connect.js");

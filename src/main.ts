@@ -9,6 +9,7 @@ import { ensureOwner } from "./db/users.js";
 import { startHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
 import { connectBot } from "./telegram/bot-client.js";
+import { installGramjsPatches } from "./telegram/gramjs-patches.js";
 
 export interface Running {
   stop(reason: string): Promise<void>;
@@ -20,6 +21,10 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   const telegram = config.telegram;
   if (!telegram) throw new Error("startMedusa needs the Telegram configuration");
   const cleanups: Array<() => Promise<void>> = [];
+  // First, before any client exists: a wrong gramjs version stops here, and every connection (the bot's own
+  // included) runs the patched code from its first packet.
+  const gramjs = installGramjsPatches();
+  log.info({ gramjs }, "gramjs patches installed");
 
   const database = await openAndMigrate(config.paths.database);
   cleanups.push(() => database.close());

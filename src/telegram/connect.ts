@@ -5,12 +5,11 @@
  */
 import { createHash, createPublicKey } from "node:crypto";
 import { TelegramClient } from "telegram";
-import { _serverKeys } from "telegram/crypto/RSA.js";
 import { PromisedNetSockets } from "telegram/extensions/index.js";
 import { Logger, LogLevel } from "telegram/extensions/Logger.js";
-import { returnBigInt } from "telegram/Helpers.js";
 import { StringSession } from "telegram/sessions/index.js";
 import { serializeBytes } from "telegram/tl/index.js";
+import { addServerKey, closeExportedSenders } from "./gramjs-internals.js";
 
 export interface TelegramServerTarget {
   host: string;
@@ -66,7 +65,7 @@ export function rsaFingerprint(publicKeyPem: string): { fingerprint: string; n: 
 /** Adds the server's key to gramjs's process-wide key map (idempotent). */
 export function registerServerKey(publicKeyPem: string): string {
   const { fingerprint, n, e } = rsaFingerprint(publicKeyPem);
-  _serverKeys.set(fingerprint, { n: returnBigInt(n), e });
+  addServerKey(fingerprint, n, e);
   return fingerprint;
 }
 
@@ -113,23 +112,8 @@ export function createTelegramClient(options: CreateTelegramClientOptions): Tele
   });
 }
 
-interface ExportedSenders {
-  _exportedSenderPromises: Map<number, Promise<{ disconnect(): Promise<void> } | undefined>>;
-  _exportedSenderReleaseTimeouts: Map<number, NodeJS.Timeout>;
-}
-
-/**
- * gramjs's disconnect() walks its sender Maps with Object.values (finding nothing), so extra senders stay
- * connected and their 30 s release timers keep the process alive. This closes them, then the client.
- */
+/** Closes the client and the extra senders gramjs's own disconnect() leaves connected (see closeExportedSenders). */
 export async function disconnectClient(client: TelegramClient): Promise<void> {
-  const c = client as unknown as ExportedSenders;
-  for (const timer of c._exportedSenderReleaseTimeouts.values()) clearTimeout(timer);
-  c._exportedSenderReleaseTimeouts.clear();
-  const senders = await Promise.allSettled([...c._exportedSenderPromises.values()]);
-  c._exportedSenderPromises.clear();
-  await Promise.allSettled(
-    senders.map((s) => (s.status === "fulfilled" && s.value ? s.value.disconnect() : undefined)),
-  );
+  await closeExportedSenders(client);
   await client.destroy();
 }

@@ -1,48 +1,34 @@
 /**
- * Faster crypto for gramjs without forking it. gramjs looks up `require("telegram/crypto/IGE").IGE` and
- * `require("telegram/Helpers").crc32` at call time, so replacing those two exports changes every sender:
+ * Faster crypto for gramjs without forking it. gramjs looks up the `IGE` export of telegram/crypto/IGE and the
+ * `crc32` export of telegram/Helpers at call time, so replacing those two exports changes every sender:
  * - AES-256-IGE encryption through OpenSSL's AES-256-CBC with AES-NI (~600 MB/s here, see nativeIgeEncryptInto),
  *   decryption and the fallback from @mtcute/wasm (~170 MB/s), against ~50–66 MB/s for gramjs's pure JS;
  * - CRC32 from `zlib.crc32` (Node >= 20.15, ~5 GB/s against ~0.4 GB/s for gramjs's table loop).
- * Both keep gramjs's conventions (a 32-byte IV, random padding to 16 bytes, Buffers in and out).
+ * Both keep gramjs's conventions (a 32-byte IV, random padding to 16 bytes, Buffers in and out). The assignments
+ * into gramjs are in gramjs-internals.ts; installGramjsPatches (gramjs-patches.ts) makes them once at start.
  */
 import { createCipheriv, createDecipheriv, getCiphers, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 import { __getWasm, getWasmUrl, ige256Decrypt, ige256Encrypt, initSync } from "@mtcute/wasm";
-
-const require = createRequire(import.meta.url);
-// gramjs's modules import each other in a cycle that only resolves when the package index loads first.
-require("telegram");
+import {
+  type Crc32,
+  currentCrc32,
+  currentIge,
+  type IgeClass,
+  type IgeInstance,
+  patchUsage,
+  setCrypto,
+  stockCrc32,
+  stockIge,
+} from "./gramjs-internals.js";
 
 /** AES blocks are 16 bytes: IGE works on whole blocks only. */
 const AES_BLOCK = 16;
 /** IGE keeps two 16-byte chaining blocks, passed together as one 32-byte IV. */
 const IGE_IV_SIZE = 32;
 const AES_256_KEY_SIZE = 32;
-
-type Crc32 = (data: Buffer | Uint8Array) => number;
-interface IgeInstance {
-  encryptIge(plainText: Buffer): Buffer;
-  decryptIge(cipherText: Buffer): Buffer;
-}
-type IgeClass = new (key: Buffer, iv: Buffer) => IgeInstance;
-
-interface GramIgeModule {
-  IGE: IgeClass;
-}
-interface GramHelpersModule {
-  crc32: Crc32;
-}
-
-const igeModule = require("telegram/crypto/IGE") as GramIgeModule;
-const helpersModule = require("telegram/Helpers") as GramHelpersModule;
-
-/** gramjs's own implementations, kept so that tests can compare and `uninstallFastCrypto` can restore. */
-export const gramjsIge: IgeClass = igeModule.IGE;
-export const gramjsCrc32: Crc32 = helpersModule.crc32;
 
 let wasmReady = false;
 
@@ -79,6 +65,7 @@ export class WasmIge implements IgeInstance {
   }
 
   decryptIge(cipherText: Buffer): Buffer {
+    patchUsage.igeDecryptions++;
     return asBuffer(ige256Decrypt(cipherText, this.#key, this.#iv));
   }
 }
@@ -295,7 +282,9 @@ export function wasmIgeEncryptInto(
 const zlibCrc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
 export function fastCrc32(data: Buffer | Uint8Array): number {
-  return zlibCrc32 === undefined ? gramjsCrc32(data) : zlibCrc32(data);
+  patchUsage.crc32Calls++;
+  patchUsage.crc32Bytes += data.length;
+  return zlibCrc32 === undefined ? stockCrc32(data) : zlibCrc32(data);
 }
 
 export interface FastCryptoStatus {
@@ -308,33 +297,28 @@ export interface FastCryptoStatus {
  * Idempotent. If the WASM module cannot load, gramjs's IGE stays and the status says so.
  */
 export function installFastCrypto(options: { ige?: "native" | "wasm" } = {}): FastCryptoStatus {
-  let ige: FastCryptoStatus["ige"] = "gramjs";
+  let ige: IgeClass = stockIge;
   try {
     ensureWasm();
-    const native = NATIVE_CBC && options.ige !== "wasm";
-    igeModule.IGE = native ? NativeIge : WasmIge;
-    ige = native ? "native" : "wasm";
+    ige = NATIVE_CBC && options.ige !== "wasm" ? NativeIge : WasmIge;
   } catch {
-    igeModule.IGE = gramjsIge; // the JS one is slower but correct: uploads still work
+    // The JS one is slower but correct: uploads still work, and the status says "gramjs".
   }
-  let crc32: FastCryptoStatus["crc32"] = "gramjs";
-  if (zlibCrc32 !== undefined) {
-    helpersModule.crc32 = fastCrc32;
-    crc32 = "zlib";
-  }
-  return { ige, crc32 };
+  const crc32: Crc32 = zlibCrc32 === undefined ? stockCrc32 : fastCrc32;
+  setCrypto(ige, crc32);
+  return currentCrypto();
 }
 
-/** Puts gramjs's own implementations back (the benchmark measures stock gramjs this way). */
+/** Puts gramjs's own implementations back (the byte-identity tests compare against them this way). */
 export function uninstallFastCrypto(): void {
-  igeModule.IGE = gramjsIge;
-  helpersModule.crc32 = gramjsCrc32;
+  setCrypto(stockIge, stockCrc32);
 }
 
 /** What gramjs will use right now, read the way gramjs reads it. */
 export function currentCrypto(): FastCryptoStatus {
+  const ige = currentIge();
   return {
-    ige: igeModule.IGE === NativeIge ? "native" : igeModule.IGE === WasmIge ? "wasm" : "gramjs",
-    crc32: helpersModule.crc32 === fastCrc32 ? "zlib" : "gramjs",
+    ige: ige === NativeIge ? "native" : ige === WasmIge ? "wasm" : "gramjs",
+    crc32: currentCrc32() === fastCrc32 ? "zlib" : "gramjs",
   };
 }

@@ -9,10 +9,10 @@
  * - `MTProtoState.encryptMessageData`: the plaintext is written straight into WASM memory, encrypted there and
  *   copied once into a buffer that already has room for the TCP frame (stock: five 512 KiB buffers);
  * - `FullPacketCodec.encodePacket`: frames such a message in place (CRC32 over it), others in one buffer.
- * The IGE class and crc32 are still looked up at call time, so fast-crypto's replacements apply.
+ * The IGE class and crc32 are still looked up at call time, so fast-crypto's replacements apply. The assignments
+ * into gramjs are in gramjs-internals.ts; installGramjsPatches (gramjs-patches.ts) makes them once at start.
  */
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import {
   IGE_HEADROOM,
   IGE_TAILROOM,
@@ -21,10 +21,21 @@ import {
   WasmIge,
   wasmIgeEncryptInto,
 } from "./fast-crypto.js";
-
-const require = createRequire(import.meta.url);
-// gramjs's modules import each other in a cycle that only resolves when the package index loads first.
-require("telegram");
+import {
+  type CodecLike,
+  currentIge,
+  currentTransport,
+  gramjsHelpers as helpers,
+  messageContainer,
+  type PackedData,
+  type PackerLike,
+  patchUsage,
+  type RequestStateLike,
+  type StateLike,
+  setTransport,
+  stockTransport,
+  type TransportFunctions,
+} from "./gramjs-internals.js";
 
 /** MTProto 2.0: msg_key_large = SHA256(substr(auth_key, 88 + 0, 32) + plaintext + padding) for the client. */
 const CLIENT_MSG_KEY_OFFSET = 88;
@@ -34,80 +45,6 @@ const PLAIN_HEADER = 16;
 const MIN_PADDING = 12;
 /** TCP full transport: length (4) + sequence number (4) + payload + CRC32 (4). */
 const TCP_FULL_OVERHEAD = 12;
-
-type BigIntLike = unknown;
-
-interface AuthKeyLike {
-  waitForKey(): Promise<void>;
-  getKey(): Buffer | undefined;
-  keyId: BigIntLike | undefined;
-}
-
-interface StateLike {
-  authKey: AuthKeyLike | undefined;
-  salt: BigIntLike;
-  id: BigIntLike;
-}
-
-interface CodecLike {
-  _sendCounter: number;
-}
-
-interface Helpers {
-  toSignedLittleBuffer(value: BigIntLike, bytes: number): Buffer;
-  readBufferFromBigInt(value: BigIntLike, bytes: number): Buffer;
-  generateRandomBytes(count: number): Buffer;
-  crc32(data: Buffer): number;
-}
-
-const helpers = require("telegram/Helpers") as Helpers;
-const igeModule = require("telegram/crypto/IGE") as {
-  IGE: new (key: Buffer, iv: Buffer) => { encryptIge(plain: Buffer): Buffer };
-};
-const gzipModule = require("telegram/tl/core/GZIPPacked") as {
-  GZIPPacked: { gzipIfSmaller(contentRelated: boolean, data: Buffer): Promise<Buffer> };
-};
-const stateModule = require("telegram/network/MTProtoState") as {
-  MTProtoState: { prototype: { encryptMessageData(this: StateLike, data: Buffer): Promise<Buffer> } };
-};
-const tcpFullModule = require("telegram/network/connection/TCPFull") as {
-  FullPacketCodec: { prototype: { encodePacket(this: CodecLike, data: Buffer): Buffer } };
-};
-
-interface RequestStateLike {
-  data: Buffer;
-  request: { className?: string; classType?: string; constructor: { name: string } };
-  after?: { msgId?: BigIntLike };
-  msgId?: BigIntLike;
-  containerId?: BigIntLike;
-  promise: { reject(reason: unknown): void };
-}
-
-interface PackerLike {
-  _queue: (RequestStateLike | undefined)[];
-  _state: StateLike & {
-    writeDataAsMessage(
-      writer: { write(buffer: Buffer): void },
-      data: Buffer,
-      contentRelated: boolean,
-      afterId?: BigIntLike,
-    ): Promise<BigIntLike>;
-    _getNewMsgId(): BigIntLike;
-    _getSeqNo(contentRelated: boolean): number;
-  };
-  _log: { warn(message: string): void };
-}
-
-const packerModule = require("telegram/extensions/MessagePacker") as {
-  MessagePacker: {
-    prototype: {
-      get(this: PackerLike): Promise<{ batch: RequestStateLike[]; data: Outgoing } | null | undefined>;
-    };
-  };
-};
-const containerModule = require("telegram/tl/core/MessageContainer") as {
-  MessageContainer: { CONSTRUCTOR_ID: number; MAXIMUM_SIZE: number; MAXIMUM_LENGTH: number };
-};
 /** gramjs's TLMessage.SIZE_OVERHEAD: msg_id, seq_no, length. */
 const TL_MESSAGE_OVERHEAD = 12;
 
@@ -127,12 +64,12 @@ class GatherWriter {
  */
 async function leanPackerGet(
   this: PackerLike,
-): Promise<{ batch: RequestStateLike[]; data: Outgoing } | null | undefined> {
+): Promise<{ batch: RequestStateLike[]; data: PackedData } | null | undefined> {
   if (!this._queue[this._queue.length - 1]) {
     this._queue = this._queue.filter(Boolean);
     return undefined;
   }
-  const { MessageContainer } = containerModule;
+  const MessageContainer = messageContainer;
   const writer = new GatherWriter();
   const batch: RequestStateLike[] = [];
   let size = 0;
@@ -162,6 +99,7 @@ async function leanPackerGet(
     size = 0;
   }
   if (!batch.length) return null;
+  patchUsage.packedBatches++;
   if (batch.length === 1) return { batch, data: new GatheredMessage(writer.pieces, writer.length) };
   // msg_container#73f1f8dc messages:vector<message>, itself sent as one message (not content-related).
   const head = Buffer.alloc(8);
@@ -178,11 +116,6 @@ async function leanPackerGet(
     data: new GatheredMessage([header, head, ...writer.pieces], 16 + head.length + writer.length),
   };
 }
-
-export const stockPackerGet = packerModule.MessagePacker.prototype.get;
-export const stockGzipIfSmaller = gzipModule.GZIPPacked.gzipIfSmaller;
-export const stockEncryptMessageData = stateModule.MTProtoState.prototype.encryptMessageData;
-export const stockEncodePacket = tcpFullModule.FullPacketCodec.prototype.encodePacket;
 
 async function leanGzipIfSmaller(_contentRelated: boolean, data: Buffer): Promise<Buffer> {
   return data;
@@ -224,9 +157,7 @@ export class GatheredMessage {
   ) {}
 }
 
-type Outgoing = Buffer | GatheredMessage;
-
-function copyOutgoing(data: Outgoing, target: Buffer, offset: number): void {
+function copyOutgoing(data: PackedData, target: Buffer, offset: number): void {
   if (Buffer.isBuffer(data)) {
     data.copy(target, offset);
     return;
@@ -238,7 +169,7 @@ function copyOutgoing(data: Outgoing, target: Buffer, offset: number): void {
   }
 }
 
-async function leanEncryptMessageData(this: StateLike, data: Outgoing): Promise<Buffer> {
+async function leanEncryptMessageData(this: StateLike, data: PackedData): Promise<Buffer> {
   if (!this.authKey) throw new Error("Auth key unset");
   await this.authKey.waitForKey();
   const authKey = this.authKey.getKey();
@@ -266,7 +197,9 @@ async function leanEncryptMessageData(this: StateLike, data: Outgoing): Promise<
     return clientKeyIv(authKey, msgKey);
   };
   let packet: Buffer;
-  if (igeModule.IGE === NativeIge) {
+  const Ige = currentIge();
+  if (Ige === NativeIge) {
+    patchUsage.encrypted.native++;
     // OpenSSL's output is the packet (see nativeIgeEncryptFramed); the scratch is reused, all synchronous.
     const space = scratch(IGE_HEADROOM + plainLength + IGE_TAILROOM);
     const { key, iv } = prepare(space.subarray(IGE_HEADROOM, IGE_HEADROOM + plainLength));
@@ -275,12 +208,14 @@ async function leanEncryptMessageData(this: StateLike, data: Outgoing): Promise<
     // One buffer for everything that goes on the wire: TCP head, auth_key_id, msg_key, ciphertext, CRC32.
     packet = Buffer.allocUnsafe(TCP_FULL_HEAD + messageLength + 4);
     const cipherOffset = TCP_FULL_HEAD + ENCRYPTED_HEADER;
-    if (igeModule.IGE === WasmIge) {
+    if (Ige === WasmIge) {
+      patchUsage.encrypted.wasm++;
       wasmIgeEncryptInto(plainLength, prepare, packet, cipherOffset);
     } else {
+      patchUsage.encrypted.gramjs++;
       const plain = Buffer.allocUnsafe(plainLength);
       const { key, iv } = prepare(plain);
-      new igeModule.IGE(key, iv).encryptIge(plain).copy(packet, cipherOffset);
+      new Ige(key, iv).encryptIge(plain).copy(packet, cipherOffset);
     }
   }
   keyId.copy(packet, TCP_FULL_HEAD);
@@ -303,22 +238,31 @@ function leanEncodePacket(this: CodecLike, data: Buffer): Buffer {
   packet.writeInt32LE(this._sendCounter, 4);
   packet.writeUInt32LE(helpers.crc32(packet.subarray(0, length - 4)), length - 4);
   this._sendCounter += 1;
+  patchUsage.framedPackets++;
+  patchUsage.framedBytes += length;
   return packet;
 }
+
+const LEAN: Readonly<TransportFunctions> = Object.freeze({
+  packerGet: leanPackerGet,
+  gzipIfSmaller: leanGzipIfSmaller,
+  encryptMessageData: leanEncryptMessageData,
+  encodePacket: leanEncodePacket,
+});
 
 /** Installs the four replacements process-wide. Idempotent. */
 export function installLeanTransport(): void {
   // The packer's pieces are only understood by our encryptMessageData: always installed together.
-  packerModule.MessagePacker.prototype.get = leanPackerGet;
-  gzipModule.GZIPPacked.gzipIfSmaller = leanGzipIfSmaller;
-  stateModule.MTProtoState.prototype.encryptMessageData = leanEncryptMessageData;
-  tcpFullModule.FullPacketCodec.prototype.encodePacket = leanEncodePacket;
+  setTransport(LEAN);
 }
 
-/** Puts gramjs's own code back (the benchmark measures stock gramjs this way). */
+/** Puts gramjs's own code back (the byte-identity tests compare against it this way). */
 export function uninstallLeanTransport(): void {
-  packerModule.MessagePacker.prototype.get = stockPackerGet;
-  gzipModule.GZIPPacked.gzipIfSmaller = stockGzipIfSmaller;
-  stateModule.MTProtoState.prototype.encryptMessageData = stockEncryptMessageData;
-  tcpFullModule.FullPacketCodec.prototype.encodePacket = stockEncodePacket;
+  setTransport(stockTransport);
+}
+
+/** Whether gramjs sends through the lean transport right now. */
+export function leanTransportInstalled(): boolean {
+  const now = currentTransport();
+  return (Object.keys(LEAN) as (keyof TransportFunctions)[]).every((name) => now[name] === LEAN[name]);
 }

@@ -7,6 +7,7 @@ import { open } from "node:fs/promises";
 import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { UploadError } from "../errors.js";
 import { abortableSleep, throwIfAborted } from "../lib/abort.js";
+import { type MainSender, mainSender } from "./gramjs-internals.js";
 import { isRpcError } from "./upload-connection.js";
 import { resavePart, type UploadedFile, type UploadOptions, uploadFile } from "./uploader.js";
 
@@ -22,16 +23,12 @@ const RANDOM_ID_DUPLICATE = "RANDOM_ID_DUPLICATE";
 const MAX_SEND_FLOOD_WAIT_S = 300;
 const MAX_FLOOD_RETRIES = 3;
 
-interface MainSender {
-  send(request: unknown): Promise<unknown>;
-}
-
 /**
  * Sends on the client's own connection. Not `client.invoke`: it retries 500s five times, 2 s apart, and then
  * throws a generic error, so RANDOM_ID_DUPLICATE (a 500) would cost 10 s and be lost.
  */
-function mainSender(client: TelegramClient): MainSender {
-  const sender = (client as unknown as { _sender?: MainSender })._sender;
+function connectedSender(client: TelegramClient): MainSender {
+  const sender = mainSender(client);
   if (!sender) throw new UploadError("SEND_NOT_CONNECTED", "The Telegram client is not connected");
   return sender;
 }
@@ -213,7 +210,7 @@ export async function sendFile(client: TelegramClient, params: SendFileParams): 
   for (let resaves = 0, floods = 0; ; ) {
     throwIfAborted(params.signal);
     try {
-      const result = (await mainSender(client).send(request())) as Api.TypeUpdates;
+      const result = (await connectedSender(client).send(request())) as Api.TypeUpdates;
       return sentMessage(result, params.randomId);
     } catch (error) {
       if (isRpcError(error) && error.errorMessage === RANDOM_ID_DUPLICATE) {

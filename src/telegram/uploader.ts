@@ -1,7 +1,8 @@
 /**
  * Parallel chunked upload: several MTProto connections to the home DC, each with a sliding window of parts in
  * flight (a part is sent as soon as one is acknowledged, never a batch waiting for its slowest member), parts
- * read from disk into a fixed set of buffers, and gramjs's crypto swapped for faster implementations.
+ * read from disk into a fixed set of buffers. gramjs's faster crypto and lean transport are installed once at
+ * start (installGramjsPatches), not per upload: every connection runs the same code from its first packet.
  */
 import { setMaxListeners } from "node:events";
 import { basename } from "node:path";
@@ -11,8 +12,6 @@ import { collectAllGarbage, collectYoungGarbage } from "../gc-hint.js";
 import { abortableSleep, abortReason, throwIfAborted } from "../lib/abort.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { randomPositiveLong } from "../lib/ids.js";
-import { installFastCrypto } from "./fast-crypto.js";
-import { installLeanTransport } from "./lean-transport.js";
 import { allocPartBuffer, framePart, type PartTarget, partRequest } from "./part-request.js";
 import { openPartSource, type PartSource } from "./part-source.js";
 import { ConnectionLostError, isRpcError, UploadConnection } from "./upload-connection.js";
@@ -202,8 +201,6 @@ async function sendParts(
   options: UploadOptions,
   stats: UploadStats = { connections: 0, inFlight: 0, reopens: 0, floodWaits: 0, rpcRetries: 0 },
 ): Promise<void> {
-  installFastCrypto();
-  installLeanTransport();
   const run = new UploadRun(plan, fileId, done, source, options, stats);
   const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
   // No more connections than there are windows to fill.

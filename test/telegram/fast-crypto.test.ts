@@ -5,8 +5,6 @@ import { describe, it } from "node:test";
 import {
   currentCrypto,
   fastCrc32,
-  gramjsCrc32,
-  gramjsIge,
   IGE_HEADROOM,
   IGE_TAILROOM,
   installFastCrypto,
@@ -16,6 +14,7 @@ import {
   uninstallFastCrypto,
   WasmIge,
 } from "../../src/telegram/fast-crypto.js";
+import { stockCrc32 as gramjsCrc32, stockIge as gramjsIge } from "../../src/telegram/gramjs-internals.js";
 
 const VECTORS = 200;
 const require = createRequire(import.meta.url);

@@ -6,15 +6,19 @@ import { Api, helpers } from "telegram";
 import { AuthKey } from "telegram/crypto/AuthKey.js";
 import { MTProtoState } from "telegram/network/MTProtoState.js";
 import { installFastCrypto, uninstallFastCrypto } from "../../src/telegram/fast-crypto.js";
+import { stockTransport } from "../../src/telegram/gramjs-internals.js";
 import {
   type GatheredMessage,
   installLeanTransport,
-  stockEncodePacket,
-  stockEncryptMessageData,
-  stockGzipIfSmaller,
-  stockPackerGet,
   uninstallLeanTransport,
 } from "../../src/telegram/lean-transport.js";
+
+const {
+  encodePacket: stockEncodePacket,
+  encryptMessageData: stockEncryptMessageData,
+  gzipIfSmaller: stockGzipIfSmaller,
+  packerGet: stockPackerGet,
+} = stockTransport;
 
 const require = createRequire(import.meta.url);
 const VECTORS = 50;

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { TelegramClient } from "telegram";
 import { UploadError } from "../../src/errors.js";
 import { randomLong } from "../../src/lib/ids.js";
+import { installGramjsPatches } from "../../src/telegram/gramjs-patches.js";
 import { sendFile } from "../../src/telegram/send.js";
 import { type UploadedFile, uploadFile } from "../../src/telegram/uploader.js";
 import type { RunningTelegramServer } from "../support/telegram-server/index.js";
@@ -27,6 +28,8 @@ describe("sendFile against the local Telegram server", () => {
   let pair: UserPair;
 
   before(async () => {
+    // As the composition root does: before any client exists, so uploads run on the patched gramjs.
+    installGramjsPatches();
     pair = await startUserPair("medusa-send-");
     ({ srv, client, dir, alice, bob } = pair);
     const path = join(dir, "clip.mp4");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import type { TelegramClient } from "telegram";
 import { CancelledError, UploadError } from "../../src/errors.js";
+import { installGramjsPatches } from "../../src/telegram/gramjs-patches.js";
 import { sendFile } from "../../src/telegram/send.js";
 import { PART_SIZE } from "../../src/telegram/upload-plan.js";
 import {
@@ -35,6 +36,8 @@ describe("uploadFile against the local Telegram server", () => {
   let pair: UserPair;
 
   before(async () => {
+    // As the composition root does: before any client exists, so uploads run on the patched gramjs.
+    installGramjsPatches();
     pair = await startUserPair("medusa-uploader-");
     ({ srv, client, dir, alice, bob } = pair);
   });

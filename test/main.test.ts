@@ -1,0 +1,61 @@
+/**
+ * The composition root against the local Telegram server, in this process so that gramjs's counters can be read:
+ * startMedusa installs the gramjs patches before the bot's connection exists.
+ */
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { parseConfig } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { startMedusa } from "../src/main.js";
+import { currentCrypto } from "../src/telegram/fast-crypto.js";
+import { leanTransportInstalled } from "../src/telegram/lean-transport.js";
+import { startTelegramServer } from "./support/telegram-server/index.js";
+import { tempDir } from "./support/temp-dir.js";
+import { markWire, settledAccount } from "./telegram/support/wire-account.js";
+import { API_HASH, API_ID } from "./telegram-server/helpers.js";
+
+describe("startMedusa", () => {
+  it("runs the bot's connection on the patched gramjs from its first packet", async (t) => {
+    const dir = tempDir(t);
+    const srv = await startTelegramServer({ control: false });
+    t.after(() => srv.close());
+    const keyFile = path.join(dir, "server-key.pem");
+    await writeFile(keyFile, srv.publicKeyPem);
+    const owner = srv.server.createUser({});
+    const bot = srv.server.createBot({ username: "medusa_bot" });
+    const config = parseConfig(
+      {
+        TELEGRAM_API_ID: String(API_ID),
+        TELEGRAM_API_HASH: API_HASH,
+        BOT_TOKEN: bot.botToken ?? undefined,
+        OWNER_ID: String(owner.id),
+        TELEGRAM_SERVER: `127.0.0.1:${srv.mtprotoPort}`,
+        TELEGRAM_SERVER_KEY_FILE: keyFile,
+        TELEGRAM_DC_ID: String(srv.dcId),
+        DATA_DIR: path.join(dir, "data"),
+        HTTP_PORT: "0",
+      },
+      { telegram: true },
+    );
+    assert.equal(leanTransportInstalled(), false, "gramjs is stock before start");
+    const mark = markWire(srv);
+    const running = await startMedusa(config, createLogger({ level: "silent" }));
+    try {
+      assert.deepEqual(currentCrypto(), { ige: "native", crc32: "zlib" });
+      assert.equal(leanTransportInstalled(), true);
+      const account = await settledAccount(srv, mark);
+      assert.ok(account.received > 0, "the bot logged in");
+      assert.equal(
+        account.framed,
+        account.received,
+        "every byte the server received left through the lean framer",
+      );
+      assert.equal(account.crcCovered, account.wire, "every packet both ways was checked by zlib's CRC32");
+      assert.deepEqual({ ...account.usage.encrypted, native: 0 }, { native: 0, wasm: 0, gramjs: 0 });
+    } finally {
+      await running.stop("test");
+    }
+  });
+});
