@@ -8,7 +8,7 @@ import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
 import { startHttpServer } from "./http/server.js";
 import type { Logger } from "./logger.js";
-import { connectBot } from "./telegram/bot-client.js";
+import { openBotGateway } from "./telegram/bot-client.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
 
 export interface Running {
@@ -32,21 +32,29 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await database.db.transaction().execute((trx) => ensureOwner(trx, Number(telegram.ownerId)));
   await recordEvent(database.db, { category: "system", action: "bot.started" });
 
-  const bot = await connectBot(telegram, log);
-  cleanups.push(() => bot.disconnect());
-  log.info({ bot: bot.me }, "logged in to Telegram");
+  const gateway = await openBotGateway(telegram, { db: database.db, log: log.child({ module: "telegram" }) });
+  cleanups.push(() => gateway.stop());
+  log.info({ bot: gateway.me }, "logged in to Telegram");
+  // Catches up on what arrived while Medusa was down, then takes updates live. The bot layer that answers them
+  // plugs in here; until then each update is logged and marked handled.
+  await gateway.start(async (incoming) => {
+    log.debug({ kind: incoming.kind, chat: incoming.chatId, from: incoming.from.id }, "update");
+  });
 
   let ready = false;
   if (config.http.port > 0) {
     const server = await startHttpServer(config.http.host, config.http.port, {
-      ready: () => ready,
+      ready: () => ready && gateway.connectionState() === "connected",
       metrics: () => [
         "# HELP medusa_up 1 while the process runs.",
         "# TYPE medusa_up gauge",
         "medusa_up 1",
         "# HELP medusa_ready 1 once the database and Telegram are ready.",
         "# TYPE medusa_ready gauge",
-        `medusa_ready ${ready ? 1 : 0}`,
+        `medusa_ready ${ready && gateway.connectionState() === "connected" ? 1 : 0}`,
+        "# HELP medusa_telegram_connected 1 while the bot's connection to Telegram is up.",
+        "# TYPE medusa_telegram_connected gauge",
+        `medusa_telegram_connected ${gateway.connectionState() === "connected" ? 1 : 0}`,
       ],
     });
     cleanups.push(() => server.close());

@@ -14,6 +14,7 @@ import {
   type Transaction,
 } from "kysely";
 import * as m0001 from "./migrations/0001_initial.js";
+import * as m0002 from "./migrations/0002_updates.js";
 import type { Database } from "./schema.js";
 
 /** A database handle or an open transaction: what single-statement repository functions take. */
@@ -27,6 +28,7 @@ const BUSY_TIMEOUT_MS = 5000;
 /** Listed here, not read from a folder, so a single-file binary carries them. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
+  "0002_updates": m0002,
 };
 
 export interface OpenedDatabase {

@@ -144,6 +144,38 @@ export interface EventsTable {
   data: ColumnType<string, string | undefined, string>;
 }
 
+export type TelegramAccount = "bot" | "user";
+
+export interface UpdateStateTable {
+  account: TelegramAccount;
+  pts: number;
+  qts: number;
+  date: number;
+  seq: number;
+  updated_at: Timestamp;
+}
+
+export interface HandledUpdatesTable {
+  account: TelegramAccount;
+  key: string;
+  status: "handling" | "done";
+  attempts: ColumnType<number, number | undefined, number>;
+  handled_at: Timestamp;
+}
+
+export type PeerKind = "user" | "group" | "channel";
+
+export interface PeersTable {
+  id: number;
+  kind: PeerKind;
+  access_hash: string | null;
+  username: string | null;
+  title: string | null;
+  lang_code: string | null;
+  is_bot: ColumnType<0 | 1, 0 | 1 | undefined, 0 | 1>;
+  updated_at: Timestamp;
+}
+
 /** Read-only views for operators (see scripts/inspect.sql). */
 export interface QueueView {
   id: number;
@@ -168,6 +200,9 @@ export interface Database {
   jobs: JobsTable;
   deliveries: DeliveriesTable;
   events: EventsTable;
+  update_state: UpdateStateTable;
+  handled_updates: HandledUpdatesTable;
+  peers: PeersTable;
   v_queue: QueueView;
 }
 
@@ -184,3 +219,6 @@ export type NewJob = Insertable<JobsTable>;
 export type JobUpdate = Updateable<JobsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
 export type EventRecord = Selectable<EventsTable>;
+export type UpdateState = Pick<Selectable<UpdateStateTable>, "pts" | "qts" | "date" | "seq">;
+export type Peer = Selectable<PeersTable>;
+export type NewPeer = Omit<Insertable<PeersTable>, "updated_at">;

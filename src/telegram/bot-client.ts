@@ -4,10 +4,14 @@
  * instead of retrying forever.
  */
 import fs from "node:fs";
+import type { TelegramClient } from "telegram";
 import type { TelegramConfig } from "../config.js";
+import type { Db } from "../db/database.js";
 import { UserError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { createGateway } from "./bot-gateway.js";
 import { createTelegramClient, disconnectClient } from "./connect.js";
+import type { TelegramGateway } from "./gateway.js";
 
 /** Telegram answers a login within seconds; a minute covers a slow VPS and gramjs's own retries. */
 const LOGIN_TIMEOUT_MS = 60_000;
@@ -18,6 +22,28 @@ export interface BotConnection {
 }
 
 export async function connectBot(config: TelegramConfig, log: Logger): Promise<BotConnection> {
+  const { client, me } = await loginBot(config, log);
+  return { me, disconnect: () => disconnectClient(client) };
+}
+
+/** Logs the bot in and hands back the gateway the rest of Medusa uses. */
+export async function openBotGateway(
+  config: TelegramConfig,
+  deps: { db: Db; log: Logger; crashPoint?: (name: string) => void },
+): Promise<TelegramGateway> {
+  const { client } = await loginBot(config, deps.log);
+  try {
+    return await createGateway({ client, account: "bot", ...deps });
+  } catch (error) {
+    await disconnectClient(client).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function loginBot(
+  config: TelegramConfig,
+  log: Logger,
+): Promise<{ client: TelegramClient; me: BotConnection["me"] }> {
   const server = config.server
     ? {
         host: config.server.host,
@@ -61,10 +87,7 @@ export async function connectBot(config: TelegramConfig, log: Logger): Promise<B
       deadline,
     ]);
     const me = await Promise.race([client.getMe(), deadline]);
-    return {
-      me: { id: me.id.toString(), username: me.username ?? undefined },
-      disconnect: () => disconnectClient(client),
-    };
+    return { client, me: { id: me.id.toString(), username: me.username ?? undefined } };
   } catch (error) {
     await disconnectClient(client).catch((closeError) => log.warn({ err: closeError }, "disconnect failed"));
     throw loginError(error);

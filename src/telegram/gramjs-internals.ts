@@ -386,3 +386,15 @@ async function disarm(sender: SenderInternals): Promise<void> {
     // Already closed by the peer: nothing left to release.
   }
 }
+
+// ---- updates ----
+
+/**
+ * bot-gateway.ts: gramjs splits each Updates container and hands its Raw handlers the inner updates one by one,
+ * with the container's users and chats in `_entities` (client/updates.js `_processUpdate`). The update box needs
+ * them to remember access hashes and senders.
+ */
+export function updateEntities(update: unknown): Iterable<unknown> {
+  const map = (update as { _entities?: Map<string, unknown> })._entities;
+  return map?.values() ?? [];
+}

@@ -11,7 +11,10 @@ const TABLES = [
   "deliveries",
   "events",
   "files",
+  "handled_updates",
   "jobs",
+  "peers",
+  "update_state",
   "user_settings",
   "users",
 ];

@@ -1,0 +1,583 @@
+/**
+ * The gateway over one logged-in gramjs client (the bot, or the user session): our calls in, our types out,
+ * updates through the UpdateBox so that none is lost or handled twice, peers remembered in SQLite so that a chat
+ * stays reachable after a restart.
+ */
+import { Api, errors, type TelegramClient } from "telegram";
+import { Raw } from "telegram/events/index.js";
+import { HTMLParser } from "telegram/extensions/html.js";
+import { returnBigInt } from "telegram/Helpers.js";
+import { UpdateConnectionState } from "telegram/network/index.js";
+import type { Db } from "../db/database.js";
+import { findPeerByUsername, getPeer, savePeers } from "../db/peers.js";
+import type { TelegramAccount } from "../db/schema.js";
+import { MedusaError } from "../errors.js";
+import { abortableSleep, withDeadline } from "../lib/abort.js";
+import { randomLong } from "../lib/ids.js";
+import type { Logger } from "../logger.js";
+import { disconnectClient } from "./connect.js";
+import type {
+  BotCommand,
+  Button,
+  ChatInfo,
+  CommandScope,
+  ConnectionState,
+  Incoming,
+  IncomingFile,
+  PostCheck,
+  TelegramGateway,
+  TextOptions,
+} from "./gateway.js";
+import { updateEntities } from "./gramjs-internals.js";
+import { markedId, peersOf } from "./incoming.js";
+import { sendFile } from "./send.js";
+import { UpdateBox } from "./update-box.js";
+import { uploadFile } from "./uploader.js";
+
+/** FLOOD_WAIT up to this long is waited out for calls that are not edits; longer ones reach the caller. */
+const MAX_INLINE_FLOOD_WAIT_S = 30;
+const MAX_FLOOD_RETRIES = 3;
+/** A file a user sends to the bot is small (.txt batch, thumbnail); this bounds a stuck download. */
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+
+/** An error from Telegram or from the gateway, with Telegram's error name as code where there is one. */
+export class TelegramError extends MedusaError {
+  /** Seconds Telegram asked us to wait (FLOOD_WAIT_X), when it did. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: string, message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(code, message, { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export interface GatewayOptions {
+  client: TelegramClient;
+  db: Db;
+  log: Logger;
+  account: TelegramAccount;
+  crashPoint?: (name: string) => void;
+}
+
+type Entities = { users: Api.TypeUser[]; chats: Api.TypeChat[] };
+
+export async function createGateway(options: GatewayOptions): Promise<TelegramGateway> {
+  const { client, db, log, account } = options;
+  // Edits must see FLOOD_WAIT at once (the status message backs off, jobs do not); call() waits the rest out.
+  client.floodSleepThreshold = 0;
+  const self = await client.getMe();
+  const me = {
+    id: Number(self.id.toString()),
+    username: self.username ?? undefined,
+    premium: self.premium ?? false,
+  };
+  let state: ConnectionState = "connected";
+  const listeners = new Set<(state: ConnectionState) => void>();
+  let box: UpdateBox | undefined;
+  let rawHandler: ((update: unknown) => Promise<void>) | undefined;
+  const rawEvent = new Raw({});
+
+  async function call<R>(request: Api.AnyRequest, mode: "wait" | "throw" = "wait"): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await client.invoke(request as never)) as R;
+      } catch (error) {
+        const seconds = floodSeconds(error);
+        if (seconds !== undefined && mode === "wait" && seconds <= MAX_INLINE_FLOOD_WAIT_S) {
+          if (attempt < MAX_FLOOD_RETRIES) {
+            await abortableSleep(seconds * 1000);
+            continue;
+          }
+        }
+        throw asTelegramError(error);
+      }
+    }
+  }
+
+  async function inputPeer(chatId: number): Promise<Api.TypeInputPeer> {
+    if (chatId === me.id) return new Api.InputPeerSelf();
+    const known = await getPeer(db, chatId);
+    if (known?.kind === "group") return new Api.InputPeerChat({ chatId: bigId(-chatId) });
+    if (known?.access_hash) {
+      if (known.kind === "user") {
+        return new Api.InputPeerUser({ userId: bigId(chatId), accessHash: bigId(known.access_hash) });
+      }
+      return new Api.InputPeerChannel({
+        channelId: bigId(channelIdOf(chatId)),
+        accessHash: bigId(known.access_hash),
+      });
+    }
+    try {
+      return await client.getInputEntity(chatId);
+    } catch (cause) {
+      throw new TelegramError("CHAT_UNKNOWN", `No access hash for chat ${chatId}`, { cause });
+    }
+  }
+
+  function acknowledgeSent(result: unknown): void {
+    const pts = ptsOfResult(result);
+    if (pts && box) void box.acknowledge(pts.pts, pts.count);
+    const entities = entitiesOfResult(result);
+    if (entities) void savePeers(db, peersOf(entities));
+  }
+
+  function setState(next: ConnectionState): void {
+    if (next === state) return;
+    const previous = state;
+    state = next;
+    log.info({ from: previous, to: next }, "telegram connection");
+    for (const listener of listeners) listener(next);
+    // Whatever was pushed while the connection was down is only reachable through getDifference.
+    if (next === "connected" && previous !== "connected" && box) {
+      box.catchUp("reconnect").catch((error: unknown) => log.warn({ err: error }, "catch-up failed"));
+    }
+  }
+
+  const gateway: TelegramGateway = {
+    account,
+    me,
+
+    async start(handler: (incoming: Incoming) => Promise<void>) {
+      box = new UpdateBox({
+        db,
+        account,
+        invoke: (request) => call(request),
+        handler,
+        log,
+        selfId: me.id,
+        ...(options.crashPoint ? { crashPoint: options.crashPoint } : {}),
+      });
+      rawHandler = async (update: unknown) => {
+        if (update instanceof UpdateConnectionState) {
+          setState(
+            update.state === UpdateConnectionState.connected
+              ? "connected"
+              : update.state === UpdateConnectionState.broken
+                ? "connecting"
+                : "disconnected",
+          );
+          return;
+        }
+        const pushed = normalise(update, me.id);
+        if (pushed && box) await box.push(pushed.update, pushed.entities).catch(() => undefined);
+      };
+      // Register first so nothing pushed during the catch-up is missed; the box queues it behind.
+      client.addEventHandler(rawHandler, rawEvent);
+      await box.start();
+    },
+
+    async sendText(chatId, text, textOptions = {}) {
+      const [message, entities] = formatText(text, textOptions);
+      const result = await call<Api.TypeUpdates>(
+        new Api.messages.SendMessage({
+          peer: await inputPeer(chatId),
+          message,
+          entities,
+          randomId: returnBigInt(randomLong()),
+          noWebpage: !textOptions.linkPreview,
+          silent: textOptions.silent ?? false,
+          ...(textOptions.replyTo
+            ? { replyTo: new Api.InputReplyToMessage({ replyToMsgId: textOptions.replyTo }) }
+            : {}),
+          ...(textOptions.buttons ? { replyMarkup: keyboard(textOptions.buttons) } : {}),
+        }),
+      );
+      acknowledgeSent(result);
+      const messageId = sentMessageId(result);
+      if (messageId === undefined)
+        throw new TelegramError("SEND_NO_MESSAGE_ID", "Telegram sent no message id back");
+      return { messageId };
+    },
+
+    async editText(chatId, messageId, text, textOptions = {}) {
+      const [message, entities] = formatText(text, textOptions);
+      try {
+        const result = await call<Api.TypeUpdates>(
+          new Api.messages.EditMessage({
+            peer: await inputPeer(chatId),
+            id: messageId,
+            message,
+            entities,
+            noWebpage: !textOptions.linkPreview,
+            ...(textOptions.buttons ? { replyMarkup: keyboard(textOptions.buttons) } : {}),
+          }),
+          "throw",
+        );
+        acknowledgeSent(result);
+        return "edited";
+      } catch (error) {
+        if (error instanceof TelegramError && error.code === "MESSAGE_NOT_MODIFIED") return "unchanged";
+        throw error;
+      }
+    },
+
+    async deleteMessages(chatId, messageIds) {
+      if (messageIds.length === 0) return;
+      const peer = await inputPeer(chatId);
+      if (peer instanceof Api.InputPeerChannel) {
+        await call(new Api.channels.DeleteMessages({ channel: peer, id: messageIds }));
+        return;
+      }
+      const affected = await call<Api.messages.AffectedMessages>(
+        new Api.messages.DeleteMessages({ id: messageIds, revoke: true }),
+      );
+      if (box) void box.acknowledge(affected.pts, affected.ptsCount);
+    },
+
+    async answerCallback(queryId, answer = {}) {
+      try {
+        await call(
+          new Api.messages.SetBotCallbackAnswer({
+            queryId: bigId(queryId),
+            cacheTime: 0,
+            alert: answer.alert ?? false,
+            ...(answer.text ? { message: answer.text } : {}),
+          }),
+        );
+      } catch (error) {
+        // A press answered too late (the query expired) is not worth failing the handler for.
+        if (error instanceof TelegramError && error.code === "QUERY_ID_INVALID") {
+          log.debug({ queryId }, "callback query expired before the answer");
+          return;
+        }
+        throw error;
+      }
+    },
+
+    async setCommands(commands: BotCommand[], where = {}) {
+      await call(
+        new Api.bots.SetBotCommands({
+          scope: await commandScope(where.scope ?? { type: "default" }),
+          langCode: where.languageCode ?? "",
+          commands: commands.map(
+            (c) => new Api.BotCommand({ command: c.command, description: c.description }),
+          ),
+        }),
+      );
+    },
+
+    async resolveChat(ref) {
+      const username = usernameOf(ref);
+      if (username) {
+        const known = await findPeerByUsername(db, username);
+        if (known) return { id: known.id, kind: known.kind, title: known.title ?? username, username };
+        let resolved: Api.contacts.ResolvedPeer;
+        try {
+          resolved = await call(new Api.contacts.ResolveUsername({ username }));
+        } catch (error) {
+          if (error instanceof TelegramError && /USERNAME_(NOT_OCCUPIED|INVALID)/.test(error.code)) {
+            throw new TelegramError("CHAT_NOT_FOUND", `No chat is called @${username}`, { cause: error });
+          }
+          throw error;
+        }
+        await savePeers(db, peersOf(resolved));
+        return chatInfo(markedId(resolved.peer), resolved);
+      }
+      const id = typeof ref === "number" ? ref : Number(ref);
+      if (!Number.isSafeInteger(id) || id === 0) {
+        throw new TelegramError(
+          "CHAT_REF_INVALID",
+          `Expected @username, a t.me link or a chat id, got ${String(ref)}`,
+        );
+      }
+      const known = await getPeer(db, id);
+      if (known)
+        return {
+          id,
+          kind: known.kind,
+          title: known.title ?? String(id),
+          username: known.username ?? undefined,
+        };
+      throw new TelegramError(
+        "CHAT_UNKNOWN",
+        `Chat ${id} is unknown: add the bot there first, or use its @username`,
+      );
+    },
+
+    async canPost(chatId): Promise<PostCheck> {
+      let peer: Api.TypeInputPeer;
+      try {
+        peer = await inputPeer(chatId);
+      } catch {
+        return { ok: false, reason: "unknown_chat" };
+      }
+      if (!(peer instanceof Api.InputPeerChannel)) return { ok: true };
+      try {
+        const channel = new Api.InputChannel({ channelId: peer.channelId, accessHash: peer.accessHash });
+        const [{ participant }, chats] = await Promise.all([
+          call<Api.channels.ChannelParticipant>(
+            new Api.channels.GetParticipant({ channel, participant: new Api.InputPeerSelf() }),
+          ),
+          call<Api.messages.TypeChats>(new Api.channels.GetChannels({ id: [channel] })),
+        ]);
+        const info = chats.chats.find((c): c is Api.Channel => c instanceof Api.Channel);
+        if (participant instanceof Api.ChannelParticipantCreator) return { ok: true };
+        if (participant instanceof Api.ChannelParticipantAdmin) {
+          return info?.megagroup || participant.adminRights.postMessages
+            ? { ok: true }
+            : { ok: false, reason: "no_rights" };
+        }
+        if (
+          participant instanceof Api.ChannelParticipantBanned ||
+          participant instanceof Api.ChannelParticipantLeft
+        ) {
+          return { ok: false, reason: "not_member" };
+        }
+        // A plain member posts in a group unless the group forbids it; never in a broadcast channel.
+        if (!info?.megagroup) return { ok: false, reason: "no_rights" };
+        return info.defaultBannedRights?.sendMessages ? { ok: false, reason: "no_rights" } : { ok: true };
+      } catch (error) {
+        if (
+          error instanceof TelegramError &&
+          /USER_NOT_PARTICIPANT|CHANNEL_PRIVATE|CHANNEL_INVALID/.test(error.code)
+        ) {
+          return { ok: false, reason: "not_member" };
+        }
+        throw error;
+      }
+    },
+
+    async downloadFile(file: IncomingFile, { maxBytes, signal }) {
+      if (file.size > maxBytes) {
+        throw new TelegramError(
+          "FILE_TOO_BIG",
+          `The file has ${file.size} bytes, over the ${maxBytes} allowed`,
+        );
+      }
+      const loc = file.location;
+      const location =
+        loc.kind === "document"
+          ? new Api.InputDocumentFileLocation({
+              id: bigId(loc.id),
+              accessHash: bigId(loc.accessHash),
+              fileReference: loc.fileReference,
+              thumbSize: loc.thumbSize,
+            })
+          : new Api.InputPhotoFileLocation({
+              id: bigId(loc.id),
+              accessHash: bigId(loc.accessHash),
+              fileReference: loc.fileReference,
+              thumbSize: loc.thumbSize,
+            });
+      const data = await withDeadline(
+        client.downloadFile(location, { dcId: loc.dcId, fileSize: bigId(String(file.size)) }),
+        DOWNLOAD_TIMEOUT_MS,
+        signal,
+        () => new TelegramError("DOWNLOAD_TIMEOUT", "Telegram did not hand the file over in time"),
+      );
+      const buffer = Buffer.isBuffer(data) ? data : Buffer.from(String(data ?? ""));
+      if (buffer.length > maxBytes)
+        throw new TelegramError("FILE_TOO_BIG", "The file is bigger than it said");
+      return buffer;
+    },
+
+    uploadFile: (path, uploadOptions) => uploadFile(client, path, uploadOptions),
+
+    async sendFile(chatId, params) {
+      return sendFile(client, { ...params, peer: await inputPeer(chatId) });
+    },
+
+    connectionState: () => state,
+    onConnectionState(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async stop() {
+      if (rawHandler) client.removeEventHandler(rawHandler, rawEvent);
+      await box?.close();
+      await disconnectClient(client);
+    },
+  };
+
+  async function commandScope(scope: CommandScope): Promise<Api.TypeBotCommandScope> {
+    switch (scope.type) {
+      case "default":
+        return new Api.BotCommandScopeDefault();
+      case "private":
+        return new Api.BotCommandScopeUsers();
+      case "admins":
+        return new Api.BotCommandScopeChatAdmins();
+      case "chat":
+        return new Api.BotCommandScopePeer({ peer: await inputPeer(scope.chatId) });
+    }
+  }
+
+  return gateway;
+}
+
+/** gramjs hands Raw handlers each inner update with the container's users and chats, or a short form. */
+function normalise(
+  update: unknown,
+  selfId: number,
+): { update: Api.TypeUpdate; entities: Entities } | undefined {
+  const entities = entitiesOfUpdate(update);
+  if (update instanceof Api.UpdateShortMessage) {
+    const other = new Api.PeerUser({ userId: update.userId });
+    return {
+      update: new Api.UpdateNewMessage({
+        message: new Api.Message({
+          id: update.id,
+          out: update.out,
+          peerId: other,
+          fromId: update.out ? new Api.PeerUser({ userId: bigId(String(selfId)) }) : other,
+          date: update.date,
+          message: update.message,
+          ...(update.entities ? { entities: update.entities } : {}),
+          ...(update.replyTo ? { replyTo: update.replyTo } : {}),
+        }),
+        pts: update.pts,
+        ptsCount: update.ptsCount,
+      }),
+      entities,
+    };
+  }
+  if (update instanceof Api.UpdateShortChatMessage) {
+    return {
+      update: new Api.UpdateNewMessage({
+        message: new Api.Message({
+          id: update.id,
+          out: update.out,
+          peerId: new Api.PeerChat({ chatId: update.chatId }),
+          fromId: new Api.PeerUser({ userId: update.fromId }),
+          date: update.date,
+          message: update.message,
+          ...(update.entities ? { entities: update.entities } : {}),
+        }),
+        pts: update.pts,
+        ptsCount: update.ptsCount,
+      }),
+      entities,
+    };
+  }
+  if (update instanceof Api.UpdateShort) return { update: update.update, entities };
+  if (typeof update === "object" && update !== null && "CONSTRUCTOR_ID" in update) {
+    return { update: update as Api.TypeUpdate, entities };
+  }
+  return undefined;
+}
+
+/** The users and chats gramjs attached to an update it split out of its container. */
+function entitiesOfUpdate(update: unknown): Entities {
+  const users: Api.TypeUser[] = [];
+  const chats: Api.TypeChat[] = [];
+  for (const entity of updateEntities(update)) {
+    if (entity instanceof Api.User || entity instanceof Api.UserEmpty) users.push(entity);
+    else if (entity instanceof Api.Chat || entity instanceof Api.Channel) chats.push(entity);
+  }
+  return { users, chats };
+}
+
+function entitiesOfResult(result: unknown): Entities | undefined {
+  if (result instanceof Api.Updates || result instanceof Api.UpdatesCombined) {
+    return { users: result.users, chats: result.chats };
+  }
+  return undefined;
+}
+
+/** pts and pts_count our own send moved our box by (private chats and groups only). */
+function ptsOfResult(result: unknown): { pts: number; count: number } | undefined {
+  if (result instanceof Api.UpdateShortSentMessage) return { pts: result.pts, count: result.ptsCount };
+  if (result instanceof Api.Updates || result instanceof Api.UpdatesCombined) {
+    for (const u of result.updates) {
+      if (u instanceof Api.UpdateNewMessage || u instanceof Api.UpdateEditMessage) {
+        return { pts: u.pts, count: u.ptsCount };
+      }
+    }
+  }
+  return undefined;
+}
+
+function sentMessageId(result: unknown): number | undefined {
+  if (result instanceof Api.UpdateShortSentMessage) return result.id;
+  if (result instanceof Api.Updates || result instanceof Api.UpdatesCombined) {
+    for (const u of result.updates) {
+      if (u instanceof Api.UpdateMessageID) return u.id;
+      if (
+        (u instanceof Api.UpdateNewMessage || u instanceof Api.UpdateNewChannelMessage) &&
+        "id" in u.message
+      ) {
+        return u.message.id;
+      }
+    }
+  }
+  return undefined;
+}
+
+function formatText(text: string, options: TextOptions): [string, Api.TypeMessageEntity[]] {
+  if (!options.html) return [text, []];
+  const [message, entities] = HTMLParser.parse(text);
+  return [message, entities];
+}
+
+function keyboard(rows: Button[][]): Api.ReplyInlineMarkup {
+  return new Api.ReplyInlineMarkup({
+    rows: rows.map(
+      (row) =>
+        new Api.KeyboardButtonRow({
+          buttons: row.map((b) =>
+            b.url
+              ? new Api.KeyboardButtonUrl({ text: b.text, url: b.url })
+              : new Api.KeyboardButtonCallback({ text: b.text, data: Buffer.from(b.data ?? "", "utf8") }),
+          ),
+        }),
+    ),
+  });
+}
+
+function chatInfo(id: number, resolved: { users: Api.TypeUser[]; chats: Api.TypeChat[] }): ChatInfo {
+  const row = peersOf(resolved).find((p) => p.id === id);
+  return {
+    id,
+    kind: row?.kind ?? "user",
+    title: row?.title ?? String(id),
+    username: row?.username ?? undefined,
+  };
+}
+
+/** "@name", "name", "https://t.me/name", "t.me/name" → "name"; undefined for ids. */
+export function usernameOf(ref: string | number): string | undefined {
+  if (typeof ref === "number") return undefined;
+  const text = ref.trim();
+  if (/^-?\d+$/.test(text)) return undefined;
+  const match =
+    /^(?:https?:\/\/)?(?:t\.me|telegram\.me)\/([A-Za-z0-9_]{4,32})\/?$/i.exec(text) ??
+    /^@?([A-Za-z][A-Za-z0-9_]{3,31})$/.exec(text);
+  return match?.[1];
+}
+
+function channelIdOf(markedChatId: number): string {
+  // gramjs marks a channel as "-100" followed by its id (utils.getPeerId); the peers row says it is a channel.
+  return String(-markedChatId).slice(3);
+}
+
+function bigId(value: number | string): Api.long {
+  return returnBigInt(value);
+}
+
+function floodSeconds(error: unknown): number | undefined {
+  if (error instanceof errors.FloodWaitError) return error.seconds;
+  if (error instanceof errors.RPCError) {
+    const premium = /^FLOOD_PREMIUM_WAIT_(\d+)$/.exec(error.errorMessage);
+    if (premium) return Number(premium[1]);
+  }
+  return undefined;
+}
+
+function asTelegramError(error: unknown): TelegramError {
+  if (error instanceof TelegramError) return error;
+  const seconds = floodSeconds(error);
+  if (seconds !== undefined) {
+    return new TelegramError("FLOOD_WAIT", `Telegram asks to wait ${seconds} s`, {
+      cause: error,
+      retryAfterSeconds: seconds,
+    });
+  }
+  if (error instanceof errors.RPCError) {
+    return new TelegramError(error.errorMessage, `Telegram answered ${error.code} ${error.errorMessage}`, {
+      cause: error,
+    });
+  }
+  return new TelegramError("TELEGRAM_FAILED", error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
+}

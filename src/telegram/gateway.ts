@@ -1,0 +1,146 @@
+/**
+ * The one way the rest of Medusa talks to Telegram: our types in, our types out. Only src/telegram/ knows gramjs.
+ * Chat ids are Bot API style (user > 0, basic group -id, channel -100…id), as operators know them.
+ */
+import type { PeerKind, TelegramAccount } from "../db/schema.js";
+import type { SendFileParams, SentFile } from "./send.js";
+import type { UploadedFile, UploadOptions } from "./uploader.js";
+
+export interface Sender {
+  id: number;
+  username: string | undefined;
+  firstName: string | undefined;
+  lastName: string | undefined;
+  /** IETF language tag Telegram reports for the user (to bots only), e.g. "en", "ru". */
+  languageCode: string | undefined;
+  isBot: boolean;
+}
+
+/** A file a user sent (a .txt batch, a custom thumbnail), to fetch with `downloadFile`. */
+export interface IncomingFile {
+  kind: "document" | "photo";
+  name: string | undefined;
+  size: number;
+  mimeType: string | undefined;
+  /** Opaque: what Telegram needs to hand the file out again. */
+  location: FileLocation;
+}
+
+export interface FileLocation {
+  kind: "document" | "photo";
+  id: string;
+  accessHash: string;
+  fileReference: Buffer;
+  dcId: number;
+  /** For photos: the size type to fetch ("y", "x" …). */
+  thumbSize: string;
+}
+
+export interface TextEntity {
+  type: "bold" | "italic" | "code" | "pre" | "url" | "text_url" | "mention" | "bot_command" | "other";
+  offset: number;
+  length: number;
+  url?: string;
+}
+
+interface IncomingBase {
+  /** Stable id of the update ("msg:<chat>:<id>", "cb:<query>"): the same update always has the same key. */
+  key: string;
+  /** An earlier handling of this update did not finish (the process died inside the handler). */
+  redelivered: boolean;
+  chatId: number;
+  chatKind: PeerKind;
+  from: Sender;
+}
+
+export interface IncomingMessage extends IncomingBase {
+  kind: "message";
+  messageId: number;
+  /** Unix seconds. */
+  date: number;
+  text: string;
+  entities: TextEntity[];
+  replyToMessageId: number | undefined;
+  file: IncomingFile | undefined;
+}
+
+export interface IncomingCallback extends IncomingBase {
+  kind: "callback";
+  queryId: string;
+  messageId: number;
+  data: string;
+}
+
+export type Incoming = IncomingMessage | IncomingCallback;
+
+export interface Button {
+  text: string;
+  /** Callback data, at most 64 bytes. */
+  data?: string;
+  url?: string;
+}
+
+export interface TextOptions {
+  /** The text is Telegram HTML (<b>, <i>, <code>, <a href>…); escape what comes from users. @default false */
+  html?: boolean;
+  /** Rows of inline buttons; an empty array removes the keyboard on edit. */
+  buttons?: Button[][];
+  replyTo?: number;
+  silent?: boolean;
+  /** @default false */
+  linkPreview?: boolean;
+}
+
+export interface BotCommand {
+  command: string;
+  description: string;
+}
+
+export type CommandScope =
+  | { type: "default" }
+  | { type: "private" }
+  | { type: "admins" }
+  | { type: "chat"; chatId: number };
+
+export interface ChatInfo {
+  id: number;
+  kind: PeerKind;
+  title: string;
+  username: string | undefined;
+}
+
+export type PostCheck = { ok: true } | { ok: false; reason: "not_member" | "no_rights" | "unknown_chat" };
+
+export type ConnectionState = "connected" | "connecting" | "disconnected";
+
+export interface TelegramGateway {
+  readonly account: TelegramAccount;
+  readonly me: { id: number; username: string | undefined; premium: boolean };
+  /** Catches up on what was missed, then hands every new update to `handler`, one at a time, in order. */
+  start(handler: (incoming: Incoming) => Promise<void>): Promise<void>;
+  sendText(chatId: number, text: string, options?: TextOptions): Promise<{ messageId: number }>;
+  /** "unchanged" when Telegram says the message already reads so (MESSAGE_NOT_MODIFIED). */
+  editText(
+    chatId: number,
+    messageId: number,
+    text: string,
+    options?: TextOptions,
+  ): Promise<"edited" | "unchanged">;
+  deleteMessages(chatId: number, messageIds: number[]): Promise<void>;
+  answerCallback(queryId: string, options?: { text?: string; alert?: boolean }): Promise<void>;
+  setCommands(
+    commands: BotCommand[],
+    options?: { languageCode?: string; scope?: CommandScope },
+  ): Promise<void>;
+  /** "@name", "t.me/name", "-100123…" or a user id we have seen. */
+  resolveChat(ref: string | number): Promise<ChatInfo>;
+  /** May this account post in `chatId`? */
+  canPost(chatId: number): Promise<PostCheck>;
+  /** Fetches a file a user sent into memory; refuses files over `maxBytes` before fetching a byte. */
+  downloadFile(file: IncomingFile, options: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer>;
+  uploadFile(path: string, options?: UploadOptions): Promise<UploadedFile>;
+  sendFile(chatId: number, params: Omit<SendFileParams, "peer">): Promise<SentFile>;
+  connectionState(): ConnectionState;
+  onConnectionState(listener: (state: ConnectionState) => void): () => void;
+  stop(): Promise<void>;
+}
