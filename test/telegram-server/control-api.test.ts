@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { Api } from "telegram";
 import { TelegramControl, TelegramControlError } from "../support/telegram-control.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
-import { clientFor, closeClient } from "./helpers.js";
+import { clientFor, closeClient, rawError, rawRequest } from "./helpers.js";
 
 describe("the control API over HTTP", () => {
   let srv: RunningTelegramServer;
@@ -82,6 +82,25 @@ describe("the control API over HTTP", () => {
     );
     const c = await control.counters();
     assert.equal(typeof c.connectionsTotal, "number");
+  });
+
+  it("shows undecodable requests and refused layers in the counters", async () => {
+    const user = await control.createUser({ session: true });
+    const client = clientFor(srv, user.session!);
+    try {
+      await client.connect();
+      const body = Buffer.alloc(8);
+      body.writeUInt32LE(0xc0ffee00, 0);
+      assert.equal((await rawError(client, rawRequest(body)))?.errorMessage, "INPUT_CONSTRUCTOR_INVALID");
+      body.writeUInt32LE(0xda9b0d0d, 0); // invokeWithLayer with layer 1
+      body.writeInt32LE(1, 4);
+      assert.equal((await rawError(client, rawRequest(body)))?.errorMessage, "CONNECTION_LAYER_INVALID");
+      const c = await control.counters();
+      assert.equal(c.undecodable["0xc0ffee00"], 1);
+      assert.equal(c.layersRefused["1"], 1);
+    } finally {
+      await closeClient(client);
+    }
   });
 
   it("drops a user's connections on demand; the client reconnects", async () => {

@@ -9,6 +9,7 @@ import { inflateSync } from "node:zlib";
 import { Api } from "telegram";
 import { BinaryReader } from "telegram/extensions/index.js";
 import { returnBigInt } from "telegram/Helpers.js";
+import { serializeBytes } from "telegram/tl/index.js";
 import { authKeyId, decryptMessage, igeEncrypt, messageKeys, sha256 } from "./crypto.js";
 import { WORKER_THRESHOLD } from "./decrypt-pool.js";
 import { Pacer } from "./faults.js";
@@ -23,6 +24,8 @@ const CONTAINER = 0x73f1f8dc;
 const GZIP_PACKED = 0x3072cfa1;
 const RPC_RESULT = 0xf35c6d01;
 const MSGS_ACK = 0x62d6b459;
+const MSGS_STATE_REQ = 0xda69fb52;
+const MSGS_STATE_INFO = 0x04deb57d;
 /** Service messages gramjs and other clients send that need no rpc_result. */
 const PING = 0x7abe77ec;
 const PING_DELAY_DISCONNECT = 0xf3427b8c;
@@ -32,6 +35,30 @@ const CONTAINER_LIMIT = 1024 * 1024 - 1024;
 /** Client msg_ids more than this far from our clock are refused (bad_msg_notification 16/17), as Telegram does. */
 const MSG_ID_WINDOW_PAST = 300;
 const MSG_ID_WINDOW_FUTURE = 30;
+/** Client msg_ids a session remembers, for resends and msgs_state_req; older ones count as forgotten. */
+const REMEMBERED_MSG_IDS = 4096;
+
+/**
+ * One byte per msg_id in msgs_state_info (core.telegram.org/mtproto/service_messages_about_messages): a state
+ * 1..4, plus flags for a received message.
+ */
+export const MsgState = {
+  /** Nothing known: msg_id too low, forgotten or never part of this session. */
+  unknown: 1,
+  /** Within the range of stored msg_ids, certainly not received. */
+  notReceived: 2,
+  /** Higher than any received msg_id: not received yet. */
+  notReceivedYet: 3,
+  received: 4,
+  acknowledged: 8,
+  noAckNeeded: 16,
+  /** An RPC query, being processed or done. */
+  query: 32,
+  /** Its answer has been generated. */
+  answered: 64,
+  /** The client acknowledged our answer: it knows the message arrived. */
+  answerReceived: 128,
+} as const;
 
 interface DecryptSlot {
   key: AuthKeyRecord;
@@ -42,6 +69,10 @@ interface DecryptSlot {
 interface Outgoing {
   body: Buffer;
   contentRelated: boolean;
+  /** The client msg_id this answers (rpc_result, pong): it is acknowledged and answered once sent. */
+  answers?: bigint;
+  /** Client msg_ids a msgs_ack acknowledges. */
+  acks?: bigint[];
 }
 
 export interface Session {
@@ -50,7 +81,14 @@ export interface Session {
   seq: number;
   queue: Outgoing[];
   flushScheduled: boolean;
-  seen: Set<string>;
+  /** What the session knows about each client msg_id it received (MsgState flags), oldest first. */
+  known: Map<bigint, number>;
+  /** The first client msg_id of the session, and the highest forgotten one: below either is "unknown". */
+  firstMsgId: bigint;
+  forgottenUpTo: bigint;
+  highestMsgId: bigint;
+  /** Our answers' msg_ids → the client msg_id each answers, until the client acknowledges the answer. */
+  answerIds: Map<bigint, bigint>;
   /** Content-related client messages to acknowledge with the next batch (msgs_ack). */
   acks: bigint[];
 }
@@ -301,14 +339,60 @@ export class Connection {
   }
 
   private newSession(id: Buffer): Session {
-    return { id, conn: this, seq: 0, queue: [], flushScheduled: false, seen: new Set(), acks: [] };
+    return {
+      id,
+      conn: this,
+      seq: 0,
+      queue: [],
+      flushScheduled: false,
+      known: new Map(),
+      firstMsgId: 0n,
+      forgottenUpTo: 0n,
+      highestMsgId: 0n,
+      answerIds: new Map(),
+      acks: [],
+    };
   }
 
   private onMessage(session: Session, msgId: bigint, seqNo: number, body: Buffer): void {
-    const msgKey = msgId.toString();
-    if (session.seen.has(msgKey)) return; // a resend of something already handled
-    session.seen.add(msgKey);
-    if (session.seen.size > 4096) session.seen.delete(session.seen.values().next().value!);
+    if (session.known.has(msgId)) return; // a resend of something already handled
+    this.remember(session, msgId, MsgState.received | (seqNo % 2 === 1 ? 0 : MsgState.noAckNeeded));
+    this.onBody(session, msgId, seqNo, body);
+  }
+
+  private remember(session: Session, msgId: bigint, state: number): void {
+    if (session.firstMsgId === 0n || msgId < session.firstMsgId) session.firstMsgId = msgId;
+    if (msgId > session.highestMsgId) session.highestMsgId = msgId;
+    session.known.set(msgId, state);
+    if (session.known.size > REMEMBERED_MSG_IDS) {
+      const oldest = session.known.keys().next().value!;
+      session.known.delete(oldest);
+      if (oldest > session.forgottenUpTo) session.forgottenUpTo = oldest;
+    }
+  }
+
+  private mark(session: Session, msgId: bigint, flags: number): void {
+    const state = session.known.get(msgId);
+    if (state !== undefined) session.known.set(msgId, state | flags);
+  }
+
+  /** The msgs_state_info byte for one client msg_id, from what this session knows. */
+  private msgState(session: Session, msgId: bigint): number {
+    const known = session.known.get(msgId);
+    if (known !== undefined) return known;
+    if (msgId > session.highestMsgId) return MsgState.notReceivedYet;
+    const seconds = Number(msgId >> 32n);
+    if (
+      msgId < session.firstMsgId ||
+      msgId <= session.forgottenUpTo ||
+      seconds < Date.now() / 1000 - MSG_ID_WINDOW_PAST
+    ) {
+      return MsgState.unknown;
+    }
+    return MsgState.notReceived;
+  }
+
+  private onBody(session: Session, msgId: bigint, seqNo: number, body: Buffer): void {
     const ctor = body.readUInt32LE(0);
     switch (ctor) {
       case CONTAINER: {
@@ -325,20 +409,38 @@ export class Connection {
       }
       case GZIP_PACKED: {
         const packed = new BinaryReader(body.subarray(4)).tgReadBytes();
-        session.seen.delete(msgKey);
-        this.onMessage(session, msgId, seqNo, inflateSync(packed));
+        this.onBody(session, msgId, seqNo, inflateSync(packed));
         return;
       }
-      case MSGS_ACK:
+      case MSGS_ACK: {
+        // The client has our answers: their requests become "answer received" for msgs_state_req.
+        for (const id of readLongVector(body, 4)) {
+          const request = session.answerIds.get(id);
+          if (request === undefined) continue;
+          session.answerIds.delete(id);
+          this.mark(session, request, MsgState.answerReceived);
+        }
         return;
+      }
+      case MSGS_STATE_REQ: {
+        // A service message answered by msgs_state_info itself, not inside rpc_result.
+        const info = Buffer.from(readLongVector(body, 4).map((id) => this.msgState(session, id)));
+        const head = Buffer.alloc(12);
+        head.writeUInt32LE(MSGS_STATE_INFO, 0);
+        head.writeBigInt64LE(msgId, 4);
+        this.send(session, Buffer.concat([head, serializeBytes(info)]), false);
+        return;
+      }
       case PING:
       case PING_DELAY_DISCONNECT: {
         // Answered with a top-level pong, not inside rpc_result.
         const pingId = body.readBigInt64LE(4);
+        this.mark(session, msgId, MsgState.query);
         this.send(
           session,
           new Api.Pong({ msgId: returnBigInt(msgId), pingId: returnBigInt(pingId) }).getBytes(),
           true,
+          msgId,
         );
         return;
       }
@@ -347,11 +449,12 @@ export class Connection {
     }
     // Odd seqno = content-related: acknowledged, as Telegram does, with the next batch going back.
     if (seqNo % 2 === 1) session.acks.push(msgId);
+    this.mark(session, msgId, MsgState.query);
     let request: unknown;
     try {
       request = new BinaryReader(body).tgReadObject();
-    } catch {
-      this.answer(session, msgId, new RpcFailure(400, "INPUT_CONSTRUCTOR_INVALID"));
+    } catch (e) {
+      this.answer(session, msgId, this.core.undecodable(this, body, e));
       return;
     }
     if (request instanceof Api.GetFutureSalts) {
@@ -366,11 +469,11 @@ export class Connection {
       salts.writeInt32LE(nowS, 20);
       salts.writeInt32LE(nowS + 3600, 24);
       salts.writeBigInt64LE(session.conn.authKey!.salt, 28);
-      this.send(session, salts.subarray(0, 36), true);
+      this.send(session, salts.subarray(0, 36), true, msgId);
       return;
     }
     if (request instanceof Api.DestroySession) {
-      this.send(session, new Api.DestroySessionOk({ sessionId: request.sessionId }).getBytes(), true);
+      this.send(session, new Api.DestroySessionOk({ sessionId: request.sessionId }).getBytes(), true, msgId);
       return;
     }
     this.core
@@ -390,13 +493,16 @@ export class Connection {
     const head = Buffer.alloc(12);
     head.writeUInt32LE(RPC_RESULT, 0);
     head.writeBigInt64LE(reqMsgId, 4);
-    this.send(session, Buffer.concat([head, payload]), true);
+    this.send(session, Buffer.concat([head, payload]), true, reqMsgId);
   }
 
-  /** Queues a message for the session; everything queued in one tick leaves in one container. */
-  send(session: Session, body: Buffer, contentRelated: boolean): void {
+  /**
+   * Queues a message for the session; everything queued in one tick leaves in one container. `answers` is the
+   * client msg_id this message answers.
+   */
+  send(session: Session, body: Buffer, contentRelated: boolean, answers?: bigint): void {
     if (this.closed) return;
-    session.queue.push({ body, contentRelated });
+    session.queue.push({ body, contentRelated, answers });
     if (session.flushScheduled) return;
     session.flushScheduled = true;
     setImmediate(() => this.flush(session));
@@ -405,8 +511,9 @@ export class Connection {
   private flush(session: Session): void {
     session.flushScheduled = false;
     if (session.acks.length > 0) {
-      const msgIds = session.acks.splice(0).map((id) => returnBigInt(id));
-      session.queue.unshift({ body: new Api.MsgsAck({ msgIds }).getBytes(), contentRelated: false });
+      const acks = session.acks.splice(0);
+      const msgIds = acks.map((id) => returnBigInt(id));
+      session.queue.unshift({ body: new Api.MsgsAck({ msgIds }).getBytes(), contentRelated: false, acks });
     }
     while (session.queue.length > 0 && !this.closed) {
       const batch: Outgoing[] = [];
@@ -431,10 +538,19 @@ export class Connection {
     }
   }
 
-  /** msg_id, seqno, length, body. */
+  /** msg_id, seqno, length, body; notes what the message acknowledges and answers. */
   private envelope(session: Session, m: Outgoing): Buffer {
+    const msgId = this.nextMsgId(m.contentRelated);
+    for (const id of m.acks ?? []) this.mark(session, id, MsgState.acknowledged);
+    if (m.answers !== undefined) {
+      this.mark(session, m.answers, MsgState.acknowledged | MsgState.answered);
+      session.answerIds.set(msgId, m.answers);
+      if (session.answerIds.size > REMEMBERED_MSG_IDS) {
+        session.answerIds.delete(session.answerIds.keys().next().value!);
+      }
+    }
     const head = Buffer.alloc(16);
-    head.writeBigInt64LE(this.nextMsgId(m.contentRelated), 0);
+    head.writeBigInt64LE(msgId, 0);
     head.writeInt32LE(m.contentRelated ? session.seq++ * 2 + 1 : session.seq * 2, 8);
     head.writeInt32LE(m.body.length, 12);
     return Buffer.concat([head, m.body]);
@@ -454,6 +570,13 @@ export class Connection {
     keyIdBytes.writeBigInt64LE(BigInt(key.id), 0);
     this.writePacket(Buffer.concat([keyIdBytes, msgKey, igeEncrypt(plain, aesKey, iv)]));
   }
+}
+
+/** A bare Vector<long> (boxed with 0x1cb5c415) at `offset`, as msgs_ack and msgs_state_req carry it. */
+function readLongVector(body: Buffer, offset: number): bigint[] {
+  const count = body.readInt32LE(offset + 4);
+  if (count < 0 || offset + 8 + count * 8 > body.length) throw new Error(`bad vector of ${count} longs`);
+  return Array.from({ length: count }, (_, i) => body.readBigInt64LE(offset + 8 + i * 8));
 }
 
 /** TL results: objects serialise themselves; vectors and Bool are written by hand, as gramjs reads them. */

@@ -4,6 +4,7 @@
  * user's connections.
  */
 import { Api } from "telegram";
+import { LAYER } from "telegram/tl/AllTLObjects.js";
 import type { Connection, Session } from "./connection.js";
 import type { ServerRsaKey } from "./crypto.js";
 import type { DecryptPool } from "./decrypt-pool.js";
@@ -23,7 +24,14 @@ export interface Counters {
   rpcs: Record<string, number>;
   errors: Record<string, number>;
   unknownMethods: Record<string, number>;
+  /** Requests that did not decode, by the constructor id that failed ("0x…"); answered INPUT_CONSTRUCTOR_INVALID. */
+  undecodable: Record<string, number>;
+  /** invokeWithLayer calls refused with CONNECTION_LAYER_INVALID, by the layer asked for. */
+  layersRefused: Record<string, number>;
 }
+
+/** invokeWithLayer#da9b0d0d layer:int query:!X */
+const INVOKE_WITH_LAYER = 0xda9b0d0d;
 
 export class ServerCore {
   readonly connections = new Set<Connection>();
@@ -36,6 +44,8 @@ export class ServerCore {
     rpcs: {},
     errors: {},
     unknownMethods: {},
+    undecodable: {},
+    layersRefused: {},
   };
 
   /** random_ids already used per sender ("userId:randomId"). */
@@ -70,6 +80,8 @@ export class ServerCore {
     let query = request as { className?: string; query?: unknown };
     // Wrappers carry the real method in `query`.
     for (;;) {
+      if (query instanceof Api.InvokeWithLayer && query.layer !== LAYER)
+        throw this.refuseLayer(conn, query.layer);
       if (
         query instanceof Api.InvokeWithLayer ||
         query instanceof Api.InitConnection ||
@@ -97,10 +109,44 @@ export class ServerCore {
       const ctx: CallContext = { core: this, conn, session, user };
       return await handler(ctx, query as never);
     } catch (e) {
-      const label = e instanceof RpcFailure ? e.errorMessage : "INTERNAL";
-      this.counters.errors[label] = (this.counters.errors[label] ?? 0) + 1;
+      this.count(e instanceof RpcFailure ? e.errorMessage : "INTERNAL");
       throw e;
     }
+  }
+
+  /**
+   * The server reads and writes gramjs's own `Api` layer only: objects of another layer would be misread or
+   * misunderstood, so a client asking for one is refused as Telegram refuses a layer it does not know.
+   */
+  refuseLayer(conn: Connection, asked: number): RpcFailure {
+    this.counters.layersRefused[asked] = (this.counters.layersRefused[asked] ?? 0) + 1;
+    this.count("CONNECTION_LAYER_INVALID");
+    this.log(
+      `connection ${conn.id}: invokeWithLayer asked for layer ${asked}; this server speaks layer ${LAYER} only`,
+    );
+    return new RpcFailure(400, "CONNECTION_LAYER_INVALID");
+  }
+
+  /** A request that does not decode with gramjs's schema: logged, counted, answered INPUT_CONSTRUCTOR_INVALID. */
+  undecodable(conn: Connection, body: Buffer, error: unknown): RpcFailure {
+    const outer = body.length >= 4 ? body.readUInt32LE(0) : 0;
+    if (outer === INVOKE_WITH_LAYER && body.length >= 8 && body.readInt32LE(4) !== LAYER) {
+      return this.refuseLayer(conn, body.readInt32LE(4));
+    }
+    const failed = (error as { invalidConstructorId?: number }).invalidConstructorId;
+    const ctor = hex(failed ?? outer);
+    this.counters.undecodable[ctor] = (this.counters.undecodable[ctor] ?? 0) + 1;
+    this.count("INPUT_CONSTRUCTOR_INVALID");
+    const where = failed !== undefined && failed !== outer ? ` inside ${hex(outer)}` : "";
+    this.log(
+      `connection ${conn.id}: undecodable request: constructor ${ctor}${where}, ${body.length} bytes` +
+        (failed === undefined ? ` (${(error as Error).message})` : ""),
+    );
+    return new RpcFailure(400, "INPUT_CONSTRUCTOR_INVALID");
+  }
+
+  private count(errorMessage: string): void {
+    this.counters.errors[errorMessage] = (this.counters.errors[errorMessage] ?? 0) + 1;
   }
 
   /**
@@ -120,4 +166,8 @@ export class ServerCore {
     }
     return sent;
   }
+}
+
+function hex(ctor: number): string {
+  return `0x${(ctor >>> 0).toString(16).padStart(8, "0")}`;
 }

@@ -345,6 +345,8 @@ export class TelegramServer {
       rpcs: { ...c.rpcs },
       errors: { ...c.errors },
       unknownMethods: { ...c.unknownMethods },
+      undecodable: { ...c.undecodable },
+      layersRefused: { ...c.layersRefused },
       floodWaits: this.faults.floodWaits,
       dropped: this.faults.dropped,
     };
