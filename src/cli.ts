@@ -6,11 +6,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { formatChecks, runChecks } from "./cli/doctor.js";
 import { downloadCommand } from "./cli/download.js";
+import { loginCommand } from "./cli/login.js";
 import { type Config, parseConfig } from "./config.js";
 import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { ConfigError, UserError, userFacing } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startMedusa } from "./main.js";
+import { installGramjsPatches } from "./telegram/gramjs-patches.js";
 
 const VERSION: string = createRequire(import.meta.url)("../package.json").version;
 
@@ -23,7 +25,7 @@ Commands:
   migrate            create or update the database, then exit
   doctor             check node, ffmpeg, ffprobe, yt-dlp, the database and disk space
   download <url>     download a link to a folder (--out DIR, --name NAME, --quality Q)
-  login              save a Telegram user session (Premium: 4000 MiB files)   [not yet available]
+  login              save a Telegram user session (Premium: 4000 MiB files)
   upload <file|url>  upload to a chat from the terminal (--to CHAT)           [not yet available]
   backup [--out F]   copy the live database with SQLite's online backup (default data/backups/)
 
@@ -57,8 +59,14 @@ const COMMANDS: Record<string, CommandFn> = {
     return 0;
   },
   doctor: async (_argv, env) => {
-    const config = parseConfig(env);
-    const checks = await runChecks(config);
+    // With Telegram credentials set, the user session is checked too; without them, the machine alone.
+    const config = env.TELEGRAM_API_ID ? parseConfig(env, { telegram: true }) : parseConfig(env);
+    if (config.telegram) installGramjsPatches();
+    const log = createLogger({
+      level: env.LOG_LEVEL ? config.log.level : "error",
+      destination: process.stderr,
+    });
+    const checks = await runChecks(config, log);
     console.log(formatChecks(checks));
     return checks.every((c) => c.ok) ? 0 : 1;
   },
@@ -71,7 +79,17 @@ const COMMANDS: Record<string, CommandFn> = {
     });
     return downloadCommand(argv, config, log);
   },
-  login: notYet("login"),
+  login: async (argv, env) => {
+    parseArgs({ args: argv, options: {}, strict: true });
+    const config = parseConfig(env, { telegram: true });
+    if (!config.telegram) throw new Error("unreachable: telegram config is required above");
+    installGramjsPatches();
+    const log = createLogger({
+      level: env.LOG_LEVEL ? config.log.level : "warn",
+      destination: process.stderr,
+    });
+    return loginCommand(config.telegram, log, { input: process.stdin, output: process.stdout });
+  },
   upload: notYet("upload"),
   backup: async (argv, env) => {
     const { values } = parseArgs({ args: argv, options: { out: { type: "string" } }, strict: true });

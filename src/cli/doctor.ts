@@ -2,8 +2,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import type { Config } from "../config.js";
+import type { Config, TelegramConfig } from "../config.js";
 import { openDatabase } from "../db/database.js";
+import type { Logger } from "../logger.js";
+import { probeUserSession, readUserSession } from "../telegram/user-session.js";
 
 export interface Check {
   name: string;
@@ -15,7 +17,7 @@ const MIN_NODE = [20, 12] as const;
 /** A tool that does not answer --version in this time is as good as missing. */
 const VERSION_TIMEOUT_MS = 15_000;
 
-export async function runChecks(config: Config): Promise<Check[]> {
+export async function runChecks(config: Config, log?: Logger): Promise<Check[]> {
   const checks: Check[] = [];
   const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
   checks.push({
@@ -28,7 +30,25 @@ export async function runChecks(config: Config): Promise<Check[]> {
   checks.push(await toolVersion("yt-dlp", config.fetch.ytdlpPath, ["--version"]));
   checks.push(databaseWritable(config.paths.database));
   checks.push(diskSpace(config.paths.dataDir, config.limits.minFreeDisk));
+  if (config.telegram && log) checks.push(await userSession(config.telegram, log));
   return checks;
+}
+
+/** The user session is optional; one that is configured but no longer works is a failure to fix. */
+async function userSession(telegram: TelegramConfig, log: Logger): Promise<Check> {
+  const name = "user session";
+  const session = await readUserSession(telegram).catch(() => undefined);
+  if (!session) {
+    return { name, ok: true, detail: "none: files over 2000 MiB are split (`medusa login` adds one)" };
+  }
+  const probe = await probeUserSession(telegram, session, log);
+  if (!probe.ok) return { name, ok: false, detail: `${probe.reason}; run \`medusa login\` again` };
+  const who = probe.me.username ? `@${probe.me.username}` : probe.me.name;
+  return {
+    name,
+    ok: true,
+    detail: `${who}, ${probe.me.premium ? "Premium: files up to 4000 MiB" : "not Premium: files up to 2000 MiB"}`,
+  };
 }
 
 async function toolVersion(name: string, binary: string, args: string[]): Promise<Check> {

@@ -96,7 +96,7 @@ async function loginBot(
   }
 }
 
-function readServerKey(file: string | undefined): string {
+export function readServerKey(file: string | undefined): string {
   if (!file) {
     throw new UserError(
       "CONFIG_SERVER_KEY",

@@ -1,0 +1,166 @@
+/**
+ * The user session (a Telegram account, Premium for 4000 MiB files): signing in with phone, code and cloud
+ * password (gramjs runs Telegram's SRP check), and probing a saved session. Medusa never creates an account.
+ */
+import fs from "node:fs/promises";
+import type { TelegramClient } from "telegram";
+import type { TelegramConfig } from "../config.js";
+import { UserError } from "../errors.js";
+import { withDeadline } from "../lib/abort.js";
+import type { Logger } from "../logger.js";
+import { readServerKey } from "./bot-client.js";
+import { createTelegramClient, disconnectClient } from "./connect.js";
+
+/** Connecting and one request: Telegram answers within seconds; this covers a slow VPS and gramjs's retries. */
+const PROBE_TIMEOUT_MS = 30_000;
+
+export interface LoginPrompts {
+  phone(): Promise<string>;
+  /** `retry`: the previous code was wrong. */
+  code(retry: boolean): Promise<string>;
+  password(hint: string | undefined, retry: boolean): Promise<string>;
+}
+
+export interface AccountSummary {
+  id: number;
+  name: string;
+  username: string | undefined;
+  premium: boolean;
+}
+
+export type SessionProbe = { ok: true; me: AccountSummary } | { ok: false; code: string; reason: string };
+
+/** Errors Telegram gives during sign-in that the person can fix by typing again. */
+const RETRYABLE = new Set(["PHONE_CODE_INVALID", "PASSWORD_HASH_INVALID", "PHONE_CODE_EMPTY"]);
+
+const FINAL: Record<string, string> = {
+  PHONE_NUMBER_INVALID: "Telegram does not accept that phone number.",
+  PHONE_NUMBER_UNOCCUPIED: "That phone number has no Telegram account; Medusa does not create accounts.",
+  PHONE_NUMBER_BANNED: "Telegram has banned that phone number.",
+  PHONE_CODE_EXPIRED: "The code expired; run `medusa login` again.",
+  PHONE_NUMBER_FLOOD: "Telegram refuses more codes for that number for now; try again later.",
+};
+
+export async function loginUser(
+  config: TelegramConfig,
+  prompts: LoginPrompts,
+  log: Logger,
+): Promise<{ session: string; me: AccountSummary }> {
+  const client = userClient(config, "", log);
+  let failure: unknown;
+  let codes = 0;
+  let passwords = 0;
+  try {
+    await client.start({
+      phoneNumber: () => prompts.phone(),
+      phoneCode: async () => {
+        try {
+          return await prompts.code(codes++ > 0);
+        } catch (error) {
+          failure = error;
+          return ""; // gramjs swallows errors thrown here; an empty code ends in onError below
+        }
+      },
+      password: async (hint) => {
+        try {
+          return await prompts.password(hint || undefined, passwords++ > 0);
+        } catch (error) {
+          failure = error;
+          throw error;
+        }
+      },
+      firstAndLastNames: async () => {
+        failure = new UserError("PHONE_NUMBER_UNOCCUPIED", FINAL.PHONE_NUMBER_UNOCCUPIED ?? "");
+        throw failure;
+      },
+      onError: async (error) => {
+        if (failure) return true;
+        const code = (error as { errorMessage?: string }).errorMessage ?? "";
+        if (RETRYABLE.has(code)) return false;
+        failure = FINAL[code] ? new UserError(code, FINAL[code] ?? code, { cause: error }) : error;
+        return true;
+      },
+    });
+    const me = summary(await client.getMe());
+    return { session: String(client.session.save()), me };
+  } catch (error) {
+    throw failure ?? error;
+  } finally {
+    await disconnectClient(client).catch((error: unknown) => log.warn({ err: error }, "disconnect failed"));
+  }
+}
+
+/** Does this session still work, and is the account Premium? */
+export async function probeUserSession(
+  config: TelegramConfig,
+  session: string,
+  log: Logger,
+): Promise<SessionProbe> {
+  const client = userClient(config, session, log);
+  try {
+    const me = await withDeadline(
+      (async () => {
+        await client.connect();
+        return client.getMe();
+      })(),
+      PROBE_TIMEOUT_MS,
+      undefined,
+      () =>
+        new UserError("TELEGRAM_UNREACHABLE", `No answer from Telegram within ${PROBE_TIMEOUT_MS / 1000} s.`),
+    );
+    if (me.bot)
+      return { ok: false, code: "SESSION_IS_BOT", reason: "the session belongs to a bot, not a user" };
+    return { ok: true, me: summary(me) };
+  } catch (error) {
+    const code =
+      (error as { errorMessage?: string; code?: string }).errorMessage ?? (error as { code?: string }).code;
+    if (code === "AUTH_KEY_UNREGISTERED" || code === "SESSION_REVOKED" || code === "USER_DEACTIVATED") {
+      return {
+        ok: false,
+        code,
+        reason: `Telegram no longer accepts it (${code}): it was logged out or revoked`,
+      };
+    }
+    return { ok: false, code: code ?? "SESSION_CHECK_FAILED", reason: (error as Error).message };
+  } finally {
+    await disconnectClient(client).catch((error: unknown) => log.warn({ err: error }, "disconnect failed"));
+  }
+}
+
+/** TELEGRAM_SESSION, else the file `medusa login` wrote, else none. */
+export async function readUserSession(config: TelegramConfig): Promise<string | undefined> {
+  if (config.userSession) return config.userSession;
+  try {
+    return (await fs.readFile(config.sessionFile, "utf8")).trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+function userClient(config: TelegramConfig, session: string, log: Logger): TelegramClient {
+  const server = config.server
+    ? {
+        host: config.server.host,
+        port: config.server.port,
+        dcId: config.server.dcId,
+        publicKeyPem: readServerKey(config.server.publicKeyFile),
+      }
+    : undefined;
+  return createTelegramClient({ apiId: config.apiId, apiHash: config.apiHash, session, server, logger: log });
+}
+
+function summary(me: {
+  id: { toString(): string };
+  firstName?: string | null;
+  lastName?: string | null;
+  username?: string | null;
+  premium?: boolean | null;
+}): AccountSummary {
+  return {
+    id: Number(me.id.toString()),
+    name: [me.firstName, me.lastName].filter(Boolean).join(" ") || "(no name)",
+    username: me.username ?? undefined,
+    premium: me.premium ?? false,
+  };
+}
