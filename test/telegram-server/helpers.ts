@@ -3,7 +3,9 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import type { Api, TelegramClient } from "telegram";
 import { createTelegramClient, disconnectClient } from "../../src/telegram/connect.js";
+import { authKeyId } from "../support/telegram-server/crypto.js";
 import type { RunningTelegramServer } from "../support/telegram-server/index.js";
+import type { AuthKeyRecord } from "../support/telegram-server/world.js";
 
 export const API_ID = 12345;
 export const API_HASH = "0123456789abcdef".repeat(2); // any 32 hex digits: the local server does not check it
@@ -57,4 +59,28 @@ export async function rawError(
     () => undefined,
     (e: { code?: number; errorMessage?: string; seconds?: number }) => e,
   );
+}
+
+/** The ids of every auth key the server knows now, to tell later ones apart. */
+export function knownAuthKeys(srv: RunningTelegramServer): Set<string> {
+  return new Set(srv.server.world.authKeys.keys());
+}
+
+/** Auth keys the server made since `known` was taken, oldest first. */
+export function authKeysSince(srv: RunningTelegramServer, known: Set<string>): AuthKeyRecord[] {
+  return [...srv.server.world.authKeys.values()].filter((k) => !known.has(k.id));
+}
+
+/**
+ * gramjs builds its copy of the key without leading zero bytes, so it rejects an exchange whose key starts with
+ * one (about 1 in 256) and runs another: the luck that exact exchange counts must allow for.
+ */
+export function gramjsRejects(key: AuthKeyRecord): boolean {
+  return key.key[0] === 0;
+}
+
+/** The server's id of the auth key a client holds. */
+export function clientAuthKeyId(client: TelegramClient): string | undefined {
+  const key = client.session.getAuthKey()?.getKey();
+  return key ? authKeyId(key) : undefined;
 }
