@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { Api } from "telegram";
 import { NewMessage, type NewMessageEvent } from "telegram/events/index.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
-import { botClient, closeClient, sha256File, withTimeout } from "./helpers.js";
+import { botClient, closeClient, EVENT_TIMEOUT_MS, sha256File, withTimeout } from "./helpers.js";
 
 describe("a gramjs bot against the local Telegram server", () => {
   let srv: RunningTelegramServer;
@@ -39,12 +39,12 @@ describe("a gramjs bot against the local Telegram server", () => {
       );
       const chat = { user: user.id, peer: bot.id };
       srv.server.sendText(user.id, chat, "hello bot");
-      const event = await withTimeout(heard, 5000, "NewMessage");
+      const event = await withTimeout(heard, EVENT_TIMEOUT_MS, "NewMessage");
       assert.equal(event.message.message, "hello bot");
       assert.equal(Number(event.message.senderId), user.id);
 
       await event.message.reply({ message: "hello human" });
-      const reply = await srv.server.waitForMessage(chat, (m) => m.text === "hello human", 5000);
+      const reply = await srv.server.waitForMessage(chat, (m) => m.text === "hello human", EVENT_TIMEOUT_MS);
       assert.equal(reply.fromId, bot.id);
 
       const file = path.join(dir, "thirty.bin");

@@ -37,6 +37,12 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest("hex");
 }
 
+/**
+ * The bound of a wait on an event (an update, a reply, a child's start line). Events come in milliseconds; the
+ * bound only turns a hang into a clear failure, so it is generous for a loaded machine.
+ */
+export const EVENT_TIMEOUT_MS = 30_000;
+
 /** Rejects after `ms` so that no test waits forever. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;

@@ -14,6 +14,7 @@ import {
   clientAuthKeyId,
   clientFor,
   closeClient,
+  EVENT_TIMEOUT_MS,
   gramjsRejects,
   knownAuthKeys,
   rawError,
@@ -148,13 +149,13 @@ describe("connections, faults and network conditions", () => {
     try {
       assert.ok(srv.server.dropConnections(bot.id) >= 1);
       // Queued until gramjs has reconnected (it waits 1 s first).
-      await withTimeout(client.getMe(), 10_000, "getMe after reconnect");
+      await withTimeout(client.getMe(), EVENT_TIMEOUT_MS, "getMe after reconnect");
       const heard = new Promise<NewMessageEvent>((resolve) =>
         client.addEventHandler(resolve, new NewMessage({})),
       );
       srv.server.sendText(user.id, { user: user.id, peer: bot.id }, "still there?");
       assert.equal(
-        (await withTimeout(heard, 5000, "NewMessage after reconnect")).message.message,
+        (await withTimeout(heard, EVENT_TIMEOUT_MS, "NewMessage after reconnect")).message.message,
         "still there?",
       );
     } finally {
