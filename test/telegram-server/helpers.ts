@@ -79,7 +79,8 @@ export function authKeysSince(srv: RunningTelegramServer, known: Set<string>): A
 
 /**
  * gramjs builds its copy of the key without leading zero bytes, so it rejects an exchange whose key starts with
- * one (about 1 in 256) and runs another: the luck that exact exchange counts must allow for.
+ * one (about 1 in 200 with Telegram's prime, whose top byte is 0xC7) and runs another: luck that exact counts of
+ * exchanges must allow for.
  */
 export function gramjsRejects(key: AuthKeyRecord): boolean {
   return key.key[0] === 0;
