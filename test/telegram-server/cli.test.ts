@@ -8,7 +8,7 @@ import { CallbackQuery, type CallbackQueryEvent } from "telegram/events/Callback
 import { NewMessage, type NewMessageEvent } from "telegram/events/index.js";
 import { createTelegramClient } from "../../src/telegram/connect.js";
 import { TelegramControl } from "../support/telegram-control.js";
-import { closeClient, withTimeout } from "./helpers.js";
+import { closeClient, EVENT_TIMEOUT_MS, withTimeout } from "./helpers.js";
 
 interface StartLine {
   mtproto: string;
@@ -38,7 +38,7 @@ describe("npm run local-telegram and its control API", () => {
     child = spawn(process.execPath, ["--import", "tsx", "test/support/telegram-server/cli.ts"], {
       stdio: ["ignore", "pipe", "inherit"],
     });
-    line = JSON.parse(await withTimeout(firstLine(child), 20_000, "start line")) as StartLine;
+    line = JSON.parse(await withTimeout(firstLine(child), EVENT_TIMEOUT_MS, "start line")) as StartLine;
     control = new TelegramControl(line.control);
   });
   after(async () => {
@@ -97,11 +97,15 @@ describe("npm run local-telegram and its control API", () => {
       await e.answer({ message: `got ${e.query.data?.toString()}` });
     }, new CallbackQuery({}));
     await control.sendText(owner, chat, "/menu");
-    const menu = await control.waitForMessage(chat, { fromId: Number(me.id), textIncludes: "pick" }, 5000);
+    const menu = await control.waitForMessage(
+      chat,
+      { fromId: Number(me.id), textIncludes: "pick" },
+      EVENT_TIMEOUT_MS,
+    );
     assert.deepEqual(menu.buttons, [[{ text: "Cancel", data: "cancel:7", url: null }]]);
 
     // A button press reaches the bot as a CallbackQuery; its answer and edit come back.
-    const answer = await control.pressButton(owner, chat, menu.id, { data: "cancel:7" }, 5000);
+    const answer = await control.pressButton(owner, chat, menu.id, { data: "cancel:7" }, EVENT_TIMEOUT_MS);
     assert.deepEqual(answer, { answered: true, message: "got cancel:7", alert: false });
     const edited = (await control.messages(chat)).find((m) => m.id === menu.id)!;
     assert.equal(edited.text, "cancelled");
@@ -117,7 +121,7 @@ describe("npm run local-telegram and its control API", () => {
     );
     const content = Buffer.from("https://example.com/a.mp4\nhttps://example.com/b.mp4\n");
     await control.sendDocument(owner, chat, { name: "links.txt", mimeType: "text/plain", content });
-    const event = await withTimeout(received, 5000, "document message");
+    const event = await withTimeout(received, EVENT_TIMEOUT_MS, "document message");
     const downloaded = (await bot.downloadMedia(event.message, {})) as Buffer;
     assert.equal(Buffer.compare(downloaded, content), 0);
 
@@ -131,7 +135,7 @@ describe("npm run local-telegram and its control API", () => {
     client = undefined;
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
-    assert.equal(await withTimeout(exited, 10_000, "exit"), 0);
+    assert.equal(await withTimeout(exited, EVENT_TIMEOUT_MS, "exit"), 0);
     assert.equal(existsSync(line.env.TELEGRAM_SERVER_KEY_FILE!), false);
   });
 });

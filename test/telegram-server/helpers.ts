@@ -6,7 +6,9 @@ import { returnBigInt } from "telegram/Helpers.js";
 import { RequestState } from "telegram/network/RequestState.js";
 import { tlobjects } from "telegram/tl/AllTLObjects.js";
 import { createTelegramClient, disconnectClient } from "../../src/telegram/connect.js";
+import { authKeyId } from "../support/telegram-server/crypto.js";
 import type { RunningTelegramServer } from "../support/telegram-server/index.js";
+import type { AuthKeyRecord } from "../support/telegram-server/world.js";
 
 export const API_ID = 12345;
 export const API_HASH = "0123456789abcdef".repeat(2); // any 32 hex digits: the local server does not check it
@@ -37,6 +39,12 @@ export async function sha256File(file: string): Promise<string> {
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   return h.digest("hex");
 }
+
+/**
+ * The bound of a wait on an event (an update, a reply, a child's start line). Events come in milliseconds; the
+ * bound only turns a hang into a clear failure, so it is generous for a loaded machine.
+ */
+export const EVENT_TIMEOUT_MS = 30_000;
 
 /** Rejects after `ms` so that no test waits forever. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -143,4 +151,29 @@ export async function msgsStateReq(
     if (originalHandler) sender._handlers[ctor] = originalHandler;
     else delete sender._handlers[ctor];
   }
+}
+
+/** The ids of every auth key the server knows now, to tell later ones apart. */
+export function knownAuthKeys(srv: RunningTelegramServer): Set<string> {
+  return new Set(srv.server.world.authKeys.keys());
+}
+
+/** Auth keys the server made since `known` was taken, oldest first. */
+export function authKeysSince(srv: RunningTelegramServer, known: Set<string>): AuthKeyRecord[] {
+  return [...srv.server.world.authKeys.values()].filter((k) => !known.has(k.id));
+}
+
+/**
+ * gramjs builds its copy of the key without leading zero bytes, so it rejects an exchange whose key starts with
+ * one (about 1 in 200 with Telegram's prime, whose top byte is 0xC7) and runs another: luck that exact counts of
+ * exchanges must allow for.
+ */
+export function gramjsRejects(key: AuthKeyRecord): boolean {
+  return key.key[0] === 0;
+}
+
+/** The server's id of the auth key a client holds. */
+export function clientAuthKeyId(client: TelegramClient): string | undefined {
+  const key = client.session.getAuthKey()?.getKey();
+  return key ? authKeyId(key) : undefined;
 }

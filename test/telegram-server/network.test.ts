@@ -8,7 +8,19 @@ import { Api, type TelegramClient } from "telegram";
 import { NewMessage, type NewMessageEvent } from "telegram/events/index.js";
 import { returnBigInt } from "telegram/Helpers.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
-import { botClient, clientFor, closeClient, rawError, sha256File, withTimeout } from "./helpers.js";
+import {
+  authKeysSince,
+  botClient,
+  clientAuthKeyId,
+  clientFor,
+  closeClient,
+  EVENT_TIMEOUT_MS,
+  gramjsRejects,
+  knownAuthKeys,
+  rawError,
+  sha256File,
+  withTimeout,
+} from "./helpers.js";
 
 const MIB = 1024 * 1024;
 
@@ -28,6 +40,7 @@ describe("connections, faults and network conditions", () => {
   it("handles 16 concurrent connections, each with its own new auth key", async () => {
     const users = [...Array(16)].map(() => srv.server.createUser({ session: true }));
     const before = srv.server.counters();
+    const known = knownAuthKeys(srv);
     const clients = users.map((u) => clientFor(srv, u.session!));
     const fresh = [...Array(4)].map(() => clientFor(srv));
     try {
@@ -39,7 +52,14 @@ describe("connections, faults and network conditions", () => {
       );
       const c = srv.server.counters();
       assert.ok(c.connectionsOpen >= 20, `open: ${c.connectionsOpen}`);
-      assert.equal(c.handshakes - before.handshakes, 4);
+      // Each fresh client holds a key of its own that the server made just now.
+      const made = authKeysSince(srv, known);
+      const held = fresh.map((f) => clientAuthKeyId(f));
+      assert.equal(new Set(held).size, 4);
+      for (const id of held) assert.ok(made.some((k) => k.id === id && !gramjsRejects(k)));
+      // One exchange per fresh client, and one more for each key gramjs rejects.
+      assert.equal(c.handshakes - before.handshakes, made.length);
+      assert.equal(made.length, 4 + made.filter(gramjsRejects).length);
     } finally {
       await Promise.all([...clients, ...fresh].map(closeClient));
     }
@@ -47,11 +67,17 @@ describe("connections, faults and network conditions", () => {
 
   it("survives the auth-key exchange failing with a wrong new_nonce_hash (gramjs's 1-in-256 case)", async () => {
     const before = srv.server.counters().handshakes;
+    const known = knownAuthKeys(srv);
     srv.server.faults.setFaults({ badNonceHashCount: 1 });
     const { bot, client } = await botClient(srv, "retry_bot");
     try {
       assert.equal(Number(((await client.getMe()) as Api.User).id), bot.id);
-      assert.equal(srv.server.counters().handshakes - before, 2);
+      // The corrupted exchange, then the one whose key the client keeps; and one more for each later key gramjs
+      // rejects on its own.
+      const made = authKeysSince(srv, known);
+      assert.equal(srv.server.counters().handshakes - before, made.length);
+      assert.equal(made.length, 2 + made.slice(1).filter(gramjsRejects).length);
+      assert.equal(clientAuthKeyId(client), made.at(-1)?.id);
     } finally {
       await closeClient(client);
     }
@@ -123,13 +149,13 @@ describe("connections, faults and network conditions", () => {
     try {
       assert.ok(srv.server.dropConnections(bot.id) >= 1);
       // Queued until gramjs has reconnected (it waits 1 s first).
-      await withTimeout(client.getMe(), 10_000, "getMe after reconnect");
+      await withTimeout(client.getMe(), EVENT_TIMEOUT_MS, "getMe after reconnect");
       const heard = new Promise<NewMessageEvent>((resolve) =>
         client.addEventHandler(resolve, new NewMessage({})),
       );
       srv.server.sendText(user.id, { user: user.id, peer: bot.id }, "still there?");
       assert.equal(
-        (await withTimeout(heard, 5000, "NewMessage after reconnect")).message.message,
+        (await withTimeout(heard, EVENT_TIMEOUT_MS, "NewMessage after reconnect")).message.message,
         "still there?",
       );
     } finally {

@@ -8,7 +8,7 @@ import { Api, type TelegramClient } from "telegram";
 import { NewMessage, type NewMessageEvent } from "telegram/events/index.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
 import type { UserView } from "../support/telegram-server/server.js";
-import { botClient, clientFor, closeClient, sha256File, withTimeout } from "./helpers.js";
+import { botClient, clientFor, closeClient, EVENT_TIMEOUT_MS, sha256File, withTimeout } from "./helpers.js";
 
 describe("the world: users, groups, channels and messages as gramjs sees them", () => {
   let srv: RunningTelegramServer;
@@ -41,10 +41,10 @@ describe("the world: users, groups, channels and messages as gramjs sees them", 
       aliceTg.addEventHandler(resolve, new NewMessage({ incoming: true })),
     );
     await aliceTg.sendMessage("@world_bot", { message: "/start" });
-    const e = await withTimeout(botHears, 5000, "bot NewMessage");
+    const e = await withTimeout(botHears, EVENT_TIMEOUT_MS, "bot NewMessage");
     assert.equal(e.message.message, "/start");
     await e.message.respond({ message: "welcome" });
-    const back = await withTimeout(aliceHears, 5000, "user NewMessage");
+    const back = await withTimeout(aliceHears, EVENT_TIMEOUT_MS, "user NewMessage");
     assert.equal(back.message.message, "welcome");
     assert.equal(Number(back.message.senderId), bot.id);
   });
@@ -115,11 +115,15 @@ describe("the world: users, groups, channels and messages as gramjs sees them", 
       botTg.addEventHandler((e: NewMessageEvent) => (e.isGroup ? resolve(e) : undefined), new NewMessage({})),
     );
     srv.server.sendText(alice.id, { chat: group.id }, "/help in group");
-    const e = await withTimeout(heard, 5000, "group NewMessage");
+    const e = await withTimeout(heard, EVENT_TIMEOUT_MS, "group NewMessage");
     assert.equal(e.message.message, "/help in group");
     assert.equal(e.chatId?.toString(), group.peerId);
     await e.message.reply({ message: "here to help" });
-    const reply = await srv.server.waitForMessage({ chat: group.id }, (m) => m.text === "here to help", 5000);
+    const reply = await srv.server.waitForMessage(
+      { chat: group.id },
+      (m) => m.text === "here to help",
+      EVENT_TIMEOUT_MS,
+    );
     assert.equal(reply.replyToMsgId, e.message.id);
   });
 
@@ -171,7 +175,7 @@ describe("the world: users, groups, channels and messages as gramjs sees them", 
       { user: alice.id, peer: bot.id },
       { name: "batch.txt", content, thumb },
     );
-    const e = await withTimeout(heard, 5000, "document NewMessage");
+    const e = await withTimeout(heard, EVENT_TIMEOUT_MS, "document NewMessage");
     const doc = e.message.document!;
     assert.equal(Number(doc.size), content.length);
     const file = (await botTg.downloadMedia(e.message, {})) as Buffer;

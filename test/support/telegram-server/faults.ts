@@ -131,6 +131,8 @@ export class Pacer {
   private tokens = MAX_BURST;
   private lastRefill = performance.now();
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending timer should fire: tokens owed for the time it fires late are not capped by the burst. */
+  private dueAt = 0;
   private closed = false;
 
   constructor(
@@ -178,7 +180,13 @@ export class Pacer {
       let piece = head.data;
       if (bandwidth > 0) {
         const burst = Math.min(MAX_BURST, Math.max(1024, bandwidth));
-        this.tokens = Math.min(burst, this.tokens + ((t - this.lastRefill) / 1000) * bandwidth);
+        // Time a late timer (a busy server, a loaded machine) cost is owed in full: a link would have carried
+        // those bytes meanwhile. Only credit built up while idle is capped at the burst.
+        const late = this.dueAt > 0 ? Math.min(Math.max(0, t - this.dueAt), t - this.lastRefill) : 0;
+        this.dueAt = 0;
+        this.tokens =
+          Math.min(burst, this.tokens + ((t - late - this.lastRefill) / 1000) * bandwidth) +
+          (late / 1000) * bandwidth;
         this.lastRefill = t;
         // Wake at a quarter of the burst and send what has built up: waiting for a full bucket would lose every
         // token that arrives while the timer fires late (a busy server), capping throughput below the cap.
@@ -200,6 +208,7 @@ export class Pacer {
   }
 
   private wait(ms: number): void {
+    this.dueAt = performance.now() + ms;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;

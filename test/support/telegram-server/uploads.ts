@@ -42,6 +42,8 @@ interface BigUpload {
   file: Promise<FileHandle> | undefined;
   filePath: string;
   writes: Set<Promise<unknown>>;
+  /** Set once every part is in and a send assembles the file. */
+  assembling: Promise<AssembledFile> | undefined;
   assembled: AssembledFile | undefined;
 }
 
@@ -100,12 +102,14 @@ export class UploadStore {
         file: undefined,
         filePath: path.join(this.dir, `upload-${++this.seq}.bin`),
         writes: new Set(),
+        assembling: undefined,
         assembled: undefined,
       };
       this.uploads.set(key, u);
     }
     if (u.totalParts !== total) throw new RpcFailure(400, "FILE_PARTS_INVALID");
-    if (u.assembled) return; // already sent: a late resend changes nothing
+    // Already sent or being assembled: a late resend changes nothing (and must not reopen the file, truncating it).
+    if (u.assembling) return;
     const last = part === total - 1;
     if (!last) {
       if (!validPartSize(bytes.length)) throw new RpcFailure(400, "FILE_PART_SIZE_INVALID");
@@ -191,6 +195,15 @@ export class UploadStore {
     if (input.parts !== u.totalParts) throw new RpcFailure(400, "FILE_PARTS_INVALID");
     for (let i = 0; i < u.totalParts; i++)
       if (!u.received[i]) throw new RpcFailure(400, `FILE_PART_${i}_MISSING`);
+    // One assembly however many sends ask at once.
+    u.assembling ??= this.finishBig(u).catch((e: unknown) => {
+      u.assembling = undefined;
+      throw e;
+    });
+    return u.assembling;
+  }
+
+  private async finishBig(u: BigUpload): Promise<AssembledFile> {
     await Promise.all(u.writes);
     const size = (u.totalParts - 1) * (u.partSize ?? 0) + (u.lastSize ?? 0);
     const fh = await u.file!;
