@@ -3,11 +3,12 @@
  * tests and scripts that run the server in another process (`npm run local-telegram`).
  */
 import type { FaultSettings, MethodFault, NetworkConditions } from "./telegram-server/faults.js";
-import type { ChatSpec, MediaView, MessageView, UserView } from "./telegram-server/server.js";
+import type { ChatSpec, MediaView, MessageView, UserOptions, UserView } from "./telegram-server/server.js";
 import type { Counters } from "./telegram-server/server-core.js";
+import type { BoxState, UpdateLogSettings } from "./telegram-server/update-log.js";
 import type { CreateChatOptions } from "./telegram-server/world.js";
 
-export type { ChatSpec, MediaView, MessageView, UserView };
+export type { ChatSpec, MediaView, MessageView, UserOptions, UserView };
 
 export interface ChatView {
   id: number;
@@ -55,7 +56,7 @@ export class TelegramControl {
       "/info",
     );
   }
-  createUser(opts: { firstName?: string; username?: string; premium?: boolean; session?: boolean } = {}) {
+  createUser(opts: UserOptions = {}) {
     return this.request<UserView>("POST", "/users", opts);
   }
   createBot(opts: { firstName?: string; username?: string } = {}) {
@@ -91,6 +92,13 @@ export class TelegramControl {
       contentBase64: file.content.toString("base64"),
       thumbBase64: file.thumb?.toString("base64"),
     });
+  }
+  editText(from: number, chat: ChatSpec, messageId: number, text: string) {
+    return this.request<MessageView>("POST", "/act/edit-text", { from, chat, messageId, text });
+  }
+  async deleteMessages(from: number, chat: ChatSpec, ids: number[]): Promise<number[]> {
+    return (await this.request<{ deleted: number[] }>("POST", "/act/delete-messages", { from, chat, ids }))
+      .deleted;
   }
   pressButton(
     from: number,
@@ -132,5 +140,14 @@ export class TelegramControl {
   }
   counters() {
     return this.request<CountersView>("GET", "/counters");
+  }
+  updateState(userId: number) {
+    return this.request<BoxState & { logged: number }>("GET", `/users/${userId}/update-state`);
+  }
+  updateLog() {
+    return this.request<UpdateLogSettings>("GET", "/update-log");
+  }
+  setUpdateLog(settings: Partial<UpdateLogSettings>) {
+    return this.request<UpdateLogSettings>("PUT", "/update-log", settings);
   }
 }

@@ -103,6 +103,26 @@ describe("the control API over HTTP", () => {
     }
   });
 
+  it("acts as a user editing and deleting, and reads and sets the update log", async () => {
+    const a = await control.createUser();
+    const b = await control.createUser();
+    const chat = { user: a.id, peer: b.id };
+    const before = await control.updateState(b.id);
+    const m = await control.sendText(a.id, chat, "draft");
+    assert.equal((await control.editText(a.id, chat, m.id, "final")).text, "final");
+    assert.deepEqual(await control.deleteMessages(a.id, chat, [m.id]), [m.id]);
+    const after = await control.updateState(b.id);
+    assert.deepEqual([after.pts - before.pts, after.seq - before.seq, after.logged], [3, 3, 3]);
+    assert.deepEqual(await control.updateLog(), { sliceSize: 100, maxEntries: 10_000 });
+    assert.deepEqual(await control.setUpdateLog({ maxEntries: 2 }), { sliceSize: 100, maxEntries: 2 });
+    assert.equal((await control.updateState(b.id)).logged, 2);
+    await control.setUpdateLog({ maxEntries: 10_000 });
+    await assert.rejects(
+      control.setUpdateLog({ sliceSize: 0 }),
+      (e: TelegramControlError) => e.status === 400,
+    );
+  });
+
   it("drops a user's connections on demand; the client reconnects", async () => {
     const user = await control.createUser({ session: true });
     const client = clientFor(srv, user.session!);

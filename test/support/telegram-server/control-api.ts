@@ -45,6 +45,13 @@ const schemas = {
     caption: z.string().optional(),
     thumbBase64: z.string().optional(),
   }),
+  editText: z.object({
+    from: z.number().int(),
+    chat: chatSpec,
+    messageId: z.number().int(),
+    text: z.string().min(1),
+  }),
+  deleteMessages: z.object({ from: z.number().int(), chat: chatSpec, ids: z.array(z.number().int()).min(1) }),
   press: z.object({
     from: z.number().int(),
     chat: chatSpec,
@@ -82,6 +89,10 @@ const schemas = {
     badNonceHashCount: z.number().int().min(0).optional(),
   }),
   drop: z.object({ userId: z.number().int().optional() }),
+  updateLog: z.object({
+    sliceSize: z.number().int().min(1).optional(),
+    maxEntries: z.number().int().min(1).optional(),
+  }),
 };
 
 class HttpError extends Error {
@@ -125,6 +136,8 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
   const url = new URL(req.url ?? "/", "http://localhost");
   const key = `${req.method} ${url.pathname}`;
   const body = req.method === "GET" ? {} : await readJson(req);
+  const statePath = /^\/users\/(\d+)\/update-state$/.exec(url.pathname);
+  if (statePath && req.method === "GET") return server.updateState(Number(statePath[1]));
   const memberPath = /^\/chats\/(\d+)\/members(?:\/(\d+))?$/.exec(url.pathname);
   if (memberPath) {
     const chatId = Number(memberPath[1]);
@@ -170,6 +183,14 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
         thumb: b.thumbBase64 ? Buffer.from(b.thumbBase64, "base64") : undefined,
       });
     }
+    case "POST /act/edit-text": {
+      const b = parse(schemas.editText, body);
+      return server.editText(b.from, b.chat, b.messageId, b.text);
+    }
+    case "POST /act/delete-messages": {
+      const b = parse(schemas.deleteMessages, body);
+      return { deleted: server.deleteMessages(b.from, b.chat, b.ids) };
+    }
     case "POST /act/press-button": {
       const b = parse(schemas.press, body);
       return server.pressButton(b.from, b.chat, b.messageId, { data: b.data, text: b.text }, b.timeoutMs);
@@ -202,6 +223,10 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
       return server.faults.settings;
     case "POST /connections/drop":
       return { dropped: server.dropConnections(parse(schemas.drop, body).userId) };
+    case "GET /update-log":
+      return server.setUpdateLog({});
+    case "PUT /update-log":
+      return server.setUpdateLog(parse(schemas.updateLog, body));
     case "GET /counters":
       return server.counters();
   }

@@ -150,15 +150,16 @@ export class ServerCore {
   }
 
   /**
-   * Pushes an Updates object to every connection of the user. gramjs dispatches updates from its main sender
-   * only and drops them on extra senders, and after a reconnect its main connection sends no initConnection, so
-   * "every connection" is the one rule that reaches the main sender exactly once.
+   * Pushes an Updates object to every connection of the user, except those of the auth key that caused it (it has
+   * the update in its answer). gramjs dispatches updates from its main sender only and drops them on extra
+   * senders, and after a reconnect its main connection sends no initConnection, so "every connection" is the one
+   * rule that reaches the main sender exactly once.
    */
-  pushUpdates(userId: number, updates: Api.TypeUpdates): number {
+  pushUpdates(userId: number, updates: Api.TypeUpdates, exceptAuthKeyId?: string): number {
     let sent = 0;
     const body = updates.getBytes();
     for (const conn of this.connections) {
-      if (conn.closed || conn.userId !== userId) continue;
+      if (conn.closed || conn.userId !== userId || conn.authKey?.id === exceptAuthKeyId) continue;
       for (const session of conn.sessions.values()) {
         conn.send(session, body, true);
         sent++;

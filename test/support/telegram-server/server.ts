@@ -1,6 +1,7 @@
 /**
- * The server's lifecycle and its in-process API: listen on 127.0.0.1, build the world, act as users, read chats,
- * set faults, read counters, close (removing every temp file).
+ * The server's lifecycle and its in-process API: listen on 127.0.0.1,
+ * build the world, act as users, read chats and update state, set faults, read counters,
+ * close (removing every temp file).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -15,12 +16,14 @@ import { authKeyId, generateServerRsaKey, initCrypto, type ServerRsaKey } from "
 import { DecryptPool } from "./decrypt-pool.js";
 import { type FaultSettings, Faults, type NetworkConditions } from "./faults.js";
 import { ServerCore } from "./server-core.js";
+import type { BoxState, UpdateLogSettings } from "./update-log.js";
 import { deliverEvent } from "./updates.js";
 import { UploadStore } from "./uploads.js";
-import type { CreateChatOptions } from "./world.js";
 import {
   type ChatRecord,
   type ChatRef,
+  type CreateChatOptions,
+  type CreateUserOptions,
   chatKey,
   type DocumentRecord,
   type MessageRecord,
@@ -48,6 +51,16 @@ export interface TelegramServerOptions {
    * @default env LOCAL_TELEGRAM_DECRYPT_WORKERS, else min(4, available cores)
    */
   decryptWorkers?: number;
+  /** getDifference slice size and the bound of each account's update log. @default { sliceSize: 100, maxEntries: 10000 } */
+  updateLog?: Partial<UpdateLogSettings>;
+}
+
+export interface UserOptions {
+  firstName?: string;
+  username?: string;
+  premium?: boolean;
+  /** Also return a StringSession already logged in as the user. */
+  session?: boolean;
 }
 
 /** Which chat: a private chat between two users, or a group/channel by id. */
@@ -120,6 +133,7 @@ export class TelegramServer {
       options.decryptWorkers ?? (envWorkers ? Number(envWorkers) : Math.min(4, availableParallelism()));
     if (workers > 0) this.core.decryptPool = new DecryptPool(workers);
     this.world.on("event", (e) => deliverEvent(this.core, e));
+    if (options.updateLog) this.world.setUpdateLog(options.updateLog);
     this.tcp = createServer((socket) => {
       const conn = new Connection(this.core, socket, this.nextConnId++);
       this.core.connections.add(conn);
@@ -147,11 +161,10 @@ export class TelegramServer {
 
   // ---- world ----
 
-  createUser(
-    opts: { firstName?: string; username?: string; premium?: boolean; session?: boolean } = {},
-  ): UserView {
-    const u = this.world.createUser({ ...opts, bot: false });
-    return this.viewUser(u, opts.session ? this.createSession(u.id) : null);
+  createUser(opts: UserOptions = {}): UserView {
+    const { session, ...rest } = opts;
+    const u = this.world.createUser({ ...rest, bot: false } satisfies CreateUserOptions);
+    return this.viewUser(u, session ? this.createSession(u.id) : null);
   }
 
   createBot(opts: { firstName?: string; username?: string } = {}): UserView {
@@ -256,6 +269,29 @@ export class TelegramServer {
     return this.viewMessage(m);
   }
 
+  /** Edits a message the user wrote (as from another device: every session of the user is told). */
+  editText(from: number, chat: ChatSpec, messageId: number, text: string): MessageView {
+    const m = this.world.getMessage(this.chatRef(chat), messageId);
+    if (!m) throw new Error(`no message ${messageId} in that chat`);
+    if (m.fromId !== from) throw new Error(`user ${from} did not write message ${messageId}`);
+    if (m.text === text) throw new Error("MESSAGE_NOT_MODIFIED");
+    this.world.editMessage(m, text, null);
+    return this.viewMessage(m);
+  }
+
+  /** Deletes messages for everyone, as the user (their own, or any in a group they administer); returns the ids. */
+  deleteMessages(from: number, chat: ChatSpec, ids: number[]): number[] {
+    const ref = this.chatRef(chat);
+    const group = ref.kind === "private" ? undefined : this.world.chats.get(ref.id);
+    for (const id of ids) {
+      const m = this.world.getMessage(ref, id);
+      if (m && m.fromId !== from && !group?.admins.has(from)) {
+        throw new Error(`user ${from} may not delete message ${id}`);
+      }
+    }
+    return this.world.deleteMessages(ref, ids);
+  }
+
   /** Presses an inline button; resolves with the bot's answer, or `answered: false` after the timeout. */
   async pressButton(
     from: number,
@@ -289,8 +325,22 @@ export class TelegramServer {
         },
       });
     });
-    this.world.emit("event", { type: "callback", queryId, user, message: m, data: b.data });
+    this.world.addCallbackQuery(queryId, user, m, b.data);
     return answer;
+  }
+
+  // ---- update state ----
+
+  /** The account's common message box now: what updates.getState answers. */
+  updateState(userId: number): BoxState & { logged: number } {
+    const u = this.world.users.get(userId);
+    if (!u) throw new Error(`no user ${userId}`);
+    return { ...u.box.state(), logged: u.box.size };
+  }
+
+  /** Sets the getDifference slice size and/or the bound of every update log (applied at once). */
+  setUpdateLog(settings: Partial<UpdateLogSettings>): UpdateLogSettings {
+    return this.world.setUpdateLog(settings);
   }
 
   // ---- reading ----
