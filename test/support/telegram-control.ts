@@ -3,12 +3,13 @@
  * tests and scripts that run the server in another process (`npm run local-telegram`).
  */
 import type { FaultSettings, MethodFault, NetworkConditions } from "./telegram-server/faults.js";
+import type { LoginCode } from "./telegram-server/login-codes.js";
 import type { ChatSpec, MediaView, MessageView, UserOptions, UserView } from "./telegram-server/server.js";
 import type { Counters } from "./telegram-server/server-core.js";
 import type { BoxState, UpdateLogSettings } from "./telegram-server/update-log.js";
 import type { CreateChatOptions } from "./telegram-server/world.js";
 
-export type { ChatSpec, MediaView, MessageView, UserOptions, UserView };
+export type { ChatSpec, LoginCode, MediaView, MessageView, UserOptions, UserView };
 
 export interface ChatView {
   id: number;
@@ -140,6 +141,17 @@ export class TelegramControl {
   }
   counters() {
     return this.request<CountersView>("GET", "/counters");
+  }
+  /** The newest login code sent to the phone; rejects with status 404 when none was. */
+  loginCode(phone: string) {
+    return this.request<LoginCode>("GET", `/codes/${encodeURIComponent(phone)}`);
+  }
+  setLoginCodeTtl(ttlMs: number) {
+    return this.request<{ ttlMs: number }>("PUT", "/login-codes", { ttlMs });
+  }
+  /** Every auth key logged in as the user then answers 401 SESSION_REVOKED; returns how many there were. */
+  async revokeSession(userId: number): Promise<number> {
+    return (await this.request<{ revoked: number }>("POST", "/sessions/revoke", { userId })).revoked;
   }
   updateState(userId: number) {
     return this.request<BoxState & { logged: number }>("GET", `/users/${userId}/update-state`);

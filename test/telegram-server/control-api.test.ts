@@ -103,6 +103,26 @@ describe("the control API over HTTP", () => {
     }
   });
 
+  it("logs a user in with the code it reads from GET /codes/<phone>, and revokes the session", async () => {
+    const user = await control.createUser({ phone: "+44 20 7946 0000", password: "pw", premium: true });
+    assert.deepEqual([user.phone, user.hasPassword, user.premium], ["442079460000", true, true]);
+    await assert.rejects(control.loginCode("442079460000"), (e: TelegramControlError) => e.status === 404);
+    const client = clientFor(srv);
+    try {
+      await client.start({
+        phoneNumber: "+442079460000",
+        phoneCode: async () => (await control.loginCode("+44 20 7946 0000")).code,
+        password: async () => "pw",
+        onError: async () => true,
+      });
+      assert.equal(Number(((await client.getMe()) as Api.User).id), user.id);
+      assert.equal(await control.revokeSession(user.id), 1);
+      await assert.rejects(client.getMe(), /SESSION_REVOKED/);
+    } finally {
+      await closeClient(client);
+    }
+  });
+
   it("acts as a user editing and deleting, and reads and sets the update log", async () => {
     const a = await control.createUser();
     const b = await control.createUser();

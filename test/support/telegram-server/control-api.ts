@@ -17,6 +17,9 @@ const schemas = {
     username: z.string().optional(),
     premium: z.boolean().optional(),
     session: z.boolean().optional(),
+    phone: z.string().optional(),
+    password: z.string().min(1).optional(),
+    passwordHint: z.string().optional(),
   }),
   bot: z.object({ firstName: z.string().optional(), username: z.string().optional() }),
   chat: z.object({
@@ -89,10 +92,12 @@ const schemas = {
     badNonceHashCount: z.number().int().min(0).optional(),
   }),
   drop: z.object({ userId: z.number().int().optional() }),
+  revoke: z.object({ userId: z.number().int() }),
   updateLog: z.object({
     sliceSize: z.number().int().min(1).optional(),
     maxEntries: z.number().int().min(1).optional(),
   }),
+  loginCodes: z.object({ ttlMs: z.number().int().min(1) }),
 };
 
 class HttpError extends Error {
@@ -136,6 +141,12 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
   const url = new URL(req.url ?? "/", "http://localhost");
   const key = `${req.method} ${url.pathname}`;
   const body = req.method === "GET" ? {} : await readJson(req);
+  const codePath = /^\/codes\/(\+?[\d\s-]+)$/.exec(decodeURIComponent(url.pathname));
+  if (codePath && req.method === "GET") {
+    const code = server.loginCode(codePath[1]!);
+    if (!code) throw new HttpError(404, `no login code sent to ${codePath[1]}`);
+    return code;
+  }
   const statePath = /^\/users\/(\d+)\/update-state$/.exec(url.pathname);
   if (statePath && req.method === "GET") return server.updateState(Number(statePath[1]));
   const memberPath = /^\/chats\/(\d+)\/members(?:\/(\d+))?$/.exec(url.pathname);
@@ -223,10 +234,17 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
       return server.faults.settings;
     case "POST /connections/drop":
       return { dropped: server.dropConnections(parse(schemas.drop, body).userId) };
+    case "POST /sessions/revoke":
+      return { revoked: server.revokeSession(parse(schemas.revoke, body).userId) };
     case "GET /update-log":
       return server.setUpdateLog({});
     case "PUT /update-log":
       return server.setUpdateLog(parse(schemas.updateLog, body));
+    case "PUT /login-codes": {
+      const { ttlMs } = parse(schemas.loginCodes, body);
+      server.setLoginCodeTtl(ttlMs);
+      return { ttlMs };
+    }
     case "GET /counters":
       return server.counters();
   }

@@ -2,12 +2,14 @@
  * The methods the server answers, one handler each, keyed by gramjs class name. Handlers throw RpcFailure for
  * Telegram's errors; anything not listed answers 400 METHOD_NOT_IMPLEMENTED_<NAME>.
  */
+import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import { Api } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
 import type { Connection, Session } from "./connection.js";
 import { RpcFailure } from "./rpc-error.js";
 import type { ServerCore } from "./server-core.js";
+import { checkProof, newChallenge, SRP_G, SRP_PRIME } from "./srp.js";
 import type { BoxEntry, BoxState, Difference, Origin } from "./update-log.js";
 import { containerFor, entitiesOf, renderEntry } from "./updates.js";
 import {
@@ -31,13 +33,17 @@ export interface CallContext {
 
 type Handler = (ctx: CallContext, request: never) => unknown;
 
-/** Methods callable before the auth key is bound to a user. */
+/** Methods callable before the auth key is bound to a user (and on a revoked one). */
 export const UNAUTHORIZED_METHODS = new Set([
   "help.GetConfig",
   "help.GetNearestDc",
   "auth.ImportBotAuthorization",
   "auth.ExportAuthorization",
   "auth.ImportAuthorization",
+  "auth.SendCode",
+  "auth.SignIn",
+  "auth.CheckPassword",
+  "account.GetPassword",
 ]);
 
 /** How long a client waits before asking getChannelDifference again, as Telegram tells it. */
@@ -54,6 +60,15 @@ function me(ctx: CallContext): UserRecord {
 /** The session a call comes from, for the updates it causes. */
 function origin(ctx: CallContext): Origin {
   return { authKeyId: ctx.conn.authKey!.id, userId: me(ctx).id };
+}
+
+/** Logs the key in as the user: a new login clears a revocation and a half-done 2FA login. */
+function bindAuthKey(ctx: CallContext, user: UserRecord): Api.auth.Authorization {
+  const key = ctx.conn.authKey!;
+  key.userId = user.id;
+  key.revoked = false;
+  key.passwordPendingFor = undefined;
+  return new Api.auth.Authorization({ user: ctx.core.world.renderUser(user, user.id) });
 }
 
 function num(v: { toString(): string } | number): number {
@@ -294,6 +309,15 @@ function renderDifference(ctx: CallContext, d: Difference): Api.updates.TypeDiff
   }
 }
 
+function passwordAlgo(salt1: Buffer, salt2: Buffer) {
+  return new Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow({
+    salt1,
+    salt2,
+    g: SRP_G,
+    p: SRP_PRIME,
+  });
+}
+
 const methods = {
   "help.GetConfig": (ctx: CallContext) => {
     const { core } = ctx;
@@ -340,8 +364,61 @@ const methods = {
   "auth.ImportBotAuthorization": (ctx: CallContext, r: Api.auth.ImportBotAuthorization) => {
     const bot = ctx.core.world.userByToken(r.botAuthToken);
     if (!bot) throw new RpcFailure(401, "ACCESS_TOKEN_INVALID");
-    ctx.conn.authKey!.userId = bot.id;
-    return new Api.auth.Authorization({ user: ctx.core.world.renderUser(bot, bot.id) });
+    return bindAuthKey(ctx, bot);
+  },
+  "auth.SendCode": (ctx: CallContext, r: Api.auth.SendCode) => {
+    const code = ctx.core.loginCodes.issue(r.phoneNumber, ctx.conn.authKey!.id);
+    ctx.core.log(`login code ${code.code} for +${code.phone}`);
+    return new Api.auth.SentCode({
+      type: new Api.auth.SentCodeTypeApp({ length: code.code.length }),
+      phoneCodeHash: code.phoneCodeHash,
+      timeout: Math.ceil(ctx.core.loginCodes.ttlMs / 1000),
+    });
+  },
+  "auth.SignIn": (ctx: CallContext, r: Api.auth.SignIn) => {
+    const key = ctx.conn.authKey!;
+    const code = ctx.core.loginCodes.check(r.phoneNumber, r.phoneCodeHash, r.phoneCode, key.id);
+    const user = ctx.core.world.userByPhone(code.phone);
+    if (!user) throw new RpcFailure(400, "PHONE_NUMBER_UNOCCUPIED");
+    if (user.password) {
+      key.passwordPendingFor = user.id;
+      throw new RpcFailure(401, "SESSION_PASSWORD_NEEDED");
+    }
+    return bindAuthKey(ctx, user);
+  },
+  "account.GetPassword": (ctx: CallContext) => {
+    const pending = ctx.conn.authKey!.passwordPendingFor;
+    const user = ctx.user ?? (pending !== undefined ? ctx.core.world.users.get(pending) : undefined);
+    if (!user) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+    // For setting a new password: the client appends 32 random bytes to new_algo's salt1.
+    const common = {
+      newAlgo: passwordAlgo(randomBytes(8), randomBytes(16)),
+      newSecureAlgo: new Api.SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000({ salt: randomBytes(8) }),
+      secureRandom: randomBytes(256),
+    };
+    if (!user.password) return new Api.account.Password({ hasPassword: false, ...common });
+    user.srp = newChallenge(user.password);
+    return new Api.account.Password({
+      hasPassword: true,
+      currentAlgo: passwordAlgo(user.password.salt1, user.password.salt2),
+      srp_B: user.srp.B,
+      srpId: returnBigInt(user.srp.id),
+      hint: user.password.hint,
+      ...common,
+    });
+  },
+  "auth.CheckPassword": (ctx: CallContext, r: Api.auth.CheckPassword) => {
+    const pending = ctx.conn.authKey!.passwordPendingFor;
+    const user = pending !== undefined ? ctx.core.world.users.get(pending) : undefined;
+    if (!user?.password) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+    const check = r.password;
+    if (!(check instanceof Api.InputCheckPasswordSRP)) throw new RpcFailure(400, "PASSWORD_HASH_INVALID");
+    if (!user.srp || user.srp.id !== big(check.srpId)) throw new RpcFailure(400, "SRP_ID_INVALID");
+    if (!checkProof(user.password, user.srp, Buffer.from(check.A), Buffer.from(check.M1))) {
+      throw new RpcFailure(400, "PASSWORD_HASH_INVALID");
+    }
+    user.srp = undefined;
+    return bindAuthKey(ctx, user);
   },
   "auth.LogOut": (ctx: CallContext) => {
     ctx.conn.authKey!.userId = undefined;

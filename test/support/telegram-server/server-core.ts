@@ -9,6 +9,7 @@ import type { Connection, Session } from "./connection.js";
 import type { ServerRsaKey } from "./crypto.js";
 import type { DecryptPool } from "./decrypt-pool.js";
 import type { Faults } from "./faults.js";
+import { LoginCodes } from "./login-codes.js";
 import { type CallContext, METHODS, UNAUTHORIZED_METHODS } from "./methods.js";
 import { RpcFailure } from "./rpc-error.js";
 import type { UploadStore } from "./uploads.js";
@@ -47,6 +48,7 @@ export class ServerCore {
     undecodable: {},
     layersRefused: {},
   };
+  readonly loginCodes = new LoginCodes();
 
   /** random_ids already used per sender ("userId:randomId"). */
   readonly usedRandomIds = new Set<string>();
@@ -104,7 +106,9 @@ export class ServerCore {
         throw new RpcFailure(400, `METHOD_NOT_IMPLEMENTED_${name.replace(/\./g, "_").toUpperCase()}`);
       }
       const user = conn.userId !== undefined ? this.world.users.get(conn.userId) : undefined;
-      if (!user && !UNAUTHORIZED_METHODS.has(name)) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+      if (!user && !UNAUTHORIZED_METHODS.has(name)) {
+        throw new RpcFailure(401, conn.authKey?.revoked ? "SESSION_REVOKED" : "AUTH_KEY_UNREGISTERED");
+      }
       this.faults.beforeCall(name);
       const ctx: CallContext = { core: this, conn, session, user };
       return await handler(ctx, query as never);

@@ -1,6 +1,6 @@
 /**
  * The server's lifecycle and its in-process API: listen on 127.0.0.1,
- * build the world, act as users, read chats and update state, set faults, read counters,
+ * build the world, act as users, read chats and update state, log users in and out, set faults, read counters,
  * close (removing every temp file).
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -15,6 +15,7 @@ import { Connection } from "./connection.js";
 import { authKeyId, generateServerRsaKey, initCrypto, type ServerRsaKey } from "./crypto.js";
 import { DecryptPool } from "./decrypt-pool.js";
 import { type FaultSettings, Faults, type NetworkConditions } from "./faults.js";
+import type { LoginCode } from "./login-codes.js";
 import { ServerCore } from "./server-core.js";
 import type { BoxState, UpdateLogSettings } from "./update-log.js";
 import { deliverEvent } from "./updates.js";
@@ -27,6 +28,7 @@ import {
   chatKey,
   type DocumentRecord,
   type MessageRecord,
+  newAuthKeyRecord,
   now,
   randomLong,
   type UserRecord,
@@ -53,6 +55,8 @@ export interface TelegramServerOptions {
   decryptWorkers?: number;
   /** getDifference slice size and the bound of each account's update log. @default { sliceSize: 100, maxEntries: 10000 } */
   updateLog?: Partial<UpdateLogSettings>;
+  /** How long a login code stays valid. @default 300000 (5 minutes) */
+  loginCodeTtlMs?: number;
 }
 
 export interface UserOptions {
@@ -61,6 +65,11 @@ export interface UserOptions {
   premium?: boolean;
   /** Also return a StringSession already logged in as the user. */
   session?: boolean;
+  /** The phone the user logs in with (auth.sendCode / auth.signIn). */
+  phone?: string;
+  /** A cloud password: auth.signIn then answers SESSION_PASSWORD_NEEDED and auth.checkPassword (SRP) follows. */
+  password?: string;
+  passwordHint?: string;
 }
 
 /** Which chat: a private chat between two users, or a group/channel by id. */
@@ -96,6 +105,9 @@ export interface UserView {
   username: string | null;
   bot: boolean;
   premium: boolean;
+  /** Digits only. */
+  phone: string | null;
+  hasPassword: boolean;
   botToken: string | null;
   /** A gramjs StringSession already logged in as this user, when asked for. */
   session: string | null;
@@ -134,6 +146,7 @@ export class TelegramServer {
     if (workers > 0) this.core.decryptPool = new DecryptPool(workers);
     this.world.on("event", (e) => deliverEvent(this.core, e));
     if (options.updateLog) this.world.setUpdateLog(options.updateLog);
+    if (options.loginCodeTtlMs !== undefined) this.setLoginCodeTtl(options.loginCodeTtlMs);
     this.tcp = createServer((socket) => {
       const conn = new Connection(this.core, socket, this.nextConnId++);
       this.core.connections.add(conn);
@@ -176,7 +189,7 @@ export class TelegramServer {
     if (!this.world.users.has(userId)) throw new Error(`no user ${userId}`);
     const key = randomBytes(256);
     const id = authKeyId(key);
-    this.world.authKeys.set(id, { id, key, salt: randomBytes(8).readBigInt64LE(0), userId });
+    this.world.authKeys.set(id, newAuthKeyRecord(id, key, randomBytes(8).readBigInt64LE(0), userId));
     const session = new StringSession("");
     session.setDC(this.dcId, this.host, 443);
     // The (key, sha1) constructor form is synchronous, unlike AuthKey.setKey().
@@ -329,6 +342,37 @@ export class TelegramServer {
     return answer;
   }
 
+  // ---- logins and sessions ----
+
+  /** The newest login code sent to the phone (auth.sendCode), as the user would read it in their app. */
+  loginCode(phone: string): LoginCode | undefined {
+    const c = this.core.loginCodes.latest(phone);
+    return c ? { ...c } : undefined;
+  }
+
+  setLoginCodeTtl(ms: number): void {
+    if (!(Number.isFinite(ms) && ms > 0)) throw new Error(`Expected loginCodeTtlMs > 0, got ${ms}`);
+    this.core.loginCodes.ttlMs = ms;
+  }
+
+  /**
+   * Ends every session of the user, as "terminate all sessions" on another device does: each auth key logged in
+   * as the user answers 401 SESSION_REVOKED to every call that needs a login, until it logs in again.
+   */
+  revokeSession(userId: number): number {
+    if (!this.world.users.has(userId)) throw new Error(`no user ${userId}`);
+    let n = 0;
+    for (const key of this.world.authKeys.values()) {
+      if (key.userId !== userId && key.passwordPendingFor !== userId) continue;
+      key.userId = undefined;
+      key.passwordPendingFor = undefined;
+      key.revoked = true;
+      n++;
+    }
+    this.core.log(`revoked ${n} session(s) of user ${userId}`);
+    return n;
+  }
+
   // ---- update state ----
 
   /** The account's common message box now: what updates.getState answers. */
@@ -449,6 +493,8 @@ export class TelegramServer {
       username: u.username ?? null,
       bot: u.bot,
       premium: u.premium,
+      phone: u.phone ?? null,
+      hasPassword: u.password !== undefined,
       botToken: u.botToken ?? null,
       session,
     };

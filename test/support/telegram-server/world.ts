@@ -8,6 +8,8 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Api } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
+import { normalizePhone } from "./login-codes.js";
+import { newPasswordRecord, type PasswordRecord, type SrpChallenge } from "./srp.js";
 import {
   type BoxEntry,
   checkUpdateLogSettings,
@@ -29,13 +31,28 @@ export interface UserRecord {
   commands: { command: string; description: string }[];
   /** The account's common message box: pts, seq, date and the log getDifference reads. */
   box: UpdateBox;
+  /** Digits only; users log in with it (auth.sendCode). */
+  phone: string | undefined;
+  /** The cloud password (2FA), when set. */
+  password: PasswordRecord | undefined;
+  /** The last account.getPassword challenge; auth.checkPassword must answer this one. */
+  srp: SrpChallenge | undefined;
 }
 
 export interface AuthKeyRecord {
   id: string;
   key: Buffer;
   salt: bigint;
+  /** The user this key is logged in as. */
   userId: number | undefined;
+  /** Logged out from elsewhere (TelegramServer.revokeSession): authorised calls answer SESSION_REVOKED. */
+  revoked: boolean;
+  /** auth.signIn succeeded but the account has a password: auth.checkPassword finishes the login. */
+  passwordPendingFor: number | undefined;
+}
+
+export function newAuthKeyRecord(id: string, key: Buffer, salt: bigint, userId?: number): AuthKeyRecord {
+  return { id, key, salt, userId, revoked: false, passwordPendingFor: undefined };
 }
 
 export interface ChatRecord {
@@ -119,6 +136,11 @@ export interface CreateUserOptions {
   username?: string;
   premium?: boolean;
   bot?: boolean;
+  /** Users only: the phone they log in with (auth.sendCode). */
+  phone?: string;
+  /** Users only: a cloud password (2FA) asked after the code. */
+  password?: string;
+  passwordHint?: string;
 }
 
 /** What a test says when it makes a group or channel (server, control API and client share it). */
@@ -159,6 +181,14 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
 
   createUser(opts: CreateUserOptions = {}): UserRecord {
     const bot = opts.bot ?? false;
+    const phone = opts.phone === undefined ? undefined : normalizePhone(opts.phone);
+    if (phone !== undefined) {
+      if (phone.length < 5 || phone.length > 15)
+        throw new Error(`Expected a phone of 5 to 15 digits, got ${opts.phone}`);
+      if (this.userByPhone(phone)) throw new Error(`phone ${phone} is taken`);
+    }
+    if (bot && (phone !== undefined || opts.password !== undefined))
+      throw new Error("bots have no phone or password");
     const id = this.nextUserId++;
     const user: UserRecord = {
       id,
@@ -170,9 +200,18 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
       botToken: bot ? `${id}:${randomBytes(26).toString("base64url")}` : undefined,
       commands: [],
       box: new UpdateBox(() => this.updateLog, true, now()),
+      phone,
+      password: opts.password === undefined ? undefined : newPasswordRecord(opts.password, opts.passwordHint),
+      srp: undefined,
     };
     this.users.set(id, user);
     return user;
+  }
+
+  userByPhone(phone: string): UserRecord | undefined {
+    const normalized = normalizePhone(phone);
+    for (const u of this.users.values()) if (u.phone === normalized) return u;
+    return undefined;
   }
 
   createChat(opts: CreateChatOptions): ChatRecord {
@@ -316,6 +355,7 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
   renderUser(u: UserRecord, viewerId: number | undefined): Api.User {
     return new Api.User({
       self: u.id === viewerId,
+      phone: u.id === viewerId ? u.phone : undefined,
       bot: u.bot,
       premium: u.premium,
       id: returnBigInt(u.id),
