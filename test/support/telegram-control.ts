@@ -4,12 +4,20 @@
  */
 import type { FaultSettings, MethodFault, NetworkConditions } from "./telegram-server/faults.js";
 import type { LoginCode } from "./telegram-server/login-codes.js";
-import type { ChatSpec, MediaView, MessageView, UserOptions, UserView } from "./telegram-server/server.js";
+import type {
+  ChatSpec,
+  MediaView,
+  MessageView,
+  OutageMode,
+  OutageView,
+  UserOptions,
+  UserView,
+} from "./telegram-server/server.js";
 import type { Counters } from "./telegram-server/server-core.js";
 import type { BoxState, UpdateLogSettings } from "./telegram-server/update-log.js";
 import type { CreateChatOptions } from "./telegram-server/world.js";
 
-export type { ChatSpec, LoginCode, MediaView, MessageView, UserOptions, UserView };
+export type { ChatSpec, LoginCode, MediaView, MessageView, OutageMode, OutageView, UserOptions, UserView };
 
 export interface ChatView {
   id: number;
@@ -161,5 +169,24 @@ export class TelegramControl {
   }
   setUpdateLog(settings: Partial<UpdateLogSettings>) {
     return this.request<UpdateLogSettings>("PUT", "/update-log", settings);
+  }
+  serverState() {
+    return this.request<{ listening: boolean; port: number; outage: OutageView | null }>("GET", "/server");
+  }
+  stopListening() {
+    return this.request<{ listening: boolean; port: number }>("POST", "/server/stop");
+  }
+  listen() {
+    return this.request<{ listening: boolean; port: number }>("POST", "/server/start");
+  }
+  /** Closes every connection, stays down `downMs`, listens again on the same port. */
+  restart(downMs = 0) {
+    return this.request<{ listening: boolean; port: number }>("POST", "/server/restart", { downMs }, downMs);
+  }
+  async startOutage(mode: OutageMode, durationMs?: number): Promise<OutageView> {
+    return (await this.request<{ outage: OutageView }>("PUT", "/outage", { mode, durationMs })).outage;
+  }
+  async endOutage(): Promise<void> {
+    await this.request<{ outage: null }>("DELETE", "/outage");
   }
 }

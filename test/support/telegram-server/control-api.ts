@@ -93,6 +93,11 @@ const schemas = {
   }),
   drop: z.object({ userId: z.number().int().optional() }),
   revoke: z.object({ userId: z.number().int() }),
+  restart: z.object({ downMs: z.number().int().min(0).max(600_000).optional() }),
+  outage: z.object({
+    mode: z.enum(["refuse", "reset", "blackhole"]),
+    durationMs: z.number().int().min(1).max(3_600_000).optional(),
+  }),
   updateLog: z.object({
     sliceSize: z.number().int().min(1).optional(),
     maxEntries: z.number().int().min(1).optional(),
@@ -236,6 +241,24 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
       return { dropped: server.dropConnections(parse(schemas.drop, body).userId) };
     case "POST /sessions/revoke":
       return { revoked: server.revokeSession(parse(schemas.revoke, body).userId) };
+    case "GET /server":
+      return { listening: server.listening, port: server.port, outage: server.outageState() };
+    case "POST /server/stop":
+      await server.stopListening();
+      return { listening: server.listening, port: server.port };
+    case "POST /server/start":
+      await server.listen();
+      return { listening: server.listening, port: server.port };
+    case "POST /server/restart":
+      await server.restart(parse(schemas.restart, body));
+      return { listening: server.listening, port: server.port };
+    case "GET /outage":
+      return { outage: server.outageState() };
+    case "PUT /outage":
+      return { outage: await server.startOutage(parse(schemas.outage, body)) };
+    case "DELETE /outage":
+      await server.endOutage();
+      return { outage: null };
     case "GET /update-log":
       return server.setUpdateLog({});
     case "PUT /update-log":

@@ -29,6 +29,9 @@ export interface Counters {
   undecodable: Record<string, number>;
   /** invokeWithLayer calls refused with CONNECTION_LAYER_INVALID, by the layer asked for. */
   layersRefused: Record<string, number>;
+  /** Connections an outage reset at once, or black-holed. */
+  connectionsReset: number;
+  connectionsBlackholed: number;
 }
 
 /** invokeWithLayer#da9b0d0d layer:int query:!X */
@@ -47,6 +50,8 @@ export class ServerCore {
     unknownMethods: {},
     undecodable: {},
     layersRefused: {},
+    connectionsReset: 0,
+    connectionsBlackholed: 0,
   };
   readonly loginCodes = new LoginCodes();
 

@@ -1,11 +1,12 @@
 /**
- * The server's lifecycle and its in-process API: listen on 127.0.0.1,
+ * The server's lifecycle and its in-process API: listen on 127.0.0.1 (stop, restart and outages keep the world),
  * build the world, act as users, read chats and update state, log users in and out, set faults, read counters,
  * close (removing every temp file).
  */
 import { createHash, randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import os, { availableParallelism } from "node:os";
 import path from "node:path";
 import { Api } from "telegram";
@@ -59,6 +60,19 @@ export interface TelegramServerOptions {
   loginCodeTtlMs?: number;
 }
 
+/**
+ * How new connections fare during an outage (existing ones are dropped when it starts): `refuse` closes the
+ * listening socket (ECONNREFUSED, as a server that is down), `reset` accepts and resets at once (counted),
+ * `blackhole` accepts, reads and never answers (counted; closed when the outage ends).
+ */
+export type OutageMode = "refuse" | "reset" | "blackhole";
+
+export interface OutageView {
+  mode: OutageMode;
+  /** When it lifts by itself (epoch ms), or null: until endOutage(). */
+  until: number | null;
+}
+
 export interface UserOptions {
   firstName?: string;
   username?: string;
@@ -70,6 +84,17 @@ export interface UserOptions {
   /** A cloud password: auth.signIn then answers SESSION_PASSWORD_NEEDED and auth.checkPassword (SRP) follows. */
   password?: string;
   passwordHint?: string;
+}
+
+/** What the server tells in-process listeners (tests wait on these instead of sleeping). */
+export interface ServerEvents {
+  /** A connection is being served. */
+  connection: [id: number];
+  /** A connection was reset or black-holed by an outage. */
+  outageConnection: [mode: "reset" | "blackhole"];
+  outageEnded: [];
+  listening: [port: number];
+  stopped: [];
 }
 
 /** Which chat: a private chat between two users, or a group/channel by id. */
@@ -120,7 +145,12 @@ export class TelegramServer {
   readonly rsa: ServerRsaKey;
   readonly dcId: number;
   readonly host = "127.0.0.1";
-  private readonly tcp: Server;
+  readonly events = new EventEmitter<ServerEvents>();
+  private tcp: Server | undefined;
+  /** The port given at start, then the one first bound: restarts listen on it again. */
+  private listenPort: number;
+  private outage: (OutageView & { timer: NodeJS.Timeout | undefined }) | undefined;
+  private readonly blackholed = new Set<Socket>();
   private nextConnId = 1;
   private closed = false;
 
@@ -147,12 +177,30 @@ export class TelegramServer {
     this.world.on("event", (e) => deliverEvent(this.core, e));
     if (options.updateLog) this.world.setUpdateLog(options.updateLog);
     if (options.loginCodeTtlMs !== undefined) this.setLoginCodeTtl(options.loginCodeTtlMs);
-    this.tcp = createServer((socket) => {
-      const conn = new Connection(this.core, socket, this.nextConnId++);
-      this.core.connections.add(conn);
-      this.core.counters.connectionsOpen++;
-      this.core.counters.connectionsTotal++;
-    });
+    this.listenPort = options.port ?? 0;
+  }
+
+  private onSocket(socket: Socket): void {
+    const mode = this.outage?.mode;
+    if (mode === "reset" || mode === "blackhole") {
+      socket.on("error", () => undefined);
+      if (mode === "reset") {
+        this.core.counters.connectionsReset++;
+        socket.resetAndDestroy();
+      } else {
+        this.core.counters.connectionsBlackholed++;
+        this.blackholed.add(socket);
+        socket.on("data", () => undefined); // read, never answer
+        socket.on("close", () => this.blackholed.delete(socket));
+      }
+      this.events.emit("outageConnection", mode);
+      return;
+    }
+    const conn = new Connection(this.core, socket, this.nextConnId++);
+    this.core.connections.add(conn);
+    this.core.counters.connectionsOpen++;
+    this.core.counters.connectionsTotal++;
+    this.events.emit("connection", conn.id);
   }
 
   readonly tempDir: string;
@@ -160,16 +208,93 @@ export class TelegramServer {
   static async start(options: TelegramServerOptions = {}): Promise<TelegramServer> {
     const dir = options.tempDir ?? (await mkdtemp(path.join(os.tmpdir(), "local-telegram-")));
     const server = new TelegramServer(options, dir);
-    await new Promise<void>((resolve, reject) => {
-      server.tcp.once("error", reject);
-      server.tcp.listen(options.port ?? 0, server.host, () => resolve());
-    });
+    await server.listen();
     return server;
   }
 
+  /** The MTProto port; the same across stopListening()/listen() and restart(). */
   get port(): number {
-    const a = this.tcp.address();
-    return a && typeof a === "object" ? a.port : 0;
+    return this.listenPort;
+  }
+
+  get listening(): boolean {
+    return this.tcp !== undefined;
+  }
+
+  // ---- lifecycle: restarts and outages keep the world, auth keys, update logs and uploads ----
+
+  /** Listens again (on the same port) after stopListening(). */
+  async listen(): Promise<void> {
+    if (this.tcp || this.closed) return;
+    const tcp = createServer((socket) => this.onSocket(socket));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once("error", reject);
+      tcp.listen(this.listenPort, this.host, () => {
+        tcp.off("error", reject);
+        resolve();
+      });
+    });
+    const a = tcp.address();
+    if (a && typeof a === "object") this.listenPort = a.port;
+    this.tcp = tcp;
+    this.events.emit("listening", this.listenPort);
+  }
+
+  /** Closes the listening socket and every connection: clients see the server go away (ECONNREFUSED). */
+  async stopListening(): Promise<void> {
+    const tcp = this.tcp;
+    if (!tcp) return;
+    this.tcp = undefined;
+    const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+    this.dropConnections();
+    for (const socket of this.blackholed) socket.destroy();
+    await closed;
+    this.events.emit("stopped");
+  }
+
+  /** stopListening(), `downMs` without a server, listen() on the same port. */
+  async restart(opts: { downMs?: number } = {}): Promise<void> {
+    await this.stopListening();
+    if (opts.downMs) await new Promise((resolve) => setTimeout(resolve, opts.downMs));
+    await this.listen();
+  }
+
+  /**
+   * A network outage: drops every connection now, then treats new ones as `mode` says until endOutage() or, with
+   * `durationMs`, until that time has passed. A new outage replaces the current one.
+   */
+  async startOutage(opts: { mode: OutageMode; durationMs?: number }): Promise<OutageView> {
+    if (!["refuse", "reset", "blackhole"].includes(opts.mode)) {
+      throw new Error(`Expected mode refuse, reset or blackhole, got ${opts.mode}`);
+    }
+    if (opts.durationMs !== undefined && !(opts.durationMs > 0)) {
+      throw new Error(`Expected durationMs > 0, got ${opts.durationMs}`);
+    }
+    await this.endOutage();
+    const until = opts.durationMs !== undefined ? Date.now() + opts.durationMs : null;
+    const timer =
+      opts.durationMs !== undefined ? setTimeout(() => void this.endOutage(), opts.durationMs) : undefined;
+    this.outage = { mode: opts.mode, until, timer };
+    if (opts.mode === "refuse") await this.stopListening();
+    else this.dropConnections();
+    this.core.log(`outage (${opts.mode}) ${until === null ? "until lifted" : `for ${opts.durationMs} ms`}`);
+    return this.outageState()!;
+  }
+
+  /** Lifts the outage: black-holed connections close, the server listens and answers again. */
+  async endOutage(): Promise<void> {
+    const o = this.outage;
+    if (!o) return;
+    this.outage = undefined;
+    clearTimeout(o.timer);
+    for (const socket of this.blackholed) socket.destroy();
+    if (o.mode === "refuse") await this.listen();
+    this.core.log(`outage (${o.mode}) lifted`);
+    this.events.emit("outageEnded");
+  }
+
+  outageState(): OutageView | null {
+    return this.outage ? { mode: this.outage.mode, until: this.outage.until } : null;
   }
 
   // ---- world ----
@@ -441,6 +566,8 @@ export class TelegramServer {
       unknownMethods: { ...c.unknownMethods },
       undecodable: { ...c.undecodable },
       layersRefused: { ...c.layersRefused },
+      connectionsReset: c.connectionsReset,
+      connectionsBlackholed: c.connectionsBlackholed,
       floodWaits: this.faults.floodWaits,
       dropped: this.faults.dropped,
     };
@@ -460,9 +587,9 @@ export class TelegramServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const closing = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
-    for (const conn of [...this.core.connections]) conn.close();
-    await closing;
+    if (this.outage) clearTimeout(this.outage.timer);
+    this.outage = undefined;
+    await this.stopListening();
     for (const q of this.core.callbackQueries.values()) q.answer({ message: undefined, alert: false });
     await this.core.uploads.close();
     await this.core.decryptPool?.close();
