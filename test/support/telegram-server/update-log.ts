@@ -164,7 +164,7 @@ export class UpdateBox {
       entries,
       final: false,
       state: {
-        pts: Math.max(req.pts, ...done.map((e) => e.pts)),
+        pts: done.reduce((max, e) => Math.max(max, e.pts), req.pts),
         qts: this.qts,
         seq: last.seq,
         date: Math.max(req.date, last.date),
