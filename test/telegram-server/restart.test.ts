@@ -7,7 +7,8 @@ import { returnBigInt } from "telegram/Helpers.js";
 import { TelegramControl } from "../support/telegram-control.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
 import type { UserView } from "../support/telegram-server/server.js";
-import { botClient, closeClient, watchClient, withTimeout } from "./helpers.js";
+import { botClient, closeClient, withTimeout } from "./helpers.js";
+import { watchClient } from "./watch-client.js";
 
 const CONNECTED = 1;
 

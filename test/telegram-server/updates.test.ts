@@ -5,7 +5,8 @@ import { Api, type TelegramClient } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
 import { type RunningTelegramServer, startTelegramServer } from "../support/telegram-server/index.js";
 import type { UserView } from "../support/telegram-server/server.js";
-import { botClient, clientFor, closeClient, watchClient } from "./helpers.js";
+import { botClient, clientFor, closeClient } from "./helpers.js";
+import { watchClient } from "./watch-client.js";
 
 function inputPeer(u: UserView): Api.InputPeerUser {
   return new Api.InputPeerUser({ userId: returnBigInt(u.id), accessHash: returnBigInt(u.accessHash) });
