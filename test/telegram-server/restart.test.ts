@@ -191,6 +191,15 @@ describe("restarts and outages: the server goes away and comes back with its wor
     assert.deepEqual(await control.listen(), { listening: true, port: srv.mtprotoPort });
     assert.deepEqual(await control.restart(50), { listening: true, port: srv.mtprotoPort });
 
+    // A black hole needs a listener; a refusal outlasts a restart.
+    await control.stopListening();
+    await control.startOutage("blackhole");
+    assert.equal((await control.serverState()).listening, true);
+    await control.startOutage("refuse");
+    assert.deepEqual(await control.restart(0), { listening: false, port: srv.mtprotoPort });
+    await control.endOutage();
+    assert.equal((await control.serverState()).listening, true);
+
     const { bot, client } = await botClient(srv, "after_control_bot");
     try {
       assert.equal(Number(((await client.getMe()) as Api.User).id), bot.id);

@@ -223,9 +223,9 @@ export class TelegramServer {
 
   // ---- lifecycle: restarts and outages keep the world, auth keys, update logs and uploads ----
 
-  /** Listens again (on the same port) after stopListening(). */
+  /** Listens again (on the same port) after stopListening(); not while a "refuse" outage lasts. */
   async listen(): Promise<void> {
-    if (this.tcp || this.closed) return;
+    if (this.tcp || this.closed || this.outage?.mode === "refuse") return;
     const tcp = createServer((socket) => this.onSocket(socket));
     await new Promise<void>((resolve, reject) => {
       tcp.once("error", reject);
@@ -276,7 +276,10 @@ export class TelegramServer {
       opts.durationMs !== undefined ? setTimeout(() => void this.endOutage(), opts.durationMs) : undefined;
     this.outage = { mode: opts.mode, until, timer };
     if (opts.mode === "refuse") await this.stopListening();
-    else this.dropConnections();
+    else {
+      this.dropConnections();
+      await this.listen(); // reset and blackhole accept connections
+    }
     this.core.log(`outage (${opts.mode}) ${until === null ? "until lifted" : `for ${opts.durationMs} ms`}`);
     return this.outageState()!;
   }
