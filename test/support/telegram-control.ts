@@ -3,11 +3,21 @@
  * tests and scripts that run the server in another process (`npm run local-telegram`).
  */
 import type { FaultSettings, MethodFault, NetworkConditions } from "./telegram-server/faults.js";
-import type { ChatSpec, MediaView, MessageView, UserView } from "./telegram-server/server.js";
+import type { LoginCode } from "./telegram-server/login-codes.js";
+import type {
+  ChatSpec,
+  MediaView,
+  MessageView,
+  OutageMode,
+  OutageView,
+  UserOptions,
+  UserView,
+} from "./telegram-server/server.js";
 import type { Counters } from "./telegram-server/server-core.js";
+import type { BoxState, UpdateLogSettings } from "./telegram-server/update-log.js";
 import type { CreateChatOptions } from "./telegram-server/world.js";
 
-export type { ChatSpec, MediaView, MessageView, UserView };
+export type { ChatSpec, LoginCode, MediaView, MessageView, OutageMode, OutageView, UserOptions, UserView };
 
 export interface ChatView {
   id: number;
@@ -55,7 +65,7 @@ export class TelegramControl {
       "/info",
     );
   }
-  createUser(opts: { firstName?: string; username?: string; premium?: boolean; session?: boolean } = {}) {
+  createUser(opts: UserOptions = {}) {
     return this.request<UserView>("POST", "/users", opts);
   }
   createBot(opts: { firstName?: string; username?: string } = {}) {
@@ -91,6 +101,13 @@ export class TelegramControl {
       contentBase64: file.content.toString("base64"),
       thumbBase64: file.thumb?.toString("base64"),
     });
+  }
+  editText(from: number, chat: ChatSpec, messageId: number, text: string) {
+    return this.request<MessageView>("POST", "/act/edit-text", { from, chat, messageId, text });
+  }
+  async deleteMessages(from: number, chat: ChatSpec, ids: number[]): Promise<number[]> {
+    return (await this.request<{ deleted: number[] }>("POST", "/act/delete-messages", { from, chat, ids }))
+      .deleted;
   }
   pressButton(
     from: number,
@@ -132,5 +149,44 @@ export class TelegramControl {
   }
   counters() {
     return this.request<CountersView>("GET", "/counters");
+  }
+  /** The newest login code sent to the phone; rejects with status 404 when none was. */
+  loginCode(phone: string) {
+    return this.request<LoginCode>("GET", `/codes/${encodeURIComponent(phone)}`);
+  }
+  setLoginCodeTtl(ttlMs: number) {
+    return this.request<{ ttlMs: number }>("PUT", "/login-codes", { ttlMs });
+  }
+  /** Every auth key logged in as the user then answers 401 SESSION_REVOKED; returns how many there were. */
+  async revokeSession(userId: number): Promise<number> {
+    return (await this.request<{ revoked: number }>("POST", "/sessions/revoke", { userId })).revoked;
+  }
+  updateState(userId: number) {
+    return this.request<BoxState & { logged: number }>("GET", `/users/${userId}/update-state`);
+  }
+  updateLog() {
+    return this.request<UpdateLogSettings>("GET", "/update-log");
+  }
+  setUpdateLog(settings: Partial<UpdateLogSettings>) {
+    return this.request<UpdateLogSettings>("PUT", "/update-log", settings);
+  }
+  serverState() {
+    return this.request<{ listening: boolean; port: number; outage: OutageView | null }>("GET", "/server");
+  }
+  stopListening() {
+    return this.request<{ listening: boolean; port: number }>("POST", "/server/stop");
+  }
+  listen() {
+    return this.request<{ listening: boolean; port: number }>("POST", "/server/start");
+  }
+  /** Closes every connection, stays down `downMs`, listens again on the same port. */
+  restart(downMs = 0) {
+    return this.request<{ listening: boolean; port: number }>("POST", "/server/restart", { downMs }, downMs);
+  }
+  async startOutage(mode: OutageMode, durationMs?: number): Promise<OutageView> {
+    return (await this.request<{ outage: OutageView }>("PUT", "/outage", { mode, durationMs })).outage;
+  }
+  async endOutage(): Promise<void> {
+    await this.request<{ outage: null }>("DELETE", "/outage");
   }
 }

@@ -103,6 +103,46 @@ describe("the control API over HTTP", () => {
     }
   });
 
+  it("logs a user in with the code it reads from GET /codes/<phone>, and revokes the session", async () => {
+    const user = await control.createUser({ phone: "+44 20 7946 0000", password: "pw", premium: true });
+    assert.deepEqual([user.phone, user.hasPassword, user.premium], ["442079460000", true, true]);
+    await assert.rejects(control.loginCode("442079460000"), (e: TelegramControlError) => e.status === 404);
+    const client = clientFor(srv);
+    try {
+      await client.start({
+        phoneNumber: "+442079460000",
+        phoneCode: async () => (await control.loginCode("+44 20 7946 0000")).code,
+        password: async () => "pw",
+        onError: async () => true,
+      });
+      assert.equal(Number(((await client.getMe()) as Api.User).id), user.id);
+      assert.equal(await control.revokeSession(user.id), 1);
+      await assert.rejects(client.getMe(), /SESSION_REVOKED/);
+    } finally {
+      await closeClient(client);
+    }
+  });
+
+  it("acts as a user editing and deleting, and reads and sets the update log", async () => {
+    const a = await control.createUser();
+    const b = await control.createUser();
+    const chat = { user: a.id, peer: b.id };
+    const before = await control.updateState(b.id);
+    const m = await control.sendText(a.id, chat, "draft");
+    assert.equal((await control.editText(a.id, chat, m.id, "final")).text, "final");
+    assert.deepEqual(await control.deleteMessages(a.id, chat, [m.id]), [m.id]);
+    const after = await control.updateState(b.id);
+    assert.deepEqual([after.pts - before.pts, after.seq - before.seq, after.logged], [3, 3, 3]);
+    assert.deepEqual(await control.updateLog(), { sliceSize: 100, maxEntries: 10_000 });
+    assert.deepEqual(await control.setUpdateLog({ maxEntries: 2 }), { sliceSize: 100, maxEntries: 2 });
+    assert.equal((await control.updateState(b.id)).logged, 2);
+    await control.setUpdateLog({ maxEntries: 10_000 });
+    await assert.rejects(
+      control.setUpdateLog({ sliceSize: 0 }),
+      (e: TelegramControlError) => e.status === 400,
+    );
+  });
+
   it("drops a user's connections on demand; the client reconnects", async () => {
     const user = await control.createUser({ session: true });
     const client = clientFor(srv, user.session!);

@@ -215,12 +215,12 @@ describe("connections, faults and network conditions", () => {
     const client: TelegramClient = clientFor(srv, u.session!);
     await client.connect();
     try {
-      const err = await client.invoke(new Api.account.GetPassword()).then(
+      const err = await client.invoke(new Api.account.GetAuthorizations()).then(
         () => undefined,
         (e: { errorMessage?: string }) => e.errorMessage,
       );
-      assert.equal(err, "METHOD_NOT_IMPLEMENTED_ACCOUNT_GETPASSWORD");
-      assert.equal(srv.server.counters().unknownMethods["account.GetPassword"], 1);
+      assert.equal(err, "METHOD_NOT_IMPLEMENTED_ACCOUNT_GETAUTHORIZATIONS");
+      assert.equal(srv.server.counters().unknownMethods["account.GetAuthorizations"], 1);
     } finally {
       await closeClient(client);
     }

@@ -18,7 +18,7 @@ import { sharePacket } from "./packet-buffers.js";
 import { RpcFailure } from "./rpc-error.js";
 import type { ServerCore } from "./server-core.js";
 import { TransportCodec, TransportError } from "./transport.js";
-import type { AuthKeyRecord } from "./world.js";
+import { type AuthKeyRecord, newAuthKeyRecord } from "./world.js";
 
 const CONTAINER = 0x73f1f8dc;
 const GZIP_PACKED = 0x3072cfa1;
@@ -222,7 +222,7 @@ export class Connection {
     const { answer, authKey } = await this.handshake.handle(request);
     if (authKey) {
       const id = authKeyId(authKey.key);
-      this.core.world.authKeys.set(id, { id, key: authKey.key, salt: authKey.salt, userId: undefined });
+      this.core.world.authKeys.set(id, newAuthKeyRecord(id, authKey.key, authKey.salt));
       this.handshake = undefined;
       this.core.counters.handshakes++;
     }

@@ -17,6 +17,9 @@ const schemas = {
     username: z.string().optional(),
     premium: z.boolean().optional(),
     session: z.boolean().optional(),
+    phone: z.string().optional(),
+    password: z.string().min(1).optional(),
+    passwordHint: z.string().optional(),
   }),
   bot: z.object({ firstName: z.string().optional(), username: z.string().optional() }),
   chat: z.object({
@@ -45,6 +48,13 @@ const schemas = {
     caption: z.string().optional(),
     thumbBase64: z.string().optional(),
   }),
+  editText: z.object({
+    from: z.number().int(),
+    chat: chatSpec,
+    messageId: z.number().int(),
+    text: z.string().min(1),
+  }),
+  deleteMessages: z.object({ from: z.number().int(), chat: chatSpec, ids: z.array(z.number().int()).min(1) }),
   press: z.object({
     from: z.number().int(),
     chat: chatSpec,
@@ -82,6 +92,17 @@ const schemas = {
     badNonceHashCount: z.number().int().min(0).optional(),
   }),
   drop: z.object({ userId: z.number().int().optional() }),
+  revoke: z.object({ userId: z.number().int() }),
+  restart: z.object({ downMs: z.number().int().min(0).max(600_000).optional() }),
+  outage: z.object({
+    mode: z.enum(["refuse", "reset", "blackhole"]),
+    durationMs: z.number().int().min(1).max(3_600_000).optional(),
+  }),
+  updateLog: z.object({
+    sliceSize: z.number().int().min(1).optional(),
+    maxEntries: z.number().int().min(1).optional(),
+  }),
+  loginCodes: z.object({ ttlMs: z.number().int().min(1) }),
 };
 
 class HttpError extends Error {
@@ -125,6 +146,14 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
   const url = new URL(req.url ?? "/", "http://localhost");
   const key = `${req.method} ${url.pathname}`;
   const body = req.method === "GET" ? {} : await readJson(req);
+  const codePath = /^\/codes\/(\+?[\d\s-]+)$/.exec(decodeURIComponent(url.pathname));
+  if (codePath && req.method === "GET") {
+    const code = server.loginCode(codePath[1]!);
+    if (!code) throw new HttpError(404, `no login code sent to ${codePath[1]}`);
+    return code;
+  }
+  const statePath = /^\/users\/(\d+)\/update-state$/.exec(url.pathname);
+  if (statePath && req.method === "GET") return server.updateState(Number(statePath[1]));
   const memberPath = /^\/chats\/(\d+)\/members(?:\/(\d+))?$/.exec(url.pathname);
   if (memberPath) {
     const chatId = Number(memberPath[1]);
@@ -170,6 +199,14 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
         thumb: b.thumbBase64 ? Buffer.from(b.thumbBase64, "base64") : undefined,
       });
     }
+    case "POST /act/edit-text": {
+      const b = parse(schemas.editText, body);
+      return server.editText(b.from, b.chat, b.messageId, b.text);
+    }
+    case "POST /act/delete-messages": {
+      const b = parse(schemas.deleteMessages, body);
+      return { deleted: server.deleteMessages(b.from, b.chat, b.ids) };
+    }
     case "POST /act/press-button": {
       const b = parse(schemas.press, body);
       return server.pressButton(b.from, b.chat, b.messageId, { data: b.data, text: b.text }, b.timeoutMs);
@@ -202,6 +239,35 @@ async function route(server: TelegramServer, req: IncomingMessage): Promise<unkn
       return server.faults.settings;
     case "POST /connections/drop":
       return { dropped: server.dropConnections(parse(schemas.drop, body).userId) };
+    case "POST /sessions/revoke":
+      return { revoked: server.revokeSession(parse(schemas.revoke, body).userId) };
+    case "GET /server":
+      return { listening: server.listening, port: server.port, outage: server.outageState() };
+    case "POST /server/stop":
+      await server.stopListening();
+      return { listening: server.listening, port: server.port };
+    case "POST /server/start":
+      await server.listen();
+      return { listening: server.listening, port: server.port };
+    case "POST /server/restart":
+      await server.restart(parse(schemas.restart, body));
+      return { listening: server.listening, port: server.port };
+    case "GET /outage":
+      return { outage: server.outageState() };
+    case "PUT /outage":
+      return { outage: await server.startOutage(parse(schemas.outage, body)) };
+    case "DELETE /outage":
+      await server.endOutage();
+      return { outage: null };
+    case "GET /update-log":
+      return server.setUpdateLog({});
+    case "PUT /update-log":
+      return server.setUpdateLog(parse(schemas.updateLog, body));
+    case "PUT /login-codes": {
+      const { ttlMs } = parse(schemas.loginCodes, body);
+      server.setLoginCodeTtl(ttlMs);
+      return { ttlMs };
+    }
     case "GET /counters":
       return server.counters();
   }

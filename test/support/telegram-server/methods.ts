@@ -2,15 +2,21 @@
  * The methods the server answers, one handler each, keyed by gramjs class name. Handlers throw RpcFailure for
  * Telegram's errors; anything not listed answers 400 METHOD_NOT_IMPLEMENTED_<NAME>.
  */
+import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import { Api } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
 import type { Connection, Session } from "./connection.js";
 import { RpcFailure } from "./rpc-error.js";
 import type { ServerCore } from "./server-core.js";
+import { checkProof, newChallenge, SRP_G, SRP_PRIME } from "./srp.js";
+import type { BoxEntry, BoxState, Difference, Origin } from "./update-log.js";
+import { containerFor, entitiesOf, renderEntry } from "./updates.js";
 import {
   adminRights,
+  type ChatRecord,
   type ChatRef,
+  chatKey,
   type DocumentRecord,
   type MessageRecord,
   now,
@@ -27,14 +33,21 @@ export interface CallContext {
 
 type Handler = (ctx: CallContext, request: never) => unknown;
 
-/** Methods callable before the auth key is bound to a user. */
+/** Methods callable before the auth key is bound to a user (and on a revoked one). */
 export const UNAUTHORIZED_METHODS = new Set([
   "help.GetConfig",
   "help.GetNearestDc",
   "auth.ImportBotAuthorization",
   "auth.ExportAuthorization",
   "auth.ImportAuthorization",
+  "auth.SendCode",
+  "auth.SignIn",
+  "auth.CheckPassword",
+  "account.GetPassword",
 ]);
+
+/** How long a client waits before asking getChannelDifference again, as Telegram tells it. */
+const CHANNEL_DIFFERENCE_TIMEOUT = 30;
 
 /** upload.getFile: limit divides 1 MiB and is a multiple of 4 KiB; offset a multiple of 4 KiB. */
 const GET_FILE_MAX = 1024 * 1024;
@@ -42,6 +55,20 @@ const GET_FILE_MAX = 1024 * 1024;
 function me(ctx: CallContext): UserRecord {
   if (!ctx.user) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
   return ctx.user;
+}
+
+/** The session a call comes from, for the updates it causes. */
+function origin(ctx: CallContext): Origin {
+  return { authKeyId: ctx.conn.authKey!.id, userId: me(ctx).id };
+}
+
+/** Logs the key in as the user: a new login clears a revocation and a half-done 2FA login. */
+function bindAuthKey(ctx: CallContext, user: UserRecord): Api.auth.Authorization {
+  const key = ctx.conn.authKey!;
+  key.userId = user.id;
+  key.revoked = false;
+  key.passwordPendingFor = undefined;
+  return new Api.auth.Authorization({ user: ctx.core.world.renderUser(user, user.id) });
 }
 
 function num(v: { toString(): string } | number): number {
@@ -110,52 +137,31 @@ function replyToId(replyTo: Api.TypeInputReplyTo | undefined): number | undefine
   return replyTo instanceof Api.InputReplyToMessage ? replyTo.replyToMsgId : undefined;
 }
 
-/** The Updates a sender gets back for messages it created (UpdateMessageID links each to its random_id). */
+/**
+ * The Updates a sender gets back for messages it created or edited: the updates its own box (or the channel's)
+ * logged for them, with their pts and seq, and UpdateMessageID linking each new message to its random_id.
+ */
 export function updatesForNew(
   ctx: CallContext,
   records: { message: MessageRecord; randomId?: { toString(): string } }[],
   edit = false,
-): Api.Updates {
-  const world = ctx.core.world;
-  const viewer = me(ctx).id;
-  const updates: Api.TypeUpdate[] = [];
-  const users = new Map<string, Api.TypeUser>();
-  const chats = new Map<string, Api.TypeChat>();
+): Api.Updates | Api.UpdatesCombined {
+  const self = me(ctx);
+  const kind = edit ? "editMessage" : "newMessage";
+  const ids: Api.TypeUpdate[] = [];
+  const entries: BoxEntry[] = [];
+  let channel: ChatRecord | undefined;
   for (const { message, randomId } of records) {
     if (randomId !== undefined) {
-      updates.push(new Api.UpdateMessageID({ id: message.id, randomId: returnBigInt(randomId.toString()) }));
+      ids.push(new Api.UpdateMessageID({ id: message.id, randomId: returnBigInt(randomId.toString()) }));
     }
-    updates.push(renderUpdate(ctx.core, message, viewer, edit));
-    const e = world.entitiesFor(message, viewer);
-    for (const u of e.users) users.set(String((u as Api.User).id), u);
-    for (const c of e.chats) chats.set(String((c as Api.Channel).id), c);
+    if (message.chat.kind === "channel") channel = ctx.core.world.chats.get(message.chat.id);
+    const box = channel?.box ?? self.box;
+    const entry = box.findLast((e) => e.event.kind === kind && e.event.message === message);
+    if (!entry) throw new Error(`no logged ${kind} for message ${message.id}`);
+    entries.push(entry);
   }
-  return new Api.Updates({
-    updates,
-    users: [...users.values()],
-    chats: [...chats.values()],
-    date: now(),
-    seq: 0,
-  });
-}
-
-export function renderUpdate(
-  core: ServerCore,
-  m: MessageRecord,
-  viewer: number,
-  edit: boolean,
-): Api.TypeUpdate {
-  const message = core.world.renderMessage(m, viewer);
-  if (m.chat.kind === "channel") {
-    const pts = core.world.chats.get(m.chat.id)?.pts ?? 1;
-    return edit
-      ? new Api.UpdateEditChannelMessage({ message, pts, ptsCount: 1 })
-      : new Api.UpdateNewChannelMessage({ message, pts, ptsCount: 1 });
-  }
-  const pts = core.world.users.get(viewer)?.pts ?? 1;
-  return edit
-    ? new Api.UpdateEditMessage({ message, pts, ptsCount: 1 })
-    : new Api.UpdateNewMessage({ message, pts, ptsCount: 1 });
+  return containerFor(ctx.core, self.id, entries, channel, ids);
 }
 
 function attributeName(attrs: Api.TypeDocumentAttribute[], fallback: string): string {
@@ -230,15 +236,18 @@ function newMessage(
 ): MessageRecord {
   const self = me(ctx);
   if (!ctx.core.world.canWrite(self.id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
-  return ctx.core.world.addMessage({
-    chat,
-    fromId: self.id,
-    text: fields.text ?? "",
-    document: fields.document,
-    buttons: fields.buttons,
-    replyToMsgId: fields.replyToMsgId,
-    forwardedFrom: fields.forwardedFrom,
-  });
+  return ctx.core.world.addMessage(
+    {
+      chat,
+      fromId: self.id,
+      text: fields.text ?? "",
+      document: fields.document,
+      buttons: fields.buttons,
+      replyToMsgId: fields.replyToMsgId,
+      forwardedFrom: fields.forwardedFrom,
+    },
+    origin(ctx),
+  );
 }
 
 function findVisibleMessage(ctx: CallContext, id: number): MessageRecord | undefined {
@@ -262,6 +271,51 @@ function messagesResult(ctx: CallContext, found: MessageRecord[], requested: num
       chats.set(m.chat.id, world.renderChat(world.chats.get(m.chat.id)!, viewer));
   }
   return { messages: found.map((m) => world.renderMessage(m, viewer)), users, chats, requested };
+}
+
+function stateOf(s: BoxState): Api.updates.State {
+  return new Api.updates.State({ pts: s.pts, qts: s.qts, date: s.date, seq: s.seq, unreadCount: 0 });
+}
+
+/** new_messages (new messages still there), other_updates (the rest) and the users and chats they mention. */
+function splitEntries(ctx: CallContext, entries: BoxEntry[], channel?: ChatRecord) {
+  const viewer = me(ctx).id;
+  const newMessages: Api.TypeMessage[] = [];
+  const otherUpdates: Api.TypeUpdate[] = [];
+  for (const e of entries) {
+    if (e.event.kind === "newMessage") {
+      if (!e.event.message.deleted) newMessages.push(ctx.core.world.renderMessage(e.event.message, viewer));
+    } else otherUpdates.push(renderEntry(ctx.core, e, viewer, channel));
+  }
+  const { users, chats } = entitiesOf(ctx.core, entries, viewer);
+  if (channel && !chats.some((c) => Number((c as Api.Channel).id) === channel.id)) {
+    chats.push(ctx.core.world.renderChat(channel, viewer));
+  }
+  return { newMessages, otherUpdates, users, chats };
+}
+
+function renderDifference(ctx: CallContext, d: Difference): Api.updates.TypeDifference {
+  switch (d.kind) {
+    case "empty":
+      return new Api.updates.DifferenceEmpty({ date: d.state.date, seq: d.state.seq });
+    case "tooLong":
+      return new Api.updates.DifferenceTooLong({ pts: d.state.pts });
+    case "entries": {
+      const parts = { ...splitEntries(ctx, d.entries), newEncryptedMessages: [] };
+      return d.final
+        ? new Api.updates.Difference({ ...parts, state: stateOf(d.state) })
+        : new Api.updates.DifferenceSlice({ ...parts, intermediateState: stateOf(d.state) });
+    }
+  }
+}
+
+function passwordAlgo(salt1: Buffer, salt2: Buffer) {
+  return new Api.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow({
+    salt1,
+    salt2,
+    g: SRP_G,
+    p: SRP_PRIME,
+  });
 }
 
 const methods = {
@@ -310,23 +364,130 @@ const methods = {
   "auth.ImportBotAuthorization": (ctx: CallContext, r: Api.auth.ImportBotAuthorization) => {
     const bot = ctx.core.world.userByToken(r.botAuthToken);
     if (!bot) throw new RpcFailure(401, "ACCESS_TOKEN_INVALID");
-    ctx.conn.authKey!.userId = bot.id;
-    return new Api.auth.Authorization({ user: ctx.core.world.renderUser(bot, bot.id) });
+    return bindAuthKey(ctx, bot);
+  },
+  "auth.SendCode": (ctx: CallContext, r: Api.auth.SendCode) => {
+    const code = ctx.core.loginCodes.issue(r.phoneNumber, ctx.conn.authKey!.id);
+    ctx.core.log(`login code ${code.code} for +${code.phone}`);
+    return new Api.auth.SentCode({
+      type: new Api.auth.SentCodeTypeApp({ length: code.code.length }),
+      phoneCodeHash: code.phoneCodeHash,
+      timeout: Math.ceil(ctx.core.loginCodes.ttlMs / 1000),
+    });
+  },
+  "auth.SignIn": (ctx: CallContext, r: Api.auth.SignIn) => {
+    const key = ctx.conn.authKey!;
+    const code = ctx.core.loginCodes.check(r.phoneNumber, r.phoneCodeHash, r.phoneCode, key.id);
+    const user = ctx.core.world.userByPhone(code.phone);
+    if (!user) throw new RpcFailure(400, "PHONE_NUMBER_UNOCCUPIED");
+    if (user.password) {
+      key.passwordPendingFor = user.id;
+      throw new RpcFailure(401, "SESSION_PASSWORD_NEEDED");
+    }
+    return bindAuthKey(ctx, user);
+  },
+  "account.GetPassword": (ctx: CallContext) => {
+    const pending = ctx.conn.authKey!.passwordPendingFor;
+    const user = ctx.user ?? (pending !== undefined ? ctx.core.world.users.get(pending) : undefined);
+    if (!user) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+    // For setting a new password: the client appends 32 random bytes to new_algo's salt1.
+    const common = {
+      newAlgo: passwordAlgo(randomBytes(8), randomBytes(16)),
+      newSecureAlgo: new Api.SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000({ salt: randomBytes(8) }),
+      secureRandom: randomBytes(256),
+    };
+    if (!user.password) return new Api.account.Password({ hasPassword: false, ...common });
+    user.srp = newChallenge(user.password);
+    return new Api.account.Password({
+      hasPassword: true,
+      currentAlgo: passwordAlgo(user.password.salt1, user.password.salt2),
+      srp_B: user.srp.B,
+      srpId: returnBigInt(user.srp.id),
+      hint: user.password.hint,
+      ...common,
+    });
+  },
+  "auth.CheckPassword": (ctx: CallContext, r: Api.auth.CheckPassword) => {
+    const pending = ctx.conn.authKey!.passwordPendingFor;
+    const user = pending !== undefined ? ctx.core.world.users.get(pending) : undefined;
+    if (!user?.password) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+    const check = r.password;
+    if (!(check instanceof Api.InputCheckPasswordSRP)) throw new RpcFailure(400, "PASSWORD_HASH_INVALID");
+    if (!user.srp || user.srp.id !== big(check.srpId)) throw new RpcFailure(400, "SRP_ID_INVALID");
+    if (!checkProof(user.password, user.srp, Buffer.from(check.A), Buffer.from(check.M1))) {
+      throw new RpcFailure(400, "PASSWORD_HASH_INVALID");
+    }
+    user.srp = undefined;
+    return bindAuthKey(ctx, user);
   },
   "auth.LogOut": (ctx: CallContext) => {
     ctx.conn.authKey!.userId = undefined;
     return new Api.auth.LoggedOut({});
   },
 
-  "updates.GetState": (ctx: CallContext) =>
-    new Api.updates.State({ pts: me(ctx).pts, qts: 0, date: now(), seq: 0, unreadCount: 0 }),
-  "updates.GetDifference": () => new Api.updates.DifferenceEmpty({ date: now(), seq: 0 }),
-  "updates.GetChannelDifference": (ctx: CallContext, r: Api.updates.GetChannelDifference) =>
-    new Api.updates.ChannelDifferenceEmpty({
-      final: true,
-      pts: resolveChannel(ctx, r.channel).pts,
-      timeout: 30,
-    }),
+  "updates.GetState": (ctx: CallContext) => stateOf(me(ctx).box.state()),
+  "updates.GetDifference": (ctx: CallContext, r: Api.updates.GetDifference) => {
+    const self = me(ctx);
+    const key = ctx.conn.authKey!.id;
+    // What the asking session caused it learnt from its answers; a bot has one session, so all it caused.
+    const own = (e: BoxEntry) =>
+      e.origin !== undefined && (e.origin.authKeyId === key || (self.bot && e.origin.userId === self.id));
+    // An absent flag field decodes as null.
+    const d = self.box.difference(
+      { pts: r.pts, date: r.date, ptsTotalLimit: r.ptsTotalLimit ?? undefined },
+      own,
+    );
+    return renderDifference(ctx, d);
+  },
+  "updates.GetChannelDifference": (ctx: CallContext, r: Api.updates.GetChannelDifference) => {
+    const c = resolveChannel(ctx, r.channel);
+    const self = me(ctx);
+    if (!c.members.has(self.id) && !c.username) throw new RpcFailure(400, "CHANNEL_PRIVATE");
+    const limit = Math.max(1, Math.min(r.limit || 100, self.bot ? 100_000 : 1000));
+    const d = c.box.difference({ pts: r.pts, date: 0, limit }, () => false);
+    if (d.kind === "empty") {
+      return new Api.updates.ChannelDifferenceEmpty({
+        final: true,
+        pts: d.state.pts,
+        timeout: CHANNEL_DIFFERENCE_TIMEOUT,
+      });
+    }
+    const viewer = self.id;
+    if (d.kind === "tooLong") {
+      const messages = (ctx.core.world.messages.get(`channel:${c.id}`) ?? [])
+        .filter((m) => !m.deleted)
+        .slice(-limit);
+      const res = messagesResult(ctx, messages, messages.length);
+      return new Api.updates.ChannelDifferenceTooLong({
+        final: true,
+        timeout: CHANNEL_DIFFERENCE_TIMEOUT,
+        dialog: new Api.Dialog({
+          peer: new Api.PeerChannel({ channelId: returnBigInt(c.id) }),
+          topMessage: messages.at(-1)?.id ?? 0,
+          readInboxMaxId: 0,
+          readOutboxMaxId: 0,
+          unreadCount: 0,
+          unreadMentionsCount: 0,
+          unreadReactionsCount: 0,
+          notifySettings: new Api.PeerNotifySettings({}),
+          pts: d.state.pts,
+        }),
+        messages: res.messages,
+        chats: [ctx.core.world.renderChat(c, viewer)],
+        users: [...res.users.values()],
+      });
+    }
+    const { newMessages, otherUpdates, users, chats } = splitEntries(ctx, d.entries, c);
+    return new Api.updates.ChannelDifference({
+      final: d.final,
+      pts: d.state.pts,
+      timeout: CHANNEL_DIFFERENCE_TIMEOUT,
+      newMessages,
+      otherUpdates,
+      chats,
+      users,
+    });
+  },
 
   "users.GetUsers": (ctx: CallContext, r: Api.users.GetUsers) =>
     r.id.map((input) => {
@@ -480,21 +641,27 @@ const methods = {
     const sameButtons = buttons === null || JSON.stringify(buttons) === JSON.stringify(m.buttons);
     if (sameText && sameButtons && !r.media) throw new RpcFailure(400, "MESSAGE_NOT_MODIFIED");
     if (r.media) m.document = await mediaDocument(ctx, r.media);
-    ctx.core.world.editMessage(m, r.message, buttons);
+    ctx.core.world.editMessage(m, r.message, buttons, origin(ctx));
     return updatesForNew(ctx, [{ message: m }], true);
   },
   "messages.DeleteMessages": (ctx: CallContext, r: Api.messages.DeleteMessages) => {
-    const self = me(ctx).id;
-    let count = 0;
+    const self = me(ctx);
+    // Private chats and basic groups share the account's message ids: one deletion per chat they live in.
+    const byChat = new Map<string, { chat: ChatRef; ids: number[] }>();
     for (const id of r.id) {
       const m = findVisibleMessage(ctx, id);
       if (!m) continue;
       const chat = m.chat.kind === "group" ? ctx.core.world.chats.get(m.chat.id) : undefined;
-      if (chat && m.fromId !== self && !chat.admins.has(self))
+      if (chat && m.fromId !== self.id && !chat.admins.has(self.id))
         throw new RpcFailure(403, "MESSAGE_DELETE_FORBIDDEN");
-      count += ctx.core.world.deleteMessages(m.chat, [id]).length;
+      const key = chatKey(m.chat);
+      const group = byChat.get(key) ?? { chat: m.chat, ids: [] };
+      group.ids.push(id);
+      byChat.set(key, group);
     }
-    return new Api.messages.AffectedMessages({ pts: me(ctx).pts, ptsCount: count });
+    const before = self.box.pts;
+    for (const { chat, ids } of byChat.values()) ctx.core.world.deleteMessages(chat, ids, origin(ctx));
+    return new Api.messages.AffectedMessages({ pts: self.box.pts, ptsCount: self.box.pts - before });
   },
   "channels.DeleteMessages": (ctx: CallContext, r: Api.channels.DeleteMessages) => {
     const c = resolveChannel(ctx, r.channel);
@@ -505,8 +672,8 @@ const methods = {
       if (m && m.fromId !== self && !c.admins.has(self))
         throw new RpcFailure(403, "MESSAGE_DELETE_FORBIDDEN");
     }
-    const done = ctx.core.world.deleteMessages(ref, r.id);
-    return new Api.messages.AffectedMessages({ pts: c.pts, ptsCount: done.length });
+    const done = ctx.core.world.deleteMessages(ref, r.id, origin(ctx));
+    return new Api.messages.AffectedMessages({ pts: c.box.pts, ptsCount: done.length });
   },
   "messages.GetMessages": (ctx: CallContext, r: Api.messages.GetMessages) => {
     const found: MessageRecord[] = [];
@@ -536,7 +703,7 @@ const methods = {
     });
     const res = messagesResult(ctx, found, ids.length);
     return new Api.messages.ChannelMessages({
-      pts: c.pts,
+      pts: c.box.pts,
       count: found.length,
       messages: ids.map((id) => {
         const i = found.findIndex((m) => m.id === id);

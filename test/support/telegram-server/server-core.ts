@@ -9,6 +9,7 @@ import type { Connection, Session } from "./connection.js";
 import type { ServerRsaKey } from "./crypto.js";
 import type { DecryptPool } from "./decrypt-pool.js";
 import type { Faults } from "./faults.js";
+import { LoginCodes } from "./login-codes.js";
 import { type CallContext, METHODS, UNAUTHORIZED_METHODS } from "./methods.js";
 import { RpcFailure } from "./rpc-error.js";
 import type { UploadStore } from "./uploads.js";
@@ -28,6 +29,9 @@ export interface Counters {
   undecodable: Record<string, number>;
   /** invokeWithLayer calls refused with CONNECTION_LAYER_INVALID, by the layer asked for. */
   layersRefused: Record<string, number>;
+  /** Connections an outage reset at once, or black-holed. */
+  connectionsReset: number;
+  connectionsBlackholed: number;
 }
 
 /** invokeWithLayer#da9b0d0d layer:int query:!X */
@@ -46,7 +50,10 @@ export class ServerCore {
     unknownMethods: {},
     undecodable: {},
     layersRefused: {},
+    connectionsReset: 0,
+    connectionsBlackholed: 0,
   };
+  readonly loginCodes = new LoginCodes();
 
   /** random_ids already used per sender ("userId:randomId"). */
   readonly usedRandomIds = new Set<string>();
@@ -104,7 +111,9 @@ export class ServerCore {
         throw new RpcFailure(400, `METHOD_NOT_IMPLEMENTED_${name.replace(/\./g, "_").toUpperCase()}`);
       }
       const user = conn.userId !== undefined ? this.world.users.get(conn.userId) : undefined;
-      if (!user && !UNAUTHORIZED_METHODS.has(name)) throw new RpcFailure(401, "AUTH_KEY_UNREGISTERED");
+      if (!user && !UNAUTHORIZED_METHODS.has(name)) {
+        throw new RpcFailure(401, conn.authKey?.revoked ? "SESSION_REVOKED" : "AUTH_KEY_UNREGISTERED");
+      }
       this.faults.beforeCall(name);
       const ctx: CallContext = { core: this, conn, session, user };
       return await handler(ctx, query as never);
@@ -150,15 +159,16 @@ export class ServerCore {
   }
 
   /**
-   * Pushes an Updates object to every connection of the user. gramjs dispatches updates from its main sender
-   * only and drops them on extra senders, and after a reconnect its main connection sends no initConnection, so
-   * "every connection" is the one rule that reaches the main sender exactly once.
+   * Pushes an Updates object to every connection of the user, except those of the auth key that caused it (it has
+   * the update in its answer). gramjs dispatches updates from its main sender only and drops them on extra
+   * senders, and after a reconnect its main connection sends no initConnection, so "every connection" is the one
+   * rule that reaches the main sender exactly once.
    */
-  pushUpdates(userId: number, updates: Api.TypeUpdates): number {
+  pushUpdates(userId: number, updates: Api.TypeUpdates, exceptAuthKeyId?: string): number {
     let sent = 0;
     const body = updates.getBytes();
     for (const conn of this.connections) {
-      if (conn.closed || conn.userId !== userId) continue;
+      if (conn.closed || conn.userId !== userId || conn.authKey?.id === exceptAuthKeyId) continue;
       for (const session of conn.sessions.values()) {
         conn.send(session, body, true);
         sent++;

@@ -1,10 +1,12 @@
 /**
- * The server's lifecycle and its in-process API: listen on 127.0.0.1, build the world, act as users, read chats,
- * set faults, read counters, close (removing every temp file).
+ * The server's lifecycle and its in-process API: listen on 127.0.0.1 (stop, restart and outages keep the world),
+ * build the world, act as users, read chats and update state, log users in and out, set faults, read counters,
+ * close (removing every temp file).
  */
 import { createHash, randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import os, { availableParallelism } from "node:os";
 import path from "node:path";
 import { Api } from "telegram";
@@ -14,16 +16,20 @@ import { Connection } from "./connection.js";
 import { authKeyId, generateServerRsaKey, initCrypto, type ServerRsaKey } from "./crypto.js";
 import { DecryptPool } from "./decrypt-pool.js";
 import { type FaultSettings, Faults, type NetworkConditions } from "./faults.js";
+import type { LoginCode } from "./login-codes.js";
 import { ServerCore } from "./server-core.js";
+import type { BoxState, UpdateLogSettings } from "./update-log.js";
 import { deliverEvent } from "./updates.js";
 import { UploadStore } from "./uploads.js";
-import type { CreateChatOptions } from "./world.js";
 import {
   type ChatRecord,
   type ChatRef,
+  type CreateChatOptions,
+  type CreateUserOptions,
   chatKey,
   type DocumentRecord,
   type MessageRecord,
+  newAuthKeyRecord,
   now,
   randomLong,
   type UserRecord,
@@ -48,6 +54,47 @@ export interface TelegramServerOptions {
    * @default env LOCAL_TELEGRAM_DECRYPT_WORKERS, else min(4, available cores)
    */
   decryptWorkers?: number;
+  /** getDifference slice size and the bound of each account's update log. @default { sliceSize: 100, maxEntries: 10000 } */
+  updateLog?: Partial<UpdateLogSettings>;
+  /** How long a login code stays valid. @default 300000 (5 minutes) */
+  loginCodeTtlMs?: number;
+}
+
+/**
+ * How new connections fare during an outage (existing ones are dropped when it starts): `refuse` closes the
+ * listening socket (ECONNREFUSED, as a server that is down), `reset` accepts and resets at once (counted),
+ * `blackhole` accepts, reads and never answers (counted; closed when the outage ends).
+ */
+export type OutageMode = "refuse" | "reset" | "blackhole";
+
+export interface OutageView {
+  mode: OutageMode;
+  /** When it lifts by itself (epoch ms), or null: until endOutage(). */
+  until: number | null;
+}
+
+export interface UserOptions {
+  firstName?: string;
+  username?: string;
+  premium?: boolean;
+  /** Also return a StringSession already logged in as the user. */
+  session?: boolean;
+  /** The phone the user logs in with (auth.sendCode / auth.signIn). */
+  phone?: string;
+  /** A cloud password: auth.signIn then answers SESSION_PASSWORD_NEEDED and auth.checkPassword (SRP) follows. */
+  password?: string;
+  passwordHint?: string;
+}
+
+/** What the server tells in-process listeners (tests wait on these instead of sleeping). */
+export interface ServerEvents {
+  /** A connection is being served. */
+  connection: [id: number];
+  /** A connection was reset or black-holed by an outage. */
+  outageConnection: [mode: "reset" | "blackhole"];
+  outageEnded: [];
+  listening: [port: number];
+  stopped: [];
 }
 
 /** Which chat: a private chat between two users, or a group/channel by id. */
@@ -83,6 +130,9 @@ export interface UserView {
   username: string | null;
   bot: boolean;
   premium: boolean;
+  /** Digits only. */
+  phone: string | null;
+  hasPassword: boolean;
   botToken: string | null;
   /** A gramjs StringSession already logged in as this user, when asked for. */
   session: string | null;
@@ -95,7 +145,12 @@ export class TelegramServer {
   readonly rsa: ServerRsaKey;
   readonly dcId: number;
   readonly host = "127.0.0.1";
-  private readonly tcp: Server;
+  readonly events = new EventEmitter<ServerEvents>();
+  private tcp: Server | undefined;
+  /** The port given at start, then the one first bound: restarts listen on it again. */
+  private listenPort: number;
+  private outage: (OutageView & { timer: NodeJS.Timeout | undefined }) | undefined;
+  private readonly blackholed = new Set<Socket>();
   private nextConnId = 1;
   private closed = false;
 
@@ -120,12 +175,32 @@ export class TelegramServer {
       options.decryptWorkers ?? (envWorkers ? Number(envWorkers) : Math.min(4, availableParallelism()));
     if (workers > 0) this.core.decryptPool = new DecryptPool(workers);
     this.world.on("event", (e) => deliverEvent(this.core, e));
-    this.tcp = createServer((socket) => {
-      const conn = new Connection(this.core, socket, this.nextConnId++);
-      this.core.connections.add(conn);
-      this.core.counters.connectionsOpen++;
-      this.core.counters.connectionsTotal++;
-    });
+    if (options.updateLog) this.world.setUpdateLog(options.updateLog);
+    if (options.loginCodeTtlMs !== undefined) this.setLoginCodeTtl(options.loginCodeTtlMs);
+    this.listenPort = options.port ?? 0;
+  }
+
+  private onSocket(socket: Socket): void {
+    const mode = this.outage?.mode;
+    if (mode === "reset" || mode === "blackhole") {
+      socket.on("error", () => undefined);
+      if (mode === "reset") {
+        this.core.counters.connectionsReset++;
+        socket.resetAndDestroy();
+      } else {
+        this.core.counters.connectionsBlackholed++;
+        this.blackholed.add(socket);
+        socket.on("data", () => undefined); // read, never answer
+        socket.on("close", () => this.blackholed.delete(socket));
+      }
+      this.events.emit("outageConnection", mode);
+      return;
+    }
+    const conn = new Connection(this.core, socket, this.nextConnId++);
+    this.core.connections.add(conn);
+    this.core.counters.connectionsOpen++;
+    this.core.counters.connectionsTotal++;
+    this.events.emit("connection", conn.id);
   }
 
   readonly tempDir: string;
@@ -133,25 +208,104 @@ export class TelegramServer {
   static async start(options: TelegramServerOptions = {}): Promise<TelegramServer> {
     const dir = options.tempDir ?? (await mkdtemp(path.join(os.tmpdir(), "local-telegram-")));
     const server = new TelegramServer(options, dir);
-    await new Promise<void>((resolve, reject) => {
-      server.tcp.once("error", reject);
-      server.tcp.listen(options.port ?? 0, server.host, () => resolve());
-    });
+    await server.listen();
     return server;
   }
 
+  /** The MTProto port; the same across stopListening()/listen() and restart(). */
   get port(): number {
-    const a = this.tcp.address();
-    return a && typeof a === "object" ? a.port : 0;
+    return this.listenPort;
+  }
+
+  get listening(): boolean {
+    return this.tcp !== undefined;
+  }
+
+  // ---- lifecycle: restarts and outages keep the world, auth keys, update logs and uploads ----
+
+  /** Listens again (on the same port) after stopListening(); not while a "refuse" outage lasts. */
+  async listen(): Promise<void> {
+    if (this.tcp || this.closed || this.outage?.mode === "refuse") return;
+    const tcp = createServer((socket) => this.onSocket(socket));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once("error", reject);
+      tcp.listen(this.listenPort, this.host, () => {
+        tcp.off("error", reject);
+        resolve();
+      });
+    });
+    const a = tcp.address();
+    if (a && typeof a === "object") this.listenPort = a.port;
+    this.tcp = tcp;
+    this.events.emit("listening", this.listenPort);
+  }
+
+  /** Closes the listening socket and every connection: clients see the server go away (ECONNREFUSED). */
+  async stopListening(): Promise<void> {
+    const tcp = this.tcp;
+    if (!tcp) return;
+    this.tcp = undefined;
+    const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+    this.dropConnections();
+    for (const socket of this.blackholed) socket.destroy();
+    await closed;
+    this.events.emit("stopped");
+  }
+
+  /** stopListening(), `downMs` without a server, listen() on the same port. */
+  async restart(opts: { downMs?: number } = {}): Promise<void> {
+    await this.stopListening();
+    if (opts.downMs) await new Promise((resolve) => setTimeout(resolve, opts.downMs));
+    await this.listen();
+  }
+
+  /**
+   * A network outage: drops every connection now, then treats new ones as `mode` says until endOutage() or, with
+   * `durationMs`, until that time has passed. A new outage replaces the current one.
+   */
+  async startOutage(opts: { mode: OutageMode; durationMs?: number }): Promise<OutageView> {
+    if (!["refuse", "reset", "blackhole"].includes(opts.mode)) {
+      throw new Error(`Expected mode refuse, reset or blackhole, got ${opts.mode}`);
+    }
+    if (opts.durationMs !== undefined && !(opts.durationMs > 0)) {
+      throw new Error(`Expected durationMs > 0, got ${opts.durationMs}`);
+    }
+    await this.endOutage();
+    const until = opts.durationMs !== undefined ? Date.now() + opts.durationMs : null;
+    const timer =
+      opts.durationMs !== undefined ? setTimeout(() => void this.endOutage(), opts.durationMs) : undefined;
+    this.outage = { mode: opts.mode, until, timer };
+    if (opts.mode === "refuse") await this.stopListening();
+    else {
+      this.dropConnections();
+      await this.listen(); // reset and blackhole accept connections
+    }
+    this.core.log(`outage (${opts.mode}) ${until === null ? "until lifted" : `for ${opts.durationMs} ms`}`);
+    return this.outageState()!;
+  }
+
+  /** Lifts the outage: black-holed connections close, the server listens and answers again. */
+  async endOutage(): Promise<void> {
+    const o = this.outage;
+    if (!o) return;
+    this.outage = undefined;
+    clearTimeout(o.timer);
+    for (const socket of this.blackholed) socket.destroy();
+    if (o.mode === "refuse") await this.listen();
+    this.core.log(`outage (${o.mode}) lifted`);
+    this.events.emit("outageEnded");
+  }
+
+  outageState(): OutageView | null {
+    return this.outage ? { mode: this.outage.mode, until: this.outage.until } : null;
   }
 
   // ---- world ----
 
-  createUser(
-    opts: { firstName?: string; username?: string; premium?: boolean; session?: boolean } = {},
-  ): UserView {
-    const u = this.world.createUser({ ...opts, bot: false });
-    return this.viewUser(u, opts.session ? this.createSession(u.id) : null);
+  createUser(opts: UserOptions = {}): UserView {
+    const { session, ...rest } = opts;
+    const u = this.world.createUser({ ...rest, bot: false } satisfies CreateUserOptions);
+    return this.viewUser(u, session ? this.createSession(u.id) : null);
   }
 
   createBot(opts: { firstName?: string; username?: string } = {}): UserView {
@@ -163,7 +317,7 @@ export class TelegramServer {
     if (!this.world.users.has(userId)) throw new Error(`no user ${userId}`);
     const key = randomBytes(256);
     const id = authKeyId(key);
-    this.world.authKeys.set(id, { id, key, salt: randomBytes(8).readBigInt64LE(0), userId });
+    this.world.authKeys.set(id, newAuthKeyRecord(id, key, randomBytes(8).readBigInt64LE(0), userId));
     const session = new StringSession("");
     session.setDC(this.dcId, this.host, 443);
     // The (key, sha1) constructor form is synchronous, unlike AuthKey.setKey().
@@ -256,6 +410,29 @@ export class TelegramServer {
     return this.viewMessage(m);
   }
 
+  /** Edits a message the user wrote (as from another device: every session of the user is told). */
+  editText(from: number, chat: ChatSpec, messageId: number, text: string): MessageView {
+    const m = this.world.getMessage(this.chatRef(chat), messageId);
+    if (!m) throw new Error(`no message ${messageId} in that chat`);
+    if (m.fromId !== from) throw new Error(`user ${from} did not write message ${messageId}`);
+    if (m.text === text) throw new Error("MESSAGE_NOT_MODIFIED");
+    this.world.editMessage(m, text, null);
+    return this.viewMessage(m);
+  }
+
+  /** Deletes messages for everyone, as the user (their own, or any in a group they administer); returns the ids. */
+  deleteMessages(from: number, chat: ChatSpec, ids: number[]): number[] {
+    const ref = this.chatRef(chat);
+    const group = ref.kind === "private" ? undefined : this.world.chats.get(ref.id);
+    for (const id of ids) {
+      const m = this.world.getMessage(ref, id);
+      if (m && m.fromId !== from && !group?.admins.has(from)) {
+        throw new Error(`user ${from} may not delete message ${id}`);
+      }
+    }
+    return this.world.deleteMessages(ref, ids);
+  }
+
   /** Presses an inline button; resolves with the bot's answer, or `answered: false` after the timeout. */
   async pressButton(
     from: number,
@@ -289,8 +466,53 @@ export class TelegramServer {
         },
       });
     });
-    this.world.emit("event", { type: "callback", queryId, user, message: m, data: b.data });
+    this.world.addCallbackQuery(queryId, user, m, b.data);
     return answer;
+  }
+
+  // ---- logins and sessions ----
+
+  /** The newest login code sent to the phone (auth.sendCode), as the user would read it in their app. */
+  loginCode(phone: string): LoginCode | undefined {
+    const c = this.core.loginCodes.latest(phone);
+    return c ? { ...c } : undefined;
+  }
+
+  setLoginCodeTtl(ms: number): void {
+    if (!(Number.isFinite(ms) && ms > 0)) throw new Error(`Expected loginCodeTtlMs > 0, got ${ms}`);
+    this.core.loginCodes.ttlMs = ms;
+  }
+
+  /**
+   * Ends every session of the user, as "terminate all sessions" on another device does: each auth key logged in
+   * as the user answers 401 SESSION_REVOKED to every call that needs a login, until it logs in again.
+   */
+  revokeSession(userId: number): number {
+    if (!this.world.users.has(userId)) throw new Error(`no user ${userId}`);
+    let n = 0;
+    for (const key of this.world.authKeys.values()) {
+      if (key.userId !== userId && key.passwordPendingFor !== userId) continue;
+      key.userId = undefined;
+      key.passwordPendingFor = undefined;
+      key.revoked = true;
+      n++;
+    }
+    this.core.log(`revoked ${n} session(s) of user ${userId}`);
+    return n;
+  }
+
+  // ---- update state ----
+
+  /** The account's common message box now: what updates.getState answers. */
+  updateState(userId: number): BoxState & { logged: number } {
+    const u = this.world.users.get(userId);
+    if (!u) throw new Error(`no user ${userId}`);
+    return { ...u.box.state(), logged: u.box.size };
+  }
+
+  /** Sets the getDifference slice size and/or the bound of every update log (applied at once). */
+  setUpdateLog(settings: Partial<UpdateLogSettings>): UpdateLogSettings {
+    return this.world.setUpdateLog(settings);
   }
 
   // ---- reading ----
@@ -347,6 +569,8 @@ export class TelegramServer {
       unknownMethods: { ...c.unknownMethods },
       undecodable: { ...c.undecodable },
       layersRefused: { ...c.layersRefused },
+      connectionsReset: c.connectionsReset,
+      connectionsBlackholed: c.connectionsBlackholed,
       floodWaits: this.faults.floodWaits,
       dropped: this.faults.dropped,
     };
@@ -366,9 +590,9 @@ export class TelegramServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const closing = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
-    for (const conn of [...this.core.connections]) conn.close();
-    await closing;
+    if (this.outage) clearTimeout(this.outage.timer);
+    this.outage = undefined;
+    await this.stopListening();
     for (const q of this.core.callbackQueries.values()) q.answer({ message: undefined, alert: false });
     await this.core.uploads.close();
     await this.core.decryptPool?.close();
@@ -399,6 +623,8 @@ export class TelegramServer {
       username: u.username ?? null,
       bot: u.bot,
       premium: u.premium,
+      phone: u.phone ?? null,
+      hasPassword: u.password !== undefined,
       botToken: u.botToken ?? null,
       session,
     };

@@ -1,12 +1,23 @@
 /**
  * The small world the server keeps: users and bots, auth keys bound to them, groups and channels with admins and
- * members, messages (with edits, deletions, inline keyboards and media) and documents. It renders each thing as
- * the gramjs `Api` object a given viewer would receive; it knows nothing about connections.
+ * members, messages (with edits, deletions, inline keyboards and media), documents, and each account's and
+ * channel's update log (update-log.ts). It renders each thing as the gramjs `Api` object a given viewer would
+ * receive; it knows nothing about connections.
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Api } from "telegram";
 import { returnBigInt } from "telegram/Helpers.js";
+import { normalizePhone } from "./login-codes.js";
+import { newPasswordRecord, type PasswordRecord, type SrpChallenge } from "./srp.js";
+import {
+  type BoxEntry,
+  checkUpdateLogSettings,
+  DEFAULT_UPDATE_LOG,
+  type Origin,
+  UpdateBox,
+  type UpdateLogSettings,
+} from "./update-log.js";
 
 export interface UserRecord {
   id: number;
@@ -18,14 +29,30 @@ export interface UserRecord {
   botToken: string | undefined;
   /** Bot commands set with bots.setBotCommands (default scope). */
   commands: { command: string; description: string }[];
-  pts: number;
+  /** The account's common message box: pts, seq, date and the log getDifference reads. */
+  box: UpdateBox;
+  /** Digits only; users log in with it (auth.sendCode). */
+  phone: string | undefined;
+  /** The cloud password (2FA), when set. */
+  password: PasswordRecord | undefined;
+  /** The last account.getPassword challenge; auth.checkPassword must answer this one. */
+  srp: SrpChallenge | undefined;
 }
 
 export interface AuthKeyRecord {
   id: string;
   key: Buffer;
   salt: bigint;
+  /** The user this key is logged in as. */
   userId: number | undefined;
+  /** Logged out from elsewhere (TelegramServer.revokeSession): authorised calls answer SESSION_REVOKED. */
+  revoked: boolean;
+  /** auth.signIn succeeded but the account has a password: auth.checkPassword finishes the login. */
+  passwordPendingFor: number | undefined;
+}
+
+export function newAuthKeyRecord(id: string, key: Buffer, salt: bigint, userId?: number): AuthKeyRecord {
+  return { id, key, salt, userId, revoked: false, passwordPendingFor: undefined };
 }
 
 export interface ChatRecord {
@@ -41,7 +68,8 @@ export interface ChatRecord {
   members: Set<number>;
   /** Channels number their messages themselves. */
   nextMessageId: number;
-  pts: number;
+  /** Channels only: the channel's own message box (pts and log). */
+  box: UpdateBox;
   date: number;
 }
 
@@ -79,11 +107,16 @@ export interface MessageRecord {
   forwardedFrom: { chat: ChatRef; id: number } | undefined;
 }
 
-export type WorldEvent =
+/**
+ * What changed, with the update logged for each account it concerns (`entries`, by user id) or for the channel
+ * (`channelEntry`), and the session that caused it (undefined: a test acting as a user, "another device").
+ */
+export type WorldEvent = (
   | { type: "message"; message: MessageRecord }
   | { type: "edit"; message: MessageRecord }
   | { type: "delete"; chat: ChatRef; ids: number[] }
-  | { type: "callback"; queryId: bigint; user: UserRecord; message: MessageRecord; data: Buffer };
+  | { type: "callback"; queryId: bigint; user: UserRecord; message: MessageRecord; data: Buffer }
+) & { entries: Map<number, BoxEntry>; channelEntry: BoxEntry | undefined; origin: Origin | undefined };
 
 const FIRST_USER_ID = 1_000_001;
 const FIRST_CHAT_ID = 2_000_001;
@@ -96,6 +129,18 @@ export function chatKey(ref: ChatRef): string {
   return ref.kind === "private"
     ? `p:${Math.min(ref.a, ref.b)}:${Math.max(ref.a, ref.b)}`
     : `${ref.kind}:${ref.id}`;
+}
+
+export interface CreateUserOptions {
+  firstName?: string;
+  username?: string;
+  premium?: boolean;
+  bot?: boolean;
+  /** Users only: the phone they log in with (auth.sendCode). */
+  phone?: string;
+  /** Users only: a cloud password (2FA) asked after the code. */
+  password?: string;
+  passwordHint?: string;
 }
 
 /** What a test says when it makes a group or channel (server, control API and client share it). */
@@ -121,12 +166,30 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
   private nextUserId = FIRST_USER_ID;
   private nextChatId = FIRST_CHAT_ID;
   readonly callbackAnswers = new Map<string, { message: string | undefined; alert: boolean }>();
+  /** Slice size and bound of every update log; change with setUpdateLog. */
+  readonly updateLog: UpdateLogSettings = { ...DEFAULT_UPDATE_LOG };
 
-  createUser(
-    opts: { firstName?: string; username?: string; premium?: boolean; bot?: boolean } = {},
-  ): UserRecord {
-    const id = this.nextUserId++;
+  setUpdateLog(settings: Partial<UpdateLogSettings>): UpdateLogSettings {
+    checkUpdateLogSettings(settings);
+    for (const [k, v] of Object.entries(settings)) {
+      if (v !== undefined) this.updateLog[k as keyof UpdateLogSettings] = v;
+    }
+    for (const u of this.users.values()) u.box.trim();
+    for (const c of this.chats.values()) c.box.trim();
+    return { ...this.updateLog };
+  }
+
+  createUser(opts: CreateUserOptions = {}): UserRecord {
     const bot = opts.bot ?? false;
+    const phone = opts.phone === undefined ? undefined : normalizePhone(opts.phone);
+    if (phone !== undefined) {
+      if (phone.length < 5 || phone.length > 15)
+        throw new Error(`Expected a phone of 5 to 15 digits, got ${opts.phone}`);
+      if (this.userByPhone(phone)) throw new Error(`phone ${phone} is taken`);
+    }
+    if (bot && (phone !== undefined || opts.password !== undefined))
+      throw new Error("bots have no phone or password");
+    const id = this.nextUserId++;
     const user: UserRecord = {
       id,
       accessHash: randomLong(),
@@ -136,10 +199,19 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
       premium: !bot && (opts.premium ?? false),
       botToken: bot ? `${id}:${randomBytes(26).toString("base64url")}` : undefined,
       commands: [],
-      pts: 1,
+      box: new UpdateBox(() => this.updateLog, true, now()),
+      phone,
+      password: opts.password === undefined ? undefined : newPasswordRecord(opts.password, opts.passwordHint),
+      srp: undefined,
     };
     this.users.set(id, user);
     return user;
+  }
+
+  userByPhone(phone: string): UserRecord | undefined {
+    const normalized = normalizePhone(phone);
+    for (const u of this.users.values()) if (u.phone === normalized) return u;
+    return undefined;
   }
 
   createChat(opts: CreateChatOptions): ChatRecord {
@@ -155,7 +227,7 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
       admins: new Set([opts.creatorId, ...(opts.admins ?? [])]),
       members: new Set([opts.creatorId, ...(opts.admins ?? []), ...(opts.members ?? [])]),
       nextMessageId: 1,
-      pts: 1,
+      box: new UpdateBox(() => this.updateLog, false, now()),
       date: now(),
     };
     this.chats.set(id, chat);
@@ -187,7 +259,10 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
     return chat.kind === "group" || chat.megagroup || chat.admins.has(userId);
   }
 
-  addMessage(m: Omit<MessageRecord, "id" | "date" | "editDate" | "edits" | "deleted">): MessageRecord {
+  addMessage(
+    m: Omit<MessageRecord, "id" | "date" | "editDate" | "edits" | "deleted">,
+    origin?: Origin,
+  ): MessageRecord {
     const chat = m.chat.kind === "channel" ? this.chats.get(m.chat.id) : undefined;
     const id = chat ? chat.nextMessageId++ : this.nextMessageId++;
     const record: MessageRecord = { ...m, id, date: now(), editDate: undefined, edits: [], deleted: false };
@@ -195,10 +270,31 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
     const list = this.messages.get(key) ?? [];
     this.messages.set(key, list);
     list.push(record);
-    if (chat) chat.pts++;
-    else for (const uid of this.audience(m.chat)) this.bumpPts(uid);
-    this.emit("event", { type: "message", message: record });
+    const logged = this.log(m.chat, { kind: "newMessage", message: record }, 1, origin);
+    this.emit("event", { type: "message", message: record, origin, ...logged });
     return record;
+  }
+
+  /**
+   * Logs an update in the box of every account that sees the chat (private chats, basic groups) or in the
+   * channel's box.
+   */
+  private log(
+    ref: ChatRef,
+    event: BoxEntry["event"],
+    ptsCount: number,
+    origin: Origin | undefined,
+  ): { entries: Map<number, BoxEntry>; channelEntry: BoxEntry | undefined } {
+    const entries = new Map<number, BoxEntry>();
+    if (ref.kind === "channel") {
+      const chat = this.chats.get(ref.id);
+      return { entries, channelEntry: chat?.box.add(event, ptsCount, origin, now()) };
+    }
+    for (const uid of this.audience(ref)) {
+      const u = this.users.get(uid);
+      if (u) entries.set(uid, u.box.add(event, ptsCount, origin, now()));
+    }
+    return { entries, channelEntry: undefined };
   }
 
   getMessage(ref: ChatRef, id: number): MessageRecord | undefined {
@@ -206,15 +302,21 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
     return m && !m.deleted ? m : undefined;
   }
 
-  editMessage(m: MessageRecord, text: string | undefined, buttons: MessageRecord["buttons"] | null): void {
+  editMessage(
+    m: MessageRecord,
+    text: string | undefined,
+    buttons: MessageRecord["buttons"] | null,
+    origin?: Origin,
+  ): void {
     m.edits.push({ date: m.editDate ?? m.date, text: m.text });
     if (text !== undefined) m.text = text;
     if (buttons !== null) m.buttons = buttons;
     m.editDate = now();
-    this.emit("event", { type: "edit", message: m });
+    const logged = this.log(m.chat, { kind: "editMessage", message: m }, 1, origin);
+    this.emit("event", { type: "edit", message: m, origin, ...logged });
   }
 
-  deleteMessages(ref: ChatRef, ids: number[]): number[] {
+  deleteMessages(ref: ChatRef, ids: number[], origin?: Origin): number[] {
     const done: number[] = [];
     for (const id of ids) {
       const m = this.getMessage(ref, id);
@@ -223,14 +325,29 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
         done.push(id);
       }
     }
-    if (done.length) this.emit("event", { type: "delete", chat: ref, ids: done });
+    if (done.length) {
+      const logged = this.log(ref, { kind: "deleteMessages", ids: done }, done.length, origin);
+      this.emit("event", { type: "delete", chat: ref, ids: done, origin, ...logged });
+    }
     return done;
   }
 
-  bumpPts(userId: number): number {
-    const u = this.users.get(userId);
-    if (!u) return 0;
-    return ++u.pts;
+  /** A user pressed a callback button of a bot's message: logged in the bot's box by date (no pts). */
+  addCallbackQuery(queryId: bigint, user: UserRecord, message: MessageRecord, data: Buffer): void {
+    const bot = this.users.get(message.fromId);
+    if (!bot) throw new Error(`no user ${message.fromId}`);
+    const event = { kind: "botCallbackQuery" as const, queryId, userId: user.id, message, data };
+    const entry = bot.box.add(event, 0, undefined, now());
+    this.emit("event", {
+      type: "callback",
+      queryId,
+      user,
+      message,
+      data,
+      entries: new Map([[bot.id, entry]]),
+      channelEntry: undefined,
+      origin: undefined,
+    });
   }
 
   // ---- rendering as the viewer sees it ----
@@ -238,6 +355,7 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
   renderUser(u: UserRecord, viewerId: number | undefined): Api.User {
     return new Api.User({
       self: u.id === viewerId,
+      phone: u.id === viewerId ? u.phone : undefined,
       bot: u.bot,
       premium: u.premium,
       id: returnBigInt(u.id),
