@@ -26,10 +26,13 @@ export interface GatewayWorld {
   waitForReceived(count: number, timeoutMs?: number): Promise<Incoming[]>;
 }
 
-export async function startGatewayWorld(t: TestContext): Promise<GatewayWorld> {
+export async function startGatewayWorld(
+  t: TestContext,
+  serverOptions: Parameters<typeof startTelegramServer>[0] = {},
+): Promise<GatewayWorld> {
   installGramjsPatches();
   const dir = tempDir(t, "medusa-gateway-");
-  const srv = await startTelegramServer();
+  const srv = await startTelegramServer(serverOptions);
   const keyFile = join(dir, "server-key.pem");
   await writeFile(keyFile, srv.publicKeyPem);
   const bot = srv.server.createBot({ username: "medusa_bot" });
