@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { parseConfig } from "../src/config.js";
@@ -58,4 +59,56 @@ describe("startMedusa", () => {
       await running.stop("test");
     }
   });
+
+  it("reports the Telegram connection on /readyz: 503 during an outage, 200 again once reconnected", async (t) => {
+    const dir = tempDir(t);
+    const srv = await startTelegramServer({ control: false });
+    t.after(() => srv.close());
+    const keyFile = path.join(dir, "server-key.pem");
+    await writeFile(keyFile, srv.publicKeyPem);
+    const owner = srv.server.createUser({});
+    const bot = srv.server.createBot({ username: "medusa_bot" });
+    const port = await freePort();
+    const config = parseConfig(
+      {
+        TELEGRAM_API_ID: String(API_ID),
+        TELEGRAM_API_HASH: API_HASH,
+        BOT_TOKEN: bot.botToken ?? undefined,
+        OWNER_ID: String(owner.id),
+        TELEGRAM_SERVER: `127.0.0.1:${srv.mtprotoPort}`,
+        TELEGRAM_SERVER_KEY_FILE: keyFile,
+        TELEGRAM_DC_ID: String(srv.dcId),
+        DATA_DIR: path.join(dir, "data"),
+        HTTP_PORT: String(port),
+      },
+      { telegram: true },
+    );
+    const running = await startMedusa(config, createLogger({ level: "silent" }));
+    t.after(() => running.stop("test"));
+    const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+    assert.equal(await readyz(), 200);
+    await srv.server.startOutage({ mode: "refuse" });
+    await until(async () => (await readyz()) === 503, 60_000, "/readyz to say 503");
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^medusa_telegram_connected 0$/m);
+    await srv.server.endOutage();
+    await until(async () => (await readyz()) === 200, 90_000, "/readyz to say 200 again");
+  });
 });
+
+/** A port nobody listens on now (the kernel picks it; freed again for the server under test). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -13,6 +13,7 @@ import { findPeerByUsername, getPeer, savePeers } from "../db/peers.js";
 import type { TelegramAccount } from "../db/schema.js";
 import { MedusaError } from "../errors.js";
 import { abortableSleep, withDeadline } from "../lib/abort.js";
+import { backoffDelay } from "../lib/backoff.js";
 import { randomLong } from "../lib/ids.js";
 import type { Logger } from "../logger.js";
 import { disconnectClient } from "./connect.js";
@@ -37,6 +38,12 @@ import { uploadFile } from "./uploader.js";
 /** FLOOD_WAIT up to this long is waited out for calls that are not edits; longer ones reach the caller. */
 const MAX_INLINE_FLOOD_WAIT_S = 30;
 const MAX_FLOOD_RETRIES = 3;
+/** Telegram answers in well under a second; past this a call is lost (gramjs drops some during reconnects). */
+const CALL_TIMEOUT_MS = 60_000;
+/** How often the connection is looked at, and how long it may stay down before we reconnect ourselves. */
+const WATCH_INTERVAL_MS = 2_000;
+const RECONNECT_AFTER_MS = 5_000;
+const MAX_RECONNECT_BACKOFF_MS = 60_000;
 /** A file a user sends to the bot is small (.txt batch, thumbnail); this bounds a stuck download. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
@@ -79,7 +86,17 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
   async function call<R>(request: Api.AnyRequest, mode: "wait" | "throw" = "wait"): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await client.invoke(request as never)) as R;
+        // gramjs can lose a request queued while it reconnects (its promise never settles): bound every call.
+        return (await withDeadline(
+          client.invoke(request as never) as Promise<R>,
+          CALL_TIMEOUT_MS,
+          undefined,
+          () =>
+            new TelegramError(
+              "TELEGRAM_TIMEOUT",
+              `No answer to ${request.className} within ${CALL_TIMEOUT_MS / 1000} s`,
+            ),
+        )) as R;
       } catch (error) {
         const seconds = floodSeconds(error);
         if (seconds !== undefined && mode === "wait" && seconds <= MAX_INLINE_FLOOD_WAIT_S) {
@@ -120,10 +137,43 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
     if (entities) void savePeers(db, peersOf(entities));
   }
 
+  // gramjs stops reconnecting once its retries are refused (a long outage); from then on we call connect().
+  let downSince: number | undefined;
+  let reconnecting = false;
+  let reconnectAttempts = 0;
+  let nextReconnectAt = 0;
+  const watch = setInterval(() => {
+    if (state === "connected" || reconnecting || downSince === undefined) return;
+    const now = Date.now();
+    if (now - downSince < RECONNECT_AFTER_MS || now < nextReconnectAt) return;
+    reconnecting = true;
+    reconnectAttempts++;
+    nextReconnectAt =
+      now + backoffDelay(reconnectAttempts, { baseMs: 2_000, maxMs: MAX_RECONNECT_BACKOFF_MS, jitter: 0.25 });
+    log.info({ attempt: reconnectAttempts, downMs: now - downSince }, "reconnecting to Telegram");
+    client
+      .connect()
+      .then((connected) => {
+        if (connected !== false) setState("connected");
+      })
+      .catch((error: unknown) => log.debug({ err: error }, "reconnect attempt failed"))
+      .finally(() => {
+        reconnecting = false;
+      });
+  }, WATCH_INTERVAL_MS);
+  watch.unref();
+
   function setState(next: ConnectionState): void {
     if (next === state) return;
     const previous = state;
     state = next;
+    if (next === "connected") {
+      downSince = undefined;
+      reconnectAttempts = 0;
+      nextReconnectAt = 0;
+    } else {
+      downSince ??= Date.now();
+    }
     log.info({ from: previous, to: next }, "telegram connection");
     for (const listener of listeners) listener(next);
     // Whatever was pushed while the connection was down is only reachable through getDifference.
@@ -383,6 +433,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
     },
 
     async stop() {
+      clearInterval(watch);
       if (rawHandler) client.removeEventHandler(rawHandler, rawEvent);
       await box?.close();
       await disconnectClient(client);

@@ -10,11 +10,19 @@ import { Api } from "telegram";
 import type { Db } from "../db/database.js";
 import { savePeers } from "../db/peers.js";
 import type { NewPeer, TelegramAccount, UpdateState } from "../db/schema.js";
-import { claimUpdate, finishUpdate, getUpdateState, saveUpdateState } from "../db/update-state.js";
+import {
+  claimUpdate,
+  finishUpdate,
+  getUpdateState,
+  pruneHandledUpdates,
+  saveUpdateState,
+} from "../db/update-state.js";
 import type { Logger } from "../logger.js";
 import type { Incoming } from "./gateway.js";
 import { peersOf, toIncoming, updateKey } from "./incoming.js";
 
+/** Handled keys only guard against replays; Telegram replays nothing older than days, so a week is ample. */
+const HANDLED_KEYS_KEPT_MS = 7 * 24 * 3600 * 1000;
 /** One difference answers at most a slice; a backlog bigger than this many slices is resumed on the next pass. */
 const MAX_SLICES_PER_CATCH_UP = 1000;
 
@@ -44,6 +52,7 @@ export class UpdateBox {
 
   /** Loads the saved state; on the very first start takes Telegram's current one (no history replay). */
   async start(): Promise<void> {
+    await pruneHandledUpdates(this.options.db, new Date(Date.now() - HANDLED_KEYS_KEPT_MS).toISOString());
     this.state = await getUpdateState(this.options.db, this.options.account);
     if (!this.state) {
       const current = await this.options.invoke<Api.updates.State>(new Api.updates.GetState());

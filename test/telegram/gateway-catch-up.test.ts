@@ -74,6 +74,30 @@ describe("catching up on missed updates", () => {
     assert.deepEqual(texts(world.received), ["first", "while reconnecting", "during the outage"]);
   });
 
+  it("comes back after a server restart on the same port and after a minute without a network", async (t) => {
+    const world = await startGatewayWorld(t);
+    const chat = { user: world.alice.id, peer: world.bot.id };
+    const gateway = await world.open();
+    world.srv.server.sendText(world.alice.id, chat, "first");
+    await world.waitForReceived(1);
+    await world.srv.server.restart({ downMs: 2_000 });
+    world.srv.server.sendText(world.alice.id, chat, "after the restart");
+    await world.waitForReceived(2, 90_000);
+    // Long enough for gramjs to spend all its own reconnect attempts: from then on the gateway reconnects.
+    await world.srv.server.startOutage({ mode: "refuse", durationMs: 65_000 });
+    world.srv.server.sendText(world.alice.id, chat, "during a minute offline");
+    await waitFor(
+      () => gateway.connectionState() !== "connected",
+      60_000,
+      "the gateway to notice the outage",
+    );
+    await world.waitForReceived(3, 180_000);
+    await waitFor(() => gateway.connectionState() === "connected", 60_000, "the gateway to reconnect");
+    assert.deepEqual(texts(world.received), ["first", "after the restart", "during a minute offline"]);
+    const { messageId } = await gateway.sendText(world.alice.id, "still here");
+    assert.ok(messageId > 0);
+  });
+
   it("does not hand an update over twice after kill -9 between handling it and saving the state", async (t) => {
     const world = await startGatewayWorld(t);
     const chat = { user: world.alice.id, peer: world.bot.id };
