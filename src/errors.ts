@@ -8,12 +8,15 @@ export interface MedusaErrorOptions {
   userMessage?: string;
   /** A short suggestion shown under the message ("Send a smaller file", "Try /login"). */
   hint?: string;
+  /** Telegram or a site asked us to wait this long (FLOOD_WAIT_X, Retry-After) before trying again. */
+  retryAfterSeconds?: number;
 }
 
 export class MedusaError extends Error {
   readonly code: string;
   readonly userMessage: string;
   readonly hint: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: string, message: string, options: MedusaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -21,6 +24,7 @@ export class MedusaError extends Error {
     this.code = code;
     this.userMessage = options.userMessage ?? message;
     this.hint = options.hint;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -12,8 +12,6 @@ export interface TransferProgress {
 
 export type ProgressCallback = (progress: TransferProgress) => void;
 
-/** The quality a user may ask of a video site; "best" picks the best that fits the size limit. */
-
 /** A finished download: one file in the job's work directory. */
 export interface FetchedFile {
   path: string;

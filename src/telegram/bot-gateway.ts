@@ -48,14 +48,7 @@ const MAX_RECONNECT_BACKOFF_MS = 60_000;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
 /** An error from Telegram or from the gateway, with Telegram's error name as code where there is one. */
-export class TelegramError extends MedusaError {
-  /** Seconds Telegram asked us to wait (FLOOD_WAIT_X), when it did. */
-  readonly retryAfterSeconds: number | undefined;
-  constructor(code: string, message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
-    super(code, message, { cause: options.cause });
-    this.retryAfterSeconds = options.retryAfterSeconds;
-  }
-}
+export class TelegramError extends MedusaError {}
 
 export interface GatewayOptions {
   client: TelegramClient;

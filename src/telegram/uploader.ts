@@ -297,7 +297,7 @@ async function sendPart(
           throw new UploadError(
             "UPLOAD_FLOOD_WAIT",
             `Telegram asks to wait ${error.seconds} s before uploading more (over the ${maxFloodWait} s we accept)`,
-            { cause: error, hint: "Try again later" },
+            { cause: error, hint: "Try again later", retryAfterSeconds: error.seconds },
           );
         }
         run.stats.floodWaits++;
