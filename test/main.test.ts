@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { parseConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { startMedusa } from "../src/main.js";
@@ -19,27 +19,7 @@ import { API_HASH, API_ID } from "./telegram-server/helpers.js";
 
 describe("startMedusa", () => {
   it("runs the bot's connection on the patched gramjs from its first packet", async (t) => {
-    const dir = tempDir(t);
-    const srv = await startTelegramServer({ control: false });
-    t.after(() => srv.close());
-    const keyFile = path.join(dir, "server-key.pem");
-    await writeFile(keyFile, srv.publicKeyPem);
-    const owner = srv.server.createUser({});
-    const bot = srv.server.createBot({ username: "medusa_bot" });
-    const config = parseConfig(
-      {
-        TELEGRAM_API_ID: String(API_ID),
-        TELEGRAM_API_HASH: API_HASH,
-        BOT_TOKEN: bot.botToken ?? undefined,
-        OWNER_ID: String(owner.id),
-        TELEGRAM_SERVER: `127.0.0.1:${srv.mtprotoPort}`,
-        TELEGRAM_SERVER_KEY_FILE: keyFile,
-        TELEGRAM_DC_ID: String(srv.dcId),
-        DATA_DIR: path.join(dir, "data"),
-        HTTP_PORT: "0",
-      },
-      { telegram: true },
-    );
+    const { srv, config } = await medusaWorld(t, 0);
     assert.equal(leanTransportInstalled(), false, "gramjs is stock before start");
     const mark = markWire(srv);
     const running = await startMedusa(config, createLogger({ level: "silent" }));
@@ -61,28 +41,8 @@ describe("startMedusa", () => {
   });
 
   it("reports the Telegram connection on /readyz: 503 during an outage, 200 again once reconnected", async (t) => {
-    const dir = tempDir(t);
-    const srv = await startTelegramServer({ control: false });
-    t.after(() => srv.close());
-    const keyFile = path.join(dir, "server-key.pem");
-    await writeFile(keyFile, srv.publicKeyPem);
-    const owner = srv.server.createUser({});
-    const bot = srv.server.createBot({ username: "medusa_bot" });
     const port = await freePort();
-    const config = parseConfig(
-      {
-        TELEGRAM_API_ID: String(API_ID),
-        TELEGRAM_API_HASH: API_HASH,
-        BOT_TOKEN: bot.botToken ?? undefined,
-        OWNER_ID: String(owner.id),
-        TELEGRAM_SERVER: `127.0.0.1:${srv.mtprotoPort}`,
-        TELEGRAM_SERVER_KEY_FILE: keyFile,
-        TELEGRAM_DC_ID: String(srv.dcId),
-        DATA_DIR: path.join(dir, "data"),
-        HTTP_PORT: String(port),
-      },
-      { telegram: true },
-    );
+    const { srv, config } = await medusaWorld(t, port);
     const running = await startMedusa(config, createLogger({ level: "silent" }));
     t.after(() => running.stop("test"));
     const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
@@ -95,6 +55,32 @@ describe("startMedusa", () => {
     await until(async () => (await readyz()) === 200, 90_000, "/readyz to say 200 again");
   });
 });
+
+/** A local Telegram server with an owner and a bot, and Medusa's configuration for them. */
+async function medusaWorld(t: TestContext, httpPort: number) {
+  const dir = tempDir(t);
+  const srv = await startTelegramServer({ control: false });
+  t.after(() => srv.close());
+  const keyFile = path.join(dir, "server-key.pem");
+  await writeFile(keyFile, srv.publicKeyPem);
+  const owner = srv.server.createUser({});
+  const bot = srv.server.createBot({ username: "medusa_bot" });
+  const config = parseConfig(
+    {
+      TELEGRAM_API_ID: String(API_ID),
+      TELEGRAM_API_HASH: API_HASH,
+      BOT_TOKEN: bot.botToken ?? undefined,
+      OWNER_ID: String(owner.id),
+      TELEGRAM_SERVER: `127.0.0.1:${srv.mtprotoPort}`,
+      TELEGRAM_SERVER_KEY_FILE: keyFile,
+      TELEGRAM_DC_ID: String(srv.dcId),
+      DATA_DIR: path.join(dir, "data"),
+      HTTP_PORT: String(httpPort),
+    },
+    { telegram: true },
+  );
+  return { srv, config };
+}
 
 /** A port nobody listens on now (the kernel picks it; freed again for the server under test). */
 async function freePort(): Promise<number> {

@@ -40,10 +40,8 @@ export async function openBotGateway(
   }
 }
 
-async function loginBot(
-  config: TelegramConfig,
-  log: Logger,
-): Promise<{ client: TelegramClient; me: BotConnection["me"] }> {
+/** A client for Telegram, or for the configured data centre; `session` empty starts a new auth key. */
+export function clientFromConfig(config: TelegramConfig, session: string, log: Logger): TelegramClient {
   const server = config.server
     ? {
         host: config.server.host,
@@ -52,12 +50,15 @@ async function loginBot(
         publicKeyPem: readServerKey(config.server.publicKeyFile),
       }
     : undefined;
-  const client = createTelegramClient({
-    apiId: config.apiId,
-    apiHash: config.apiHash,
-    server,
-    logger: log, // connect.ts tags its lines with module: "gramjs"
-  });
+  // connect.ts tags the log lines with module: "gramjs"
+  return createTelegramClient({ apiId: config.apiId, apiHash: config.apiHash, session, server, logger: log });
+}
+
+async function loginBot(
+  config: TelegramConfig,
+  log: Logger,
+): Promise<{ client: TelegramClient; me: BotConnection["me"] }> {
+  const client = clientFromConfig(config, "", log);
   let timer: NodeJS.Timeout | undefined;
   try {
     const deadline = new Promise<never>((_, reject) => {
@@ -68,8 +69,8 @@ async function loginBot(
               "TELEGRAM_UNREACHABLE",
               `No answer from Telegram within ${LOGIN_TIMEOUT_MS / 1000} s.`,
               {
-                hint: server
-                  ? `Check TELEGRAM_SERVER (${server.host}:${server.port}).`
+                hint: config.server
+                  ? `Check TELEGRAM_SERVER (${config.server.host}:${config.server.port}).`
                   : "Check the network.",
               },
             ),
@@ -96,7 +97,7 @@ async function loginBot(
   }
 }
 
-export function readServerKey(file: string | undefined): string {
+function readServerKey(file: string | undefined): string {
   if (!file) {
     throw new UserError(
       "CONFIG_SERVER_KEY",

@@ -3,13 +3,12 @@
  * password (gramjs runs Telegram's SRP check), and probing a saved session. Medusa never creates an account.
  */
 import fs from "node:fs/promises";
-import type { TelegramClient } from "telegram";
 import type { TelegramConfig } from "../config.js";
 import { UserError } from "../errors.js";
 import { withDeadline } from "../lib/abort.js";
 import type { Logger } from "../logger.js";
-import { readServerKey } from "./bot-client.js";
-import { createTelegramClient, disconnectClient } from "./connect.js";
+import { clientFromConfig } from "./bot-client.js";
+import { disconnectClient } from "./connect.js";
 
 /** Connecting and one request: Telegram answers within seconds; this covers a slow VPS and gramjs's retries. */
 const PROBE_TIMEOUT_MS = 30_000;
@@ -46,7 +45,7 @@ export async function loginUser(
   prompts: LoginPrompts,
   log: Logger,
 ): Promise<{ session: string; me: AccountSummary }> {
-  const client = userClient(config, "", log);
+  const client = clientFromConfig(config, "", log);
   let failure: unknown;
   let codes = 0;
   let passwords = 0;
@@ -96,7 +95,7 @@ export async function probeUserSession(
   session: string,
   log: Logger,
 ): Promise<SessionProbe> {
-  const client = userClient(config, session, log);
+  const client = clientFromConfig(config, session, log);
   try {
     const me = await withDeadline(
       (async () => {
@@ -136,18 +135,6 @@ export async function readUserSession(config: TelegramConfig): Promise<string | 
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-}
-
-function userClient(config: TelegramConfig, session: string, log: Logger): TelegramClient {
-  const server = config.server
-    ? {
-        host: config.server.host,
-        port: config.server.port,
-        dcId: config.server.dcId,
-        publicKeyPem: readServerKey(config.server.publicKeyFile),
-      }
-    : undefined;
-  return createTelegramClient({ apiId: config.apiId, apiHash: config.apiHash, session, server, logger: log });
 }
 
 function summary(me: {
