@@ -1,6 +1,6 @@
 /**
- * A worker thread for the concurrent-claim test: opens its own connection to the file, waits for the start signal,
- * then claims until the queue is empty and posts the ids it got.
+ * A worker thread for the concurrent-claim test: opens its own connection to the file, says it is ready, waits for
+ * the start signal, then claims until the queue is empty and posts the ids it got.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase } from "../../src/db/database.js";
@@ -14,6 +14,7 @@ const { file, workerId, now, leaseMs, start } = workerData as {
   start: Int32Array;
 };
 const opened = openDatabase(file);
+parentPort?.postMessage("ready");
 Atomics.wait(start, 0, 0);
 const claimed: number[] = [];
 for (let job = await claimJob(opened.db, { workerId, leaseMs, now }); job; ) {

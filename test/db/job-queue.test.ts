@@ -614,17 +614,22 @@ describe("two connections to one file", () => {
     await enqueue(db, 1, 200);
     await enqueue(db, 2, 200);
     const start = new Int32Array(new SharedArrayBuffer(4));
+    const ready: Promise<void>[] = [];
     const run = (workerId: string) =>
       new Promise<number[]>((resolve, reject) => {
         const worker = new Worker(CLAIM_WORKER, {
           eval: true,
           workerData: { file, workerId, now: at(1), leaseMs: LEASE_MS, start },
         });
-        worker.once("message", resolve);
+        ready.push(new Promise((opened) => worker.once("message", () => opened())));
         worker.once("error", reject);
+        worker.once("exit", () => reject(new Error(`${workerId} exited without an answer`)));
+        worker.on("message", (message) => {
+          if (Array.isArray(message)) resolve(message as number[]);
+        });
       });
     const runs = [run("t1"), run("t2")];
-    await new Promise((resolve) => setTimeout(resolve, 300)); // both threads open and wait
+    await Promise.all(ready); // both connections open, both threads waiting
     Atomics.store(start, 0, 1);
     Atomics.notify(start, 0);
     const [one, two] = await Promise.all(runs);

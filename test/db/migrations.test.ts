@@ -211,4 +211,23 @@ describe("migrations", () => {
     assert.equal((await migrator.migrateToLatest()).error, undefined);
     assert.deepEqual(columns(), withQueue);
   });
+
+  it("apply the job queue migration whole or not at all", async (t) => {
+    const opened = openDatabase(path.join(tempDir(t), "medusa.db"));
+    t.after(() => opened.close());
+    const before = new Migrator({
+      db: opened.db,
+      provider: { getMigrations: async () => ({ "0001_initial": m0001, "0002_updates": m0002 }) },
+    });
+    assert.equal((await before.migrateToLatest()).error, undefined);
+    opened.sqlite.prepare("ALTER TABLE jobs ADD COLUMN pids TEXT").run(); // the migration's last column clashes
+    const outcome = await migrateToLatest(opened.db);
+    assert.match(String(outcome.error), /duplicate column name: pids/);
+    const columns = (
+      opened.sqlite.prepare("SELECT name FROM pragma_table_info('jobs')").all() as { name: string }[]
+    )
+      .map((c) => c.name)
+      .filter((name) => ["priority", "run_at", "locked_by"].includes(name));
+    assert.deepEqual(columns, [], "the columns added before the failure were rolled back");
+  });
 });
