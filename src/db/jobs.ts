@@ -860,8 +860,9 @@ export interface QueueOverview {
 }
 
 /**
- * The queue as a user sees it: each unfinished job (of `chatId`'s requests, or `userId`'s, or all) with its place
- * in the order claimJob would take the waiting ones, and the speed of recent jobs for an ETA.
+ * The queue as a user sees it: each unfinished job (those requested in chat `chatId`, or of user `userId`, or all)
+ * with its place in the order claimJob would take the waiting ones, and the speed of recent jobs for an ETA (e.g.
+ * position × averageJobMs ÷ the number of workers, or bytes left ÷ a speed).
  *
  * The positions replay claimJob's ORDER BY over the whole queue (src/db/claim-order.ts), assuming nothing finishes
  * and nothing new arrives meanwhile. Approximations: one order for all pools (a pool that claims only some
