@@ -15,6 +15,7 @@ import {
 } from "kysely";
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_updates.js";
+import * as m0003 from "./migrations/0003_job_queue.js";
 import type { Database } from "./schema.js";
 
 /** A database handle or an open transaction: what single-statement repository functions take. */
@@ -29,6 +30,7 @@ const BUSY_TIMEOUT_MS = 5000;
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_updates": m0002,
+  "0003_job_queue": m0003,
 };
 
 export interface OpenedDatabase {

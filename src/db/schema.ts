@@ -119,6 +119,21 @@ export interface JobsTable {
   updated_at: Timestamp;
   started_at: string | null;
   finished_at: string | null;
+  /** Higher is claimed first. */
+  priority: ColumnType<number, number | undefined, number>;
+  /** Not claimed before this time; a retry moves it. */
+  run_at: ColumnType<string, string | undefined, string>;
+  /** The lease: the worker running the job, and until when. Both null or both set. */
+  locked_by: string | null;
+  locked_until: string | null;
+  /** The last claim, for the round robin between users. */
+  claimed_at: string | null;
+  max_attempts: ColumnType<number, number | undefined, number>;
+  cancel_requested: ColumnType<0 | 1, 0 | 1 | undefined, 0 | 1>;
+  /** JSON the steps keep to resume; opaque to the store. */
+  checkpoint: ColumnType<string, string | undefined, string>;
+  /** JSON list of child process-group ids running for the job. */
+  pids: ColumnType<string, string | undefined, string>;
 }
 
 export interface DeliveriesTable {
@@ -188,6 +203,14 @@ export interface QueueView {
   percent: number | null;
   age_min: number;
   updated_at: string;
+  priority: number;
+  max_attempts: number;
+  state: "running" | "lease expired" | "cancelling" | "retry later" | "waiting";
+  locked_by: string | null;
+  locked_until: string | null;
+  run_at: string;
+  cancel_requested: 0 | 1;
+  last_error: string | null;
 }
 
 export interface Database {

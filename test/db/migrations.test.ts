@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { Migrator } from "kysely";
 import { knownMigrations, migrateToLatest, openDatabase } from "../../src/db/database.js";
+import * as m0001 from "../../src/db/migrations/0001_initial.js";
+import * as m0002 from "../../src/db/migrations/0002_updates.js";
+import * as m0003 from "../../src/db/migrations/0003_job_queue.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const TABLES = [
@@ -98,5 +102,132 @@ describe("migrations", () => {
       ),
       /FOREIGN KEY constraint failed/,
     );
+  });
+
+  it("add the job queue columns to existing jobs: due since created, 5 attempts, no lease", async (t) => {
+    const opened = openDatabase(path.join(tempDir(t), "medusa.db"));
+    t.after(() => opened.close());
+    const before = new Migrator({
+      db: opened.db,
+      provider: { getMigrations: async () => ({ "0001_initial": m0001, "0002_updates": m0002 }) },
+    });
+    assert.equal((await before.migrateToLatest()).error, undefined);
+    opened.sqlite.prepare("INSERT INTO users (id) VALUES (1)").run();
+    opened.sqlite
+      .prepare(
+        "INSERT INTO jobs (user_id, request_chat_id, destination_chat_id, source_url, created_at) VALUES (1, 1, 1, 'u', '2024-05-01T10:00:00.000Z')",
+      )
+      .run();
+
+    const outcome = await migrateToLatest(opened.db);
+    assert.equal(outcome.error, undefined);
+    assert.deepEqual(outcome.applied, ["0003_job_queue"]);
+    const row = opened.sqlite
+      .prepare(
+        "SELECT priority, run_at, locked_by, locked_until, claimed_at, max_attempts, cancel_requested, checkpoint, pids FROM jobs",
+      )
+      .get();
+    assert.deepEqual(row, {
+      priority: 0,
+      run_at: "2024-05-01T10:00:00.000Z",
+      locked_by: null,
+      locked_until: null,
+      claimed_at: null,
+      max_attempts: 5,
+      cancel_requested: 0,
+      checkpoint: "{}",
+      pids: "[]",
+    });
+    const jobsSql = (
+      opened.sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'jobs'").get() as { sql: string }
+    ).sql;
+    assert.match(
+      jobsSql,
+      /locked_until TEXT \/\* the lease's expiry/,
+      "the column comments are in the schema",
+    );
+    const queue = opened.sqlite.prepare("SELECT id, state, priority, locked_by, run_at FROM v_queue").all();
+    assert.deepEqual(queue, [
+      { id: 1, state: "waiting", priority: 0, locked_by: null, run_at: "2024-05-01T10:00:00.000Z" },
+    ]);
+  });
+
+  it("keep the lease whole and the JSON columns valid", async (t) => {
+    const opened = openDatabase(path.join(tempDir(t), "medusa.db"));
+    t.after(() => opened.close());
+    await migrateToLatest(opened.db);
+    opened.sqlite.prepare("INSERT INTO users (id) VALUES (1)").run();
+    const insert = (columns: string, values: string) => () =>
+      opened.sqlite
+        .prepare(
+          `INSERT INTO jobs (user_id, request_chat_id, destination_chat_id, source_url, ${columns}) VALUES (1, 1, 1, 'u', ${values})`,
+        )
+        .run();
+    assert.throws(insert("locked_by", "'w1'"), /CHECK constraint failed/, "an owner without an expiry");
+    assert.throws(insert("locked_until", "'2030-01-01T00:00:00.000Z'"), /CHECK constraint failed/);
+    assert.throws(insert("checkpoint", "'{bad'"), /CHECK constraint failed/);
+    assert.throws(insert("pids", "'[1,'"), /CHECK constraint failed/);
+    assert.throws(insert("cancel_requested", "2"), /CHECK constraint failed/);
+    assert.throws(insert("max_attempts", "0"), /CHECK constraint failed/);
+    insert("locked_by, locked_until", "'w1', '2030-01-01T00:00:00.000Z'")();
+  });
+
+  it("undo the job queue migration and apply it again", async (t) => {
+    const opened = openDatabase(path.join(tempDir(t), "medusa.db"));
+    t.after(() => opened.close());
+    const migrator = new Migrator({
+      db: opened.db,
+      provider: {
+        getMigrations: async () => ({
+          "0001_initial": m0001,
+          "0002_updates": m0002,
+          "0003_job_queue": m0003,
+        }),
+      },
+    });
+    assert.equal((await migrator.migrateToLatest()).error, undefined);
+    const columns = () =>
+      (opened.sqlite.prepare("SELECT name FROM pragma_table_info('jobs')").all() as { name: string }[]).map(
+        (c) => c.name,
+      );
+    const withQueue = columns();
+    const down = await migrator.migrateDown();
+    assert.equal(down.error, undefined);
+    assert.deepEqual(
+      withQueue.filter((c) => !columns().includes(c)),
+      [
+        "priority",
+        "run_at",
+        "locked_by",
+        "locked_until",
+        "claimed_at",
+        "max_attempts",
+        "cancel_requested",
+        "checkpoint",
+        "pids",
+      ],
+    );
+    opened.sqlite.prepare("SELECT * FROM v_queue").all();
+    assert.equal((await migrator.migrateToLatest()).error, undefined);
+    assert.deepEqual(columns(), withQueue);
+  });
+
+  it("apply the job queue migration whole or not at all", async (t) => {
+    const opened = openDatabase(path.join(tempDir(t), "medusa.db"));
+    t.after(() => opened.close());
+    const before = new Migrator({
+      db: opened.db,
+      provider: { getMigrations: async () => ({ "0001_initial": m0001, "0002_updates": m0002 }) },
+    });
+    assert.equal((await before.migrateToLatest()).error, undefined);
+    opened.sqlite.prepare("ALTER TABLE jobs ADD COLUMN pids TEXT").run(); // the migration's last column clashes
+    const outcome = await migrateToLatest(opened.db);
+    assert.match(String(outcome.error), /duplicate column name: pids/);
+    const columns = (
+      opened.sqlite.prepare("SELECT name FROM pragma_table_info('jobs')").all() as { name: string }[]
+    )
+      .map((c) => c.name)
+      .filter((name) => ["priority", "run_at", "locked_by"].includes(name));
+    assert.deepEqual(columns, [], "the columns added before the failure were rolled back");
   });
 });

@@ -1,0 +1,25 @@
+/**
+ * A worker thread for the concurrent-claim test: opens its own connection to the file, says it is ready, waits for
+ * the start signal, then claims until the queue is empty and posts the ids it got.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { openDatabase } from "../../src/db/database.js";
+import { claimJob } from "../../src/db/jobs.js";
+
+const { file, workerId, now, leaseMs, start } = workerData as {
+  file: string;
+  workerId: string;
+  now: string;
+  leaseMs: number;
+  start: Int32Array;
+};
+const opened = openDatabase(file);
+parentPort?.postMessage("ready");
+Atomics.wait(start, 0, 0);
+const claimed: number[] = [];
+for (let job = await claimJob(opened.db, { workerId, leaseMs, now }); job; ) {
+  claimed.push(job.id);
+  job = await claimJob(opened.db, { workerId, leaseMs, now });
+}
+await opened.close();
+parentPort?.postMessage(claimed);
