@@ -1,0 +1,292 @@
+/**
+ * The worker loop, in the shape graphile-worker and pg-boss use: claim a job in one statement, keep its lease
+ * alive with a heartbeat, run its steps with an AbortController and a time limit, and let only the lease owner
+ * complete, fail (with a retry scheduled by error class) or release it. No SQL here: the store is src/db/jobs.ts.
+ *
+ * Two lanes with their own concurrency, so the next job downloads while the current one uploads: the fetch lane
+ * takes jobs that still need their file, the deliver lane takes jobs whose file is ready.
+ */
+import { randomBytes } from "node:crypto";
+import type { Db } from "../db/database.js";
+import {
+  advanceJob,
+  claimJob,
+  completeJob,
+  failJob,
+  heartbeat,
+  releaseJob,
+  releaseStaleLeases,
+} from "../db/jobs.js";
+import type { Job, JobStatus, JobUpdate } from "../db/schema.js";
+import { CancelledError, MedusaError, userFacing } from "../errors.js";
+import { abortableSleep } from "../lib/abort.js";
+import type { Logger } from "../logger.js";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDecision } from "./retry.js";
+
+export type Lane = "fetch" | "deliver";
+
+/** Statuses each lane claims: a job moves to `processing` once its file is on disk. */
+export const LANE_STATUSES: Record<Lane, JobStatus[]> = {
+  fetch: ["queued", "downloading"],
+  deliver: ["processing", "uploading", "sending"],
+};
+
+export interface StepContext {
+  signal: AbortSignal;
+  log: Logger;
+  /** Moves the job to `status` with column changes, as its lease owner (throws LEASE_LOST otherwise). */
+  advance(status: JobStatus, patch?: JobUpdate): Promise<Job>;
+}
+
+/** What a job does; each step resumes from the job's own columns, so running one twice is harmless. */
+export interface JobSteps {
+  /** Gets the file onto disk; the runner then moves the job to `processing`. */
+  fetch(job: Job, ctx: StepContext): Promise<JobUpdate>;
+  /** Prepares, uploads and sends the file; the runner then completes the job with the returned columns. */
+  deliver(job: Job, ctx: StepContext): Promise<JobUpdate>;
+}
+
+export type RunnerEvent =
+  | { type: "claimed"; job: Job; lane: Lane }
+  | { type: "fetched"; job: Job }
+  | { type: "done"; job: Job }
+  | { type: "retry"; job: Job; error: unknown; delayMs: number }
+  | { type: "failed"; job: Job; error: unknown }
+  | { type: "cancelled"; job: Job };
+
+export interface RunnerOptions {
+  db: Db;
+  steps: JobSteps;
+  log: Logger;
+  /** Jobs downloading at once. @default 2 */
+  fetchConcurrency?: number;
+  /** Jobs uploading and sending at once. @default 1 */
+  deliverConcurrency?: number;
+  /** A lease not renewed for this long is free for another worker. @default 60_000 */
+  leaseMs?: number;
+  /** @default leaseMs / 4 */
+  heartbeatMs?: number;
+  /** How often an idle lane looks for work when nobody calls wake(). @default 1000 */
+  pollMs?: number;
+  /** The most one lane of one job may take before it is stopped and retried. @default 3 h */
+  stepTimeoutMs?: number;
+  retry?: RetryPolicy;
+  /** This process's lease owner id. @default a random one: a restart never inherits a dead process's leases */
+  workerId?: string;
+  /**
+   * The only process working this database: at start every lease belongs to a dead process and is released.
+   * False for one of several workers (PostgreSQL), where only expired leases are. @default true
+   */
+  singleProcess?: boolean;
+  onEvent?: (event: RunnerEvent) => void;
+}
+
+export interface Runner {
+  readonly workerId: string;
+  /** Releases leases a dead process left, then starts both lanes. */
+  start(): Promise<void>;
+  /** Tells idle lanes there is new work (a job was enqueued). */
+  wake(): void;
+  /** Stops claiming, stops running steps, gives their leases back without counting an attempt; bounded. */
+  stop(): Promise<void>;
+  /** Jobs running now, by id. */
+  running(): number[];
+}
+
+/** Stop waits at most this long for running steps to notice the abort. */
+const STOP_GRACE_MS = 8_000;
+
+class ShutdownError extends MedusaError {
+  constructor() {
+    super("SHUTDOWN", "Medusa is stopping");
+  }
+}
+
+export function createRunner(options: RunnerOptions): Runner {
+  const { db, steps, log } = options;
+  const workerId = options.workerId ?? `w-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(leaseMs / 4));
+  const pollMs = options.pollMs ?? 1000;
+  const stepTimeoutMs = options.stepTimeoutMs ?? 3 * 3600_000;
+  const policy = options.retry ?? DEFAULT_RETRY_POLICY;
+  const limits: Record<Lane, number> = {
+    fetch: options.fetchConcurrency ?? 2,
+    deliver: options.deliverConcurrency ?? 1,
+  };
+  const active = new Map<number, { controller: AbortController; done: Promise<void>; lane: Lane }>();
+  const stopping = new AbortController();
+  let wakeUp: (() => void) | undefined;
+  let loops: Promise<void>[] = [];
+  let sweeper: NodeJS.Timeout | undefined;
+
+  async function settleReleased(result: { released: number; finished: Job[] }): Promise<void> {
+    if (result.released > 0) log.info({ released: result.released }, "released leases of a stopped worker");
+    for (const job of result.finished) {
+      emit(
+        job.status === "cancelled"
+          ? { type: "cancelled", job }
+          : { type: "failed", job, error: job.error_code },
+      );
+    }
+  }
+
+  const emit = (event: RunnerEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch (error) {
+      log.warn({ err: error }, "runner event listener failed");
+    }
+  };
+
+  function countIn(lane: Lane): number {
+    let n = 0;
+    for (const entry of active.values()) if (entry.lane === lane) n++;
+    return n;
+  }
+
+  async function laneLoop(lane: Lane): Promise<void> {
+    while (!stopping.signal.aborted) {
+      let claimed: Job | undefined;
+      if (countIn(lane) < limits[lane]) {
+        try {
+          claimed = await claimJob(db, { workerId, leaseMs, statuses: LANE_STATUSES[lane] });
+        } catch (error) {
+          log.error({ err: error, lane }, "claiming a job failed");
+        }
+      }
+      if (claimed) {
+        emit({ type: "claimed", job: claimed, lane });
+        startJob(claimed, lane);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pollMs);
+        function done() {
+          clearTimeout(timer);
+          if (wakeUp === done) wakeUp = undefined;
+          resolve();
+        }
+        const previous = wakeUp;
+        wakeUp = () => {
+          previous?.();
+          done();
+        };
+        stopping.signal.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  function startJob(job: Job, lane: Lane): void {
+    const controller = new AbortController();
+    const done = runJob(job, lane, controller).finally(() => {
+      active.delete(job.id);
+      wakeUp?.(); // a slot is free
+    });
+    active.set(job.id, { controller, done, lane });
+  }
+
+  async function runJob(job: Job, lane: Lane, controller: AbortController): Promise<void> {
+    const jobLog = log.child({ job: job.id, lane });
+    const timeLimit = setTimeout(
+      () =>
+        controller.abort(new MedusaError("STEP_TIMEOUT", `The ${lane} step ran over ${stepTimeoutMs} ms`)),
+      stepTimeoutMs,
+    );
+    const beat = setInterval(() => {
+      heartbeat(db, job.id, workerId, leaseMs).then(
+        (state) => {
+          if (!state.alive)
+            controller.abort(new MedusaError("LEASE_LOST", "Another worker took the job over"));
+          else if (state.cancelRequested) controller.abort(new CancelledError("Cancelled by the user"));
+        },
+        (error: unknown) => jobLog.warn({ err: error }, "heartbeat failed"),
+      );
+    }, heartbeatMs);
+    const onStop = () => controller.abort(new ShutdownError());
+    stopping.signal.addEventListener("abort", onStop, { once: true });
+    const ctx: StepContext = {
+      signal: controller.signal,
+      log: jobLog,
+      advance: (status, patch = {}) => advanceJob(db, job.id, workerId, status, patch),
+    };
+    try {
+      if (lane === "fetch") {
+        const patch = await steps.fetch(job, ctx);
+        const fetched = await advanceJob(db, job.id, workerId, "processing", patch);
+        // The deliver lane claims it next; releasing gives this claim's attempt back (the fetch succeeded).
+        await releaseJob(db, job.id, workerId);
+        emit({ type: "fetched", job: fetched });
+      } else {
+        const patch = await steps.deliver(job, ctx);
+        emit({ type: "done", job: await completeJob(db, job.id, workerId, patch) });
+      }
+    } catch (error) {
+      await settleFailure(job, error, controller.signal, jobLog);
+    } finally {
+      clearTimeout(timeLimit);
+      clearInterval(beat);
+      stopping.signal.removeEventListener("abort", onStop);
+    }
+  }
+
+  async function settleFailure(job: Job, error: unknown, signal: AbortSignal, jobLog: Logger): Promise<void> {
+    const reason = signal.aborted ? signal.reason : error;
+    try {
+      if (reason instanceof ShutdownError) {
+        await releaseJob(db, job.id, workerId, {});
+        jobLog.info("released for the next start");
+        return;
+      }
+      if (reason instanceof MedusaError && reason.code === "LEASE_LOST") {
+        jobLog.warn("lease lost; the new owner carries on");
+        return;
+      }
+      const decision = retryDecision(reason, job.attempts, policy);
+      const { code, text } = userFacing(reason);
+      if (decision.retry) {
+        const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
+        await failJob(db, job.id, workerId, { code, message: text, retryAt });
+        jobLog.warn({ err: reason, code, delayMs: decision.delayMs }, "step failed; retry scheduled");
+        emit({ type: "retry", job, error: reason, delayMs: decision.delayMs });
+        return;
+      }
+      if (decision.why === "cancelled") {
+        await advanceJob(db, job.id, workerId, "cancelled", { error_code: "CANCELLED" });
+        emit({ type: "cancelled", job });
+        return;
+      }
+      await failJob(db, job.id, workerId, { code, message: text, retryAt: null });
+      jobLog.warn({ err: reason, code }, "job failed");
+      emit({ type: "failed", job, error: reason });
+    } catch (settleError) {
+      // The lease may be gone (another worker took over); the job row stays the truth either way.
+      jobLog.error({ err: settleError }, "recording the outcome failed");
+    }
+  }
+
+  return {
+    workerId,
+    async start() {
+      // One process per database (today): whatever lease exists now belongs to a process that is gone.
+      await settleReleased(await releaseStaleLeases(db, { all: options.singleProcess ?? true }));
+      sweeper = setInterval(() => {
+        releaseStaleLeases(db, {}).then(settleReleased, (error: unknown) =>
+          log.warn({ err: error }, "releasing expired leases failed"),
+        );
+      }, leaseMs);
+      sweeper.unref();
+      loops = (["fetch", "deliver"] as const).map((lane) => laneLoop(lane));
+    },
+    wake() {
+      wakeUp?.();
+    },
+    async stop() {
+      stopping.abort();
+      clearInterval(sweeper);
+      const running = [...active.values()].map((entry) => entry.done);
+      await Promise.race([Promise.allSettled([...running, ...loops]), abortableSleep(STOP_GRACE_MS)]);
+    },
+    running: () => [...active.keys()],
+  };
+}
