@@ -31,7 +31,7 @@ import type {
 } from "./gateway.js";
 import { updateEntities } from "./gramjs-internals.js";
 import { markedId, peersOf } from "./incoming.js";
-import { sendFile } from "./send.js";
+import { sendFile, sendStoredDocument, uploadMedia } from "./send.js";
 import { UpdateBox } from "./update-box.js";
 import { uploadFile } from "./uploader.js";
 
@@ -417,6 +417,26 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
 
     async sendFile(chatId, params) {
       return sendFile(client, { ...params, peer: await inputPeer(chatId) });
+    },
+
+    async storeDocument(chatId, params) {
+      return uploadMedia(client, { ...params, peer: await inputPeer(chatId) });
+    },
+
+    async sendDocument(chatId, document, sendOptions) {
+      const [caption, entities] = formatText(sendOptions.caption ?? "", { html: sendOptions.html ?? false });
+      try {
+        return await sendStoredDocument(client, {
+          peer: await inputPeer(chatId),
+          document,
+          randomId: sendOptions.randomId,
+          caption,
+          entities,
+          ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
+        });
+      } catch (error) {
+        throw asTelegramError(error);
+      }
     },
 
     connectionState: () => state,

@@ -3,7 +3,7 @@
  * Chat ids are Bot API style (user > 0, basic group -id, channel -100…id), as operators know them.
  */
 import type { PeerKind, TelegramAccount } from "../db/schema.js";
-import type { SendFileParams, SentFile } from "./send.js";
+import type { SendFileParams, SentFile, StoredDocument } from "./send.js";
 import type { UploadedFile, UploadOptions } from "./uploader.js";
 
 export interface Sender {
@@ -140,6 +140,20 @@ export interface TelegramGateway {
   downloadFile(file: IncomingFile, options: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer>;
   uploadFile(path: string, options?: UploadOptions): Promise<UploadedFile>;
   sendFile(chatId: number, params: Omit<SendFileParams, "peer">): Promise<SentFile>;
+  /** Turns an uploaded file into a stored document once (posting nothing), to send by reference after. */
+  storeDocument(
+    chatId: number,
+    params: Omit<SendFileParams, "peer" | "randomId" | "caption">,
+  ): Promise<StoredDocument>;
+  /**
+   * Sends a stored document by reference with a caller-stored random_id; `duplicate` when an earlier attempt with
+   * that id already posted it. FILE_REFERENCE_EXPIRED / MEDIA_INVALID mean: store the file again.
+   */
+  sendDocument(
+    chatId: number,
+    document: StoredDocument,
+    options: { randomId: bigint; caption?: string; html?: boolean; signal?: AbortSignal },
+  ): Promise<{ messageId: number | undefined; duplicate: boolean }>;
   connectionState(): ConnectionState;
   onConnectionState(listener: (state: ConnectionState) => void): () => void;
   stop(): Promise<void>;

@@ -206,16 +206,132 @@ export async function sendFile(client: TelegramClient, params: SendFileParams): 
       message: params.caption ?? "",
       randomId: helpers.returnBigInt(params.randomId),
     });
-  // Bounded: each pass sends, or spends one of MAX_PART_RESAVES re-saves or MAX_FLOOD_RETRIES waits.
+  try {
+    const result = (await withResaves(client, params, thumb, request)) as Api.TypeUpdates;
+    return sentMessage(result, params.randomId);
+  } catch (error) {
+    if (isRpcError(error) && error.errorMessage === RANDOM_ID_DUPLICATE) {
+      return { messageId: undefined, document: undefined, duplicate: true };
+    }
+    throw error;
+  }
+}
+
+/** A document Telegram stores: enough to send it again by reference, with no upload. */
+export interface StoredDocument {
+  id: string;
+  accessHash: string;
+  fileReference: Buffer;
+  dcId: number;
+  size: number;
+  mimeType: string;
+}
+
+/**
+ * Uploads `params.file` into a document once (messages.uploadMedia) without posting it anywhere; the document is
+ * then sent by reference to the destination and each log channel. Re-saves parts Telegram reports missing.
+ */
+export async function uploadMedia(
+  client: TelegramClient,
+  params: Omit<SendFileParams, "randomId" | "caption">,
+): Promise<StoredDocument> {
+  throwIfAborted(params.signal);
+  let thumb: UploadedFile | undefined;
+  if (params.thumbnailPath !== undefined) {
+    await checkThumbnail(params.thumbnailPath);
+    thumb = await uploadFile(client, params.thumbnailPath, {
+      connections: 1,
+      inFlight: 1,
+      signal: params.signal,
+      premium: params.upload?.premium,
+    });
+  }
+  const peer = await client.getInputEntity(params.peer as never);
+  const request = () =>
+    new Api.messages.UploadMedia({
+      peer,
+      media: new Api.InputMediaUploadedDocument({
+        file: params.file.inputFile,
+        thumb: thumb?.inputFile,
+        mimeType: params.mimeType ?? "application/octet-stream",
+        attributes: attributesOf({ ...params, randomId: 1n }),
+        forceFile: params.forceDocument || undefined,
+      }),
+    });
+  const media = (await withResaves(client, params, thumb, request)) as Api.TypeMessageMedia;
+  if (!(media instanceof Api.MessageMediaDocument) || !(media.document instanceof Api.Document)) {
+    throw new UploadError("UPLOAD_NO_DOCUMENT", `Telegram answered uploadMedia with ${media.className}`);
+  }
+  const d = media.document;
+  return {
+    id: d.id.toString(),
+    accessHash: d.accessHash.toString(),
+    fileReference: Buffer.from(d.fileReference),
+    dcId: d.dcId,
+    size: Number(d.size.toString()),
+    mimeType: d.mimeType,
+  };
+}
+
+export interface SendStoredParams {
+  peer: Api.TypeInputPeer;
+  document: StoredDocument;
+  /** Persisted by the caller before the first attempt. */
+  randomId: bigint;
+  caption?: string;
+  entities?: Api.TypeMessageEntity[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends a stored document by reference. A duplicate random_id means an earlier attempt posted it already.
+ * FILE_REFERENCE_EXPIRED and MEDIA_INVALID reach the caller, which uploads the file afresh.
+ */
+export async function sendStoredDocument(
+  client: TelegramClient,
+  params: SendStoredParams,
+): Promise<Omit<SentFile, "document">> {
+  const request = () =>
+    new Api.messages.SendMedia({
+      peer: params.peer,
+      media: new Api.InputMediaDocument({
+        id: new Api.InputDocument({
+          id: helpers.returnBigInt(params.document.id),
+          accessHash: helpers.returnBigInt(params.document.accessHash),
+          fileReference: params.document.fileReference,
+        }),
+      }),
+      message: params.caption ?? "",
+      ...(params.entities && params.entities.length > 0 ? { entities: params.entities } : {}),
+      randomId: helpers.returnBigInt(params.randomId),
+    });
+  try {
+    const result = (await withResaves(client, params, undefined, request)) as Api.TypeUpdates;
+    const { messageId } = sentMessage(result, params.randomId);
+    return { messageId, duplicate: false };
+  } catch (error) {
+    if (isRpcError(error) && error.errorMessage === RANDOM_ID_DUPLICATE) {
+      return { messageId: undefined, duplicate: true };
+    }
+    throw error;
+  }
+}
+
+/**
+ * Sends `request()` on the main sender, waiting out short FLOOD_WAITs and re-saving parts Telegram lost
+ * (FILE_PART_X_MISSING) in `params.file` and `thumb`. Bounded: each pass sends, or spends a re-save or a wait.
+ */
+async function withResaves(
+  client: TelegramClient,
+  params: { file?: UploadedFile; signal?: AbortSignal | undefined; upload?: SendFileParams["upload"] },
+  thumb: UploadedFile | undefined,
+  request: () => Api.AnyRequest,
+): Promise<unknown> {
   for (let resaves = 0, floods = 0; ; ) {
     throwIfAborted(params.signal);
     try {
-      const result = (await connectedSender(client).send(request())) as Api.TypeUpdates;
-      return sentMessage(result, params.randomId);
+      return await connectedSender(client).send(request());
     } catch (error) {
-      if (isRpcError(error) && error.errorMessage === RANDOM_ID_DUPLICATE) {
-        return { messageId: undefined, document: undefined, duplicate: true };
-      }
       if (
         error instanceof errors.FloodWaitError &&
         error.seconds <= MAX_SEND_FLOOD_WAIT_S &&
@@ -230,10 +346,11 @@ export async function sendFile(client: TelegramClient, params: SendFileParams): 
       resaves++;
       const part = Number(missing[1]);
       const options = { signal: params.signal, premium: params.upload?.premium };
+      const file = params.file;
       // The error does not say which file lost the part: re-save it in each file that has it.
-      if (part < params.file.partCount) await resavePart(client, params.file, part, options);
+      if (file && part < file.partCount) await resavePart(client, file, part, options);
       if (thumb && part < thumb.partCount) await resavePart(client, thumb, part, options);
-      if (part >= params.file.partCount && (!thumb || part >= thumb.partCount)) throw error;
+      if ((!file || part >= file.partCount) && (!thumb || part >= thumb.partCount)) throw error;
     }
   }
 }

@@ -3,6 +3,9 @@
  * Incoming type, replies and edits reach the user, and chats stay reachable after a restart.
  */
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { getPeer } from "../../src/db/peers.js";
 import { usernameOf } from "../../src/telegram/bot-gateway.js";
@@ -159,6 +162,58 @@ describe("gateway", () => {
     assert.deepEqual(await gateway.canPost(other.id), { ok: false, reason: "not_member" });
     await assert.rejects(gateway.resolveChat("@nobody_here"), { code: "CHAT_NOT_FOUND" });
     await assert.rejects(gateway.resolveChat("-100999"), { code: "CHAT_UNKNOWN" });
+  });
+
+  it("uploads a file once and sends it by reference to the user and a log channel, once per random_id", async (t) => {
+    const world = await startGatewayWorld(t);
+    const gateway = await world.open();
+    world.srv.server.sendText(world.alice.id, { user: world.alice.id, peer: world.bot.id }, "hi");
+    await world.waitForReceived(1);
+    world.srv.server.createChat({
+      kind: "channel",
+      title: "Log",
+      username: "medusa_log",
+      creatorId: world.alice.id,
+      admins: [world.bot.id],
+    });
+    const log = await gateway.resolveChat("@medusa_log");
+    const content = randomBytes(3 * 1024 * 1024 + 5);
+    const file = join(world.dir, "clip.bin");
+    await writeFile(file, content);
+    const saved = () => world.srv.server.counters().rpcs["upload.SaveFilePart"] ?? 0;
+    const before = saved();
+    const uploaded = await gateway.uploadFile(file);
+    const stored = await gateway.storeDocument(world.alice.id, {
+      file: uploaded,
+      fileName: "clip.bin",
+      mimeType: "application/octet-stream",
+    });
+    const parts = saved() - before;
+    assert.equal(parts, 7, "3 MiB + 5 bytes is 7 parts of 512 KiB");
+    const toAlice = await gateway.sendDocument(world.alice.id, stored, {
+      randomId: 11n,
+      caption: "<b>clip.bin</b> 3.0 MiB",
+      html: true,
+    });
+    const toLog = await gateway.sendDocument(log.id, stored, { randomId: 12n, caption: "#u1 log card" });
+    assert.equal(saved() - before, parts, "no part uploaded again for the sends");
+    assert.equal(toAlice.duplicate, false);
+    const again = await gateway.sendDocument(world.alice.id, stored, { randomId: 11n, caption: "again" });
+    assert.deepEqual(
+      again,
+      { messageId: undefined, duplicate: true },
+      "the same random_id posts nothing new",
+    );
+    const sha = createHash("sha256").update(content).digest("hex");
+    const inChat = world.srv.server
+      .messages({ user: world.alice.id, peer: world.bot.id })
+      .filter((m) => m.media);
+    assert.equal(inChat.length, 1);
+    assert.equal(inChat[0]?.media?.sha256, sha);
+    assert.equal(inChat[0]?.text, "clip.bin 3.0 MiB");
+    const inLog = world.srv.server.messages({ chat: Number(String(log.id).slice(4)) }).filter((m) => m.media);
+    assert.equal(inLog[0]?.id, toLog.messageId);
+    assert.equal(inLog[0]?.media?.sha256, sha);
   });
 
   it("reads chat references the way operators write them", () => {
