@@ -116,7 +116,11 @@ export function createRunner(options: RunnerOptions): Runner {
   };
   const active = new Map<number, { controller: AbortController; done: Promise<void>; lane: Lane }>();
   const stopping = new AbortController();
-  let wakeUp: (() => void) | undefined;
+  /** Idle lanes waiting for work; wake() and a freed slot end their wait at once. */
+  const idle = new Set<() => void>();
+  const wakeUp = () => {
+    for (const done of [...idle]) done();
+  };
   let loops: Promise<void>[] = [];
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -164,14 +168,11 @@ export function createRunner(options: RunnerOptions): Runner {
         const timer = setTimeout(done, pollMs);
         function done() {
           clearTimeout(timer);
-          if (wakeUp === done) wakeUp = undefined;
+          stopping.signal.removeEventListener("abort", done);
+          idle.delete(done);
           resolve();
         }
-        const previous = wakeUp;
-        wakeUp = () => {
-          previous?.();
-          done();
-        };
+        idle.add(done);
         stopping.signal.addEventListener("abort", done, { once: true });
       });
     }
@@ -181,7 +182,7 @@ export function createRunner(options: RunnerOptions): Runner {
     const controller = new AbortController();
     const done = runJob(job, lane, controller).finally(() => {
       active.delete(job.id);
-      wakeUp?.(); // a slot is free
+      wakeUp(); // a slot is free
     });
     active.set(job.id, { controller, done, lane });
   }
@@ -279,7 +280,7 @@ export function createRunner(options: RunnerOptions): Runner {
       loops = (["fetch", "deliver"] as const).map((lane) => laneLoop(lane));
     },
     wake() {
-      wakeUp?.();
+      wakeUp();
     },
     async stop() {
       stopping.abort();
