@@ -1012,3 +1012,7 @@ export async function finishBatchIfDone(db: Db, batchId: number): Promise<Batch 
     .returningAll()
     .executeTakeFirst();
 }
+
+export async function getBatch(db: Db, id: number): Promise<Batch | undefined> {
+  return db.selectFrom("batches").selectAll().where("id", "=", id).executeTakeFirst();
+}

@@ -12,11 +12,12 @@ import { pipeline } from "node:stream/promises";
 import type { Db } from "../db/database.js";
 import { markDelivered, planDelivery } from "../db/deliveries.js";
 import { findFileByContent, recordFile } from "../db/files.js";
-import { recordProgress } from "../db/jobs.js";
+import { getBatch, recordProgress } from "../db/jobs.js";
 import type { FileRecord, Job } from "../db/schema.js";
+import { getUserSettings } from "../db/settings.js";
+import { getUser } from "../db/users.js";
 import { fetchSource, type SourceOptions } from "../fetch/source.js";
 import type { Quality } from "../lib/quality.js";
-import { formatBytes } from "../lib/size.js";
 import { probeMedia } from "../media/probe.js";
 import { ensureFaststart } from "../media/remux.js";
 import { splitFile } from "../media/split.js";
@@ -24,6 +25,8 @@ import { makeThumbnail } from "../media/thumbnail.js";
 import type { MediaTools } from "../media/tools.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
 import type { StoredDocument } from "../telegram/send.js";
+import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
+import { renderLogCard } from "./log-card.js";
 import type { JobSteps, StepContext } from "./runner.js";
 
 /** A bot may send 2000 MiB per file (4000 parts of 512 KiB). */
@@ -136,12 +139,13 @@ export function createJobSteps(deps: StepDeps): JobSteps {
             checkpoint.files[number] = record.id;
             await save("sending");
           }
-          const caption = captionFor(job, part, number, parts.length);
+          const texts = await captionsFor(job, part, number, parts.length);
           const targets: Array<{ chatId: number; target: "destination" | "log" }> = [
             { chatId: job.destination_chat_id, target: "destination" },
             ...logChats.map((chatId) => ({ chatId, target: "log" as const })),
           ];
           for (const { chatId, target } of targets) {
+            const caption = target === "destination" ? texts.caption : texts.logCard;
             const delivery = await planDelivery(db, { jobId: job.id, part: number, chatId, target });
             if (delivery.message_id !== null) continue;
             try {
@@ -174,6 +178,46 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       return { upload_ms: Date.now() - started, bytes_done: job.bytes_total ?? job.bytes_done };
     },
   };
+
+  /** The user's caption (their template, or the default) and the log channels' card, for one part. */
+  async function captionsFor(
+    job: Job,
+    part: PreparedPart,
+    number: number,
+    count: number,
+  ): Promise<{ caption: string; logCard: string }> {
+    const [settings, user, batch] = await Promise.all([
+      getUserSettings(db, job.user_id),
+      getUser(db, job.user_id),
+      job.batch_id === null ? undefined : getBatch(db, job.batch_id),
+    ]);
+    const quality = part.kind === "audio" ? "audio" : (part.height ?? jobOptions(job).quality ?? null);
+    const partOf = count > 1 ? { index: number, count } : null;
+    const now = new Date();
+    const caption = renderCaption(settings.captionTemplate ?? DEFAULT_CAPTION_TEMPLATE, {
+      name: job.name ?? part.name,
+      size: part.size,
+      duration: part.duration ?? null,
+      quality,
+      source: job.source_url,
+      index: job.position,
+      total: batch?.total ?? null,
+      date: now,
+      part: partOf,
+    });
+    const logCard = renderLogCard({
+      user: { id: job.user_id, name: [user?.first_name, user?.last_name].filter(Boolean).join(" ") || null },
+      at: now,
+      url: job.source_url,
+      type: part.kind,
+      fileName: part.name,
+      size: part.size,
+      quality,
+      duration: part.duration ?? null,
+      part: partOf,
+    });
+    return { caption, logCard };
+  }
 
   /** Probe, faststart, thumbnail and split, once; the result is the job's checkpoint. */
   async function prepare(job: Job, ctx: StepContext): Promise<PreparedPart[]> {
@@ -320,17 +364,6 @@ function jobOptions(job: Job): JobOptions {
   } catch {
     return {}; // a row written by hand: defaults
   }
-}
-
-/** The caption until the bot's caption templates plug in: name, size, and the part of a split file. */
-function captionFor(job: Job, part: PreparedPart, number: number, total: number): string {
-  const name = escapeHtml(job.name ?? part.name);
-  const partText = total > 1 ? `\npart ${number}/${total}` : "";
-  return `<b>${name}</b>\n${formatBytes(part.size)}${partText}`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 function partName(name: string, index: number, total: number): string {

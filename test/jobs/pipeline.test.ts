@@ -135,9 +135,10 @@ describe("pipeline: link to delivered messages", () => {
     assert.equal(media?.hasThumb, true);
     const video = media?.attributes.find((a) => a.type === "video");
     assert.deepEqual(video, { type: "video", duration: 3, w: 320, h: 240, supportsStreaming: true });
-    assert.match(inChat[0]?.text ?? "", /^clip\.mp4\n/);
+    assert.match(inChat[0]?.text ?? "", /^clip\.mp4\n.*KiB • 0:03 • 240p$/, "the default caption template");
     const inLog = p.world.srv.server.messages({ chat: p.channel.id }).filter((m) => m.media);
     assert.equal(inLog.length, 1);
+    assert.match(inLog[0]?.text ?? "", new RegExp(`#u${p.world.alice.id}\\b`), "the log card's hashtags");
     assert.equal(inLog[0]?.media?.sha256, media?.sha256);
     const deliveries = await listDeliveries(p.db, job?.id ?? 0);
     assert.deepEqual(
