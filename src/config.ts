@@ -103,6 +103,12 @@ const baseSchema = z.object({
   ),
   TELEGRAM_SERVER_KEY_FILE: optionalText,
   TELEGRAM_DC_ID: int(2, 1, 5),
+  MEDUSA_CRASH_AT: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z]+(\.[a-z-]+)+(:\d{1,6})?$/, 'expected a crash point such as "deliver.sent:2"')
+      .optional(),
+  ),
 });
 
 /** Variables needed to talk to Telegram (`start`, `login`, `upload`). */
@@ -155,6 +161,8 @@ export interface Config {
   media: { ffmpegPath: string; ffprobePath: string; toolTimeoutMs: number };
   upload: { connections: number; partsInFlight: number };
   logChannels: string[];
+  /** Crash-recovery tests only: kill the process with SIGKILL at this point ("name" or "name:N" for the Nth time). */
+  crashAt: string | undefined;
 }
 
 export interface TelegramConfig {
@@ -235,6 +243,7 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
     media: { ffmpegPath: b.FFMPEG_PATH, ffprobePath: b.FFPROBE_PATH, toolTimeoutMs: b.TOOL_TIMEOUT_MS },
     upload: { connections: b.UPLOAD_CONNECTIONS, partsInFlight: b.UPLOAD_PARTS_IN_FLIGHT },
     logChannels: b.LOG_CHANNELS,
+    crashAt: b.MEDUSA_CRASH_AT,
   };
 }
 

@@ -6,7 +6,12 @@ import type { Config } from "./config.js";
 import { openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
+import { httpOptionsFromConfig } from "./fetch/http/download.js";
 import { startHttpServer } from "./http/server.js";
+import { createLogChats } from "./jobs/log-chats.js";
+import { createRunner } from "./jobs/runner.js";
+import { createJobSteps } from "./jobs/steps.js";
+import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
 import { openBotGateway } from "./telegram/bot-client.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
@@ -32,7 +37,12 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await database.db.transaction().execute((trx) => ensureOwner(trx, Number(telegram.ownerId)));
   await recordEvent(database.db, { category: "system", action: "bot.started" });
 
-  const gateway = await openBotGateway(telegram, { db: database.db, log: log.child({ module: "telegram" }) });
+  const crashPoint = createCrashPoint(config.crashAt);
+  const gateway = await openBotGateway(telegram, {
+    db: database.db,
+    log: log.child({ module: "telegram" }),
+    crashPoint,
+  });
   cleanups.push(() => gateway.stop());
   log.info({ bot: gateway.me }, "logged in to Telegram");
   // Catches up on what arrived while Medusa was down, then takes updates live. The bot layer that answers them
@@ -40,6 +50,34 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await gateway.start(async (incoming) => {
     log.debug({ kind: incoming.kind, chat: incoming.chatId, from: incoming.from.id }, "update");
   });
+
+  const runner = createRunner({
+    db: database.db,
+    log: log.child({ module: "jobs" }),
+    // Downloads run side by side; one upload at a time already fills the link with its parallel connections.
+    fetchConcurrency: config.limits.concurrentJobs,
+    deliverConcurrency: 1,
+    crashPoint,
+    steps: createJobSteps({
+      db: database.db,
+      gateway,
+      workRoot: config.paths.work,
+      source: {
+        ...httpOptionsFromConfig(config),
+        ytdlpPath: config.fetch.ytdlpPath,
+        cookiesFile: config.fetch.ytdlpCookiesFile,
+        timeoutMs: config.media.toolTimeoutMs,
+        ffmpegPath: config.media.ffmpegPath,
+      },
+      media: config.media,
+      logChats: createLogChats(database.db, gateway, config.logChannels, log),
+      onLogRefused: (chatId, code) => log.warn({ chatId, code }, "a log channel refused a copy"),
+      crashPoint,
+    }),
+  });
+  // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
+  await runner.start();
+  cleanups.push(() => runner.stop());
 
   let ready = false;
   if (config.http.port > 0) {

@@ -79,6 +79,8 @@ export interface RunnerOptions {
    */
   singleProcess?: boolean;
   onEvent?: (event: RunnerEvent) => void;
+  /** Crash-recovery tests: called where a crash must lose nothing ("fetch.downloaded"). */
+  crashPoint?: (name: string) => void;
 }
 
 export interface Runner {
@@ -214,6 +216,7 @@ export function createRunner(options: RunnerOptions): Runner {
     try {
       if (lane === "fetch") {
         const patch = await steps.fetch(job, ctx);
+        options.crashPoint?.("fetch.downloaded");
         const fetched = await advanceJob(db, job.id, workerId, "processing", patch);
         // The deliver lane claims it next; releasing gives this claim's attempt back (the fetch succeeded).
         await releaseJob(db, job.id, workerId);

@@ -85,6 +85,8 @@ export interface StepDeps {
   fileLimit?: number;
   /** A log channel refused a post (reported to the owner once by the caller). */
   onLogRefused?: (chatId: number, code: string) => void;
+  /** Crash-recovery tests: called between the effects that must survive a crash. */
+  crashPoint?: (name: string) => void;
 }
 
 export function createJobSteps(deps: StepDeps): JobSteps {
@@ -158,6 +160,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
                 ctx,
               );
               record = sent.record;
+              deps.crashPoint?.("deliver.sent");
               // A duplicate was posted by an earlier attempt whose record was lost: its id is unknown (0).
               await markDelivered(db, delivery.id, sent.messageId ?? 0, record.id);
             } catch (error) {
@@ -173,6 +176,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         }
         checkpoint.sent = true;
         await save("sending");
+        deps.crashPoint?.("deliver.recorded");
       }
       if (job.work_dir) await rm(job.work_dir, { recursive: true, force: true });
       return { upload_ms: Date.now() - started, bytes_done: job.bytes_total ?? job.bytes_done };
@@ -305,6 +309,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       ...(part.thumbnail ? { thumbnailPath: part.thumbnail } : {}),
       ...(part.kind === "document" ? { forceDocument: true } : {}),
     });
+    deps.crashPoint?.("deliver.uploaded");
     return recordFile(db, {
       sha256: part.sha256,
       size: part.size,
