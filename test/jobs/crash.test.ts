@@ -23,9 +23,23 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const EXIT_TIMEOUT_MS = 60_000;
 const DONE_TIMEOUT_MS = 120_000;
 
-async function crashWorld(t: TestContext) {
+interface WorldOptions {
+  /** Serve the site this slowly (bytes per second), so a kill can land mid-download. */
+  siteBytesPerSecond?: number;
+  /** Cap each Telegram connection (bytes per second), so a kill can land mid-upload. */
+  telegramBandwidth?: number;
+  /** Size of the plain file. @default 1_200_000 */
+  binBytes?: number;
+}
+
+async function crashWorld(t: TestContext, options: WorldOptions = {}) {
   const dir = tempDir(t, "medusa-crash-");
-  const srv = await startTelegramServer({ control: false });
+  const srv = await startTelegramServer({
+    control: false,
+    ...(options.telegramBandwidth
+      ? { conditions: { bandwidth: options.telegramBandwidth, latencyMs: 0 } }
+      : {}),
+  });
   t.after(() => srv.close());
   const keyFile = path.join(dir, "server-key.pem");
   await writeFile(keyFile, srv.publicKeyPem);
@@ -41,9 +55,12 @@ async function crashWorld(t: TestContext) {
   await mkdir(site);
   const files = [
     await makeClip(path.join(site, "clip.mp4"), { seconds: 2, faststart: true }),
-    await makeRandomFile(path.join(site, "data.bin"), 1_200_000),
+    await makeRandomFile(path.join(site, "data.bin"), options.binBytes ?? 1_200_000),
   ];
-  const web = await serveDirectory(site);
+  const web = await serveDirectory(
+    site,
+    options.siteBytesPerSecond ? { bytesPerSecond: options.siteBytesPerSecond } : {},
+  );
   t.after(() => web.close());
   const dataDir = path.join(dir, "data");
   // The bot met Alice and was made admin of the log channel before: their access hashes are known.
@@ -130,10 +147,77 @@ async function crashWorld(t: TestContext) {
         .digest("hex"),
     ),
   );
-  return { srv, alice, bot, channel, dataDir, medusa, allDone, hashes };
+  /** Resolves once a job is in `status` with some bytes moved (bounded). */
+  const jobIn = async (status: string) => {
+    const deadline = Date.now() + DONE_TIMEOUT_MS;
+    for (;;) {
+      const rows = await Promise.all(jobs.map((j) => getJob(database.db, j.id)));
+      if (rows.some((r) => r?.status === status && r.bytes_done > 0)) return;
+      if (Date.now() > deadline) throw new Error(`no job reached ${status}: ${rows.map((r) => r?.status)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const jobRows = () => Promise.all(jobs.map((j) => getJob(database.db, j.id)));
+  return { srv, alice, bot, channel, dataDir, medusa, allDone, hashes, jobIn, jobRows };
+}
+
+async function assertDeliveredOnce(w: Awaited<ReturnType<typeof crashWorld>>): Promise<void> {
+  const toAlice = w.srv.server.messages({ user: w.alice.id, peer: w.bot.id }).filter((m) => m.media);
+  const toLog = w.srv.server.messages({ chat: w.channel.id }).filter((m) => m.media);
+  assert.deepEqual(
+    toAlice.map((m) => m.media?.sha256).sort(),
+    [...w.hashes].sort(),
+    "once each, byte-identical",
+  );
+  assert.deepEqual(toLog.map((m) => m.media?.sha256).sort(), [...w.hashes].sort(), "one log copy each");
+  assert.deepEqual(await readdir(path.join(w.dataDir, "work")), [], "no work files left");
 }
 
 describe("crash recovery: SIGKILL, then start again", () => {
+  for (const [when, options, status] of [
+    ["mid-download", { siteBytesPerSecond: 2_000_000, binBytes: 6_000_000 }, "downloading"],
+    ["mid-upload", { telegramBandwidth: 1_000_000, binBytes: 6_000_000 }, "uploading"],
+  ] as const) {
+    it(`delivers every file exactly once after a kill ${when}`, async (t) => {
+      const w = await crashWorld(t, options);
+      const first = w.medusa();
+      await w.jobIn(status);
+      first.child.kill("SIGKILL");
+      assert.equal(await first.exit, "SIGKILL");
+      const healthy = w.medusa();
+      const rows = await w.allDone();
+      healthy.child.kill("SIGTERM");
+      assert.equal(await healthy.exit, "0", healthy.stderr());
+      assert.deepEqual(
+        rows.map((r) => r?.status),
+        ["done", "done"],
+      );
+      await assertDeliveredOnce(w);
+    });
+  }
+
+  it("stops within 10 s on SIGTERM mid-download, gives the lease back, and finishes after a start", async (t) => {
+    const w = await crashWorld(t, { siteBytesPerSecond: 1_000_000, binBytes: 6_000_000 });
+    const first = w.medusa();
+    await w.jobIn("downloading");
+    const asked = Date.now();
+    first.child.kill("SIGTERM");
+    assert.equal(await first.exit, "0", first.stderr());
+    const tookMs = Date.now() - asked;
+    assert.ok(tookMs < 10_000, `exited in ${tookMs} ms`);
+    const stopped = await w.jobRows();
+    assert.deepEqual(
+      stopped.map((r) => r?.locked_by ?? null),
+      [null, null],
+      "no lease left behind",
+    );
+    const healthy = w.medusa();
+    await w.allDone();
+    healthy.child.kill("SIGTERM");
+    assert.equal(await healthy.exit, "0", healthy.stderr());
+    await assertDeliveredOnce(w);
+  });
+
   for (const point of [
     "fetch.downloaded",
     "deliver.uploaded",
