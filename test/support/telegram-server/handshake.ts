@@ -66,7 +66,7 @@ export class Handshake {
 
   constructor(
     private readonly rsa: ServerRsaKey,
-    /** Test hook: answer the next dh_gen with a wrong hash, as gramjs sees the 1-in-256 key mismatch. */
+    /** Test hook: answer the next dh_gen with a wrong hash, as gramjs sees the key mismatch (about 1 exchange in 200). */
     private readonly corruptNonceHash: () => boolean,
   ) {}
 
