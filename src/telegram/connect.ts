@@ -41,7 +41,7 @@ export interface CreateTelegramClientOptions {
 const SESSION_PLACEHOLDER_PORT = 443;
 /** Between attempts of a failed connect or auth-key exchange; gramjs's default (1 s) is for Telegram's DCs. */
 const LOCAL_RETRY_DELAY_MS = 100;
-/** Attempts per connect, including the auth-key exchange that fails about 1 time in 256 (see below). */
+/** Attempts per connect, including the auth-key exchange that fails about 1 time in 200 (see below). */
 const LOCAL_CONNECTION_RETRIES = 10;
 
 /**
@@ -101,7 +101,7 @@ export function createTelegramClient(options: CreateTelegramClientOptions): Tele
   }
   registerServerKey(server.publicKeyPem);
   if (!options.session) session.setDC(server.dcId, server.host, SESSION_PLACEHOLDER_PORT);
-  // gramjs builds the auth key with getByteArray(), which drops leading zero bytes: about 1 exchange in 256 ends
+  // gramjs builds the auth key with getByteArray(), which drops leading zero bytes: about 1 exchange in 200 ends
   // in "Invalid new nonce hash". Its sender retries the exchange on the same socket; a short delay keeps that cheap.
   return new TelegramClient(session, options.apiId, options.apiHash, {
     baseLogger,
