@@ -277,6 +277,9 @@ export function fitToLimit<K extends string>(
   render: (values: Readonly<Record<K, string>>) => string,
 ): string {
   const current: Record<K, string> = { ...values };
+  // A value longer than the limit is never shown whole: cutting it first gives the same result, and keeps every
+  // render below small however large the input (a 1 MB name would otherwise be segmented at each step).
+  for (const field of order) current[field] = truncateText(current[field], limit);
   const fits = () => visibleLength(render(current)) <= limit;
   for (const field of order) {
     if (fits()) return render(current);

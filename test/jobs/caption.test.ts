@@ -253,6 +253,13 @@ describe("renderCaption: Telegram's 1024 visible characters", () => {
     assert.equal(visible(html).length, 50);
   });
 
+  it("stays fast on a megabyte of name shown a hundred times (values are cut to the limit first)", () => {
+    const started = performance.now();
+    const html = renderCaption("{name} ".repeat(100), { name: "&<😀".repeat(250_000) });
+    assert.equal(visible(html), "&<😀&<😀… ".repeat(100)); // 100 × 10 units: 11 each would pass 1024
+    assert.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`);
+  });
+
   it("cuts the template's own text only when nothing else is left to shorten", () => {
     const template = `<b>${"t".repeat(1100)}</b> {name}`;
     const html = renderCaption(template, { name: "abc" });
