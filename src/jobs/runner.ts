@@ -20,7 +20,9 @@ import {
 import type { Job, JobStatus, JobUpdate } from "../db/schema.js";
 import { CancelledError, MedusaError, userFacing } from "../errors.js";
 import { abortableSleep } from "../lib/abort.js";
+import { toolGroups } from "../lib/run-tool.js";
 import type { Logger } from "../logger.js";
+import { endOrphanGroups, jobGroupWatcher } from "./orphans.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDecision } from "./retry.js";
 
 export type Lane = "fetch" | "deliver";
@@ -213,21 +215,23 @@ export function createRunner(options: RunnerOptions): Runner {
       log: jobLog,
       advance: (status, patch = {}) => advanceJob(db, job.id, workerId, status, patch),
     };
+    const groups = jobGroupWatcher(db, job.id, jobLog);
     try {
       if (lane === "fetch") {
-        const patch = await steps.fetch(job, ctx);
+        const patch = await toolGroups.run(groups, () => steps.fetch(job, ctx));
         options.crashPoint?.("fetch.downloaded");
         const fetched = await advanceJob(db, job.id, workerId, "processing", patch);
         // The deliver lane claims it next; releasing gives this claim's attempt back (the fetch succeeded).
         await releaseJob(db, job.id, workerId);
         emit({ type: "fetched", job: fetched });
       } else {
-        const patch = await steps.deliver(job, ctx);
+        const patch = await toolGroups.run(groups, () => steps.deliver(job, ctx));
         emit({ type: "done", job: await completeJob(db, job.id, workerId, patch) });
       }
     } catch (error) {
       await settleFailure(job, error, controller.signal, jobLog);
     } finally {
+      await groups.clear();
       clearTimeout(timeLimit);
       clearInterval(beat);
       stopping.signal.removeEventListener("abort", onStop);
@@ -272,6 +276,8 @@ export function createRunner(options: RunnerOptions): Runner {
   return {
     workerId,
     async start() {
+      const ended = await endOrphanGroups(db, log);
+      if (ended > 0) log.info({ ended }, "ended tools a stopped Medusa left running");
       // One process per database (today): whatever lease exists now belongs to a process that is gone.
       await settleReleased(await releaseStaleLeases(db, { all: options.singleProcess ?? true }));
       sweeper = setInterval(() => {

@@ -3,6 +3,7 @@
  * Every run has a timeout; abort or timeout kills the whole process group (yt-dlp starts ffmpeg, ffmpeg may start
  * helpers), so the child is started detached as the leader of its own group.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import path from "node:path";
 import { execa } from "execa";
 import { ToolError } from "../errors.js";
@@ -23,6 +24,18 @@ export interface RunToolOptions {
   cwd?: string;
   env?: Record<string, string>;
 }
+
+/**
+ * Told about every process group started and ended inside it: a job records them, so that a start after a crash
+ * can end the groups a killed Medusa left running.
+ */
+export interface ToolGroupWatcher {
+  started(pid: number): void;
+  ended(pid: number): void;
+}
+
+/** The job a tool runs for; the job runner sets it around each step. */
+export const toolGroups = new AsyncLocalStorage<ToolGroupWatcher>();
 
 export interface ToolResult {
   stdout: string;
@@ -95,6 +108,8 @@ export async function runTool(
   let stopReason: "timeout" | "abort" | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   const pid = child.pid;
+  const watcher = toolGroups.getStore();
+  if (pid !== undefined) watcher?.started(pid);
   const stop = (reason: "timeout" | "abort") => {
     if (stopReason || pid === undefined) return;
     stopReason = reason;
@@ -143,6 +158,7 @@ export async function runTool(
     clearTimeout(timer);
     clearTimeout(graceTimer);
     options.signal?.removeEventListener("abort", onAbort);
+    if (pid !== undefined) watcher?.ended(pid);
   }
 }
 
