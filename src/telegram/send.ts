@@ -114,7 +114,7 @@ async function checkThumbnail(path: string): Promise<void> {
   }
 }
 
-function attributesOf(params: SendFileParams): Api.TypeDocumentAttribute[] {
+function attributesOf(params: Omit<SendFileParams, "randomId" | "caption">): Api.TypeDocumentAttribute[] {
   const attributes: Api.TypeDocumentAttribute[] = [
     new Api.DocumentAttributeFilename({ fileName: params.fileName ?? params.file.name }),
   ];
@@ -181,28 +181,11 @@ function sentMessage(result: Api.TypeUpdates, randomId: bigint): SentFile {
  */
 export async function sendFile(client: TelegramClient, params: SendFileParams): Promise<SentFile> {
   checkParams(params);
-  throwIfAborted(params.signal);
-  let thumb: UploadedFile | undefined;
-  if (params.thumbnailPath !== undefined) {
-    await checkThumbnail(params.thumbnailPath);
-    thumb = await uploadFile(client, params.thumbnailPath, {
-      connections: 1,
-      inFlight: 1,
-      signal: params.signal,
-      premium: params.upload?.premium,
-    });
-  }
-  const peer = await client.getInputEntity(params.peer as never);
+  const { peer, media, thumb } = await uploadedMedia(client, params);
   const request = () =>
     new Api.messages.SendMedia({
       peer,
-      media: new Api.InputMediaUploadedDocument({
-        file: params.file.inputFile,
-        thumb: thumb?.inputFile,
-        mimeType: params.mimeType ?? "application/octet-stream",
-        attributes: attributesOf(params),
-        forceFile: params.forceDocument || undefined,
-      }),
+      media,
       message: params.caption ?? "",
       randomId: helpers.returnBigInt(params.randomId),
     });
@@ -215,6 +198,37 @@ export async function sendFile(client: TelegramClient, params: SendFileParams): 
     }
     throw error;
   }
+}
+
+/** The peer and the uploaded-document media of a send, with its thumbnail uploaded first when there is one. */
+async function uploadedMedia(
+  client: TelegramClient,
+  params: Omit<SendFileParams, "randomId" | "caption">,
+): Promise<{
+  peer: Api.TypeInputPeer;
+  media: Api.InputMediaUploadedDocument;
+  thumb: UploadedFile | undefined;
+}> {
+  throwIfAborted(params.signal);
+  let thumb: UploadedFile | undefined;
+  if (params.thumbnailPath !== undefined) {
+    await checkThumbnail(params.thumbnailPath);
+    thumb = await uploadFile(client, params.thumbnailPath, {
+      connections: 1,
+      inFlight: 1,
+      signal: params.signal,
+      premium: params.upload?.premium,
+    });
+  }
+  const peer = await client.getInputEntity(params.peer as never);
+  const media = new Api.InputMediaUploadedDocument({
+    file: params.file.inputFile,
+    thumb: thumb?.inputFile,
+    mimeType: params.mimeType ?? "application/octet-stream",
+    attributes: attributesOf(params),
+    forceFile: params.forceDocument || undefined,
+  });
+  return { peer, media, thumb };
 }
 
 /** A document Telegram stores: enough to send it again by reference, with no upload. */
@@ -235,29 +249,8 @@ export async function uploadMedia(
   client: TelegramClient,
   params: Omit<SendFileParams, "randomId" | "caption">,
 ): Promise<StoredDocument> {
-  throwIfAborted(params.signal);
-  let thumb: UploadedFile | undefined;
-  if (params.thumbnailPath !== undefined) {
-    await checkThumbnail(params.thumbnailPath);
-    thumb = await uploadFile(client, params.thumbnailPath, {
-      connections: 1,
-      inFlight: 1,
-      signal: params.signal,
-      premium: params.upload?.premium,
-    });
-  }
-  const peer = await client.getInputEntity(params.peer as never);
-  const request = () =>
-    new Api.messages.UploadMedia({
-      peer,
-      media: new Api.InputMediaUploadedDocument({
-        file: params.file.inputFile,
-        thumb: thumb?.inputFile,
-        mimeType: params.mimeType ?? "application/octet-stream",
-        attributes: attributesOf({ ...params, randomId: 1n }),
-        forceFile: params.forceDocument || undefined,
-      }),
-    });
+  const { peer, media: uploaded, thumb } = await uploadedMedia(client, params);
+  const request = () => new Api.messages.UploadMedia({ peer, media: uploaded });
   const media = (await withResaves(client, params, thumb, request)) as Api.TypeMessageMedia;
   if (!(media instanceof Api.MessageMediaDocument) || !(media.document instanceof Api.Document)) {
     throw new UploadError("UPLOAD_NO_DOCUMENT", `Telegram answered uploadMedia with ${media.className}`);
