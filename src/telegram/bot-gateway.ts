@@ -3,35 +3,32 @@
  * updates through the UpdateBox so that none is lost or handled twice, peers remembered in SQLite so that a chat
  * stays reachable after a restart.
  */
-import { Api, errors, type TelegramClient } from "telegram";
+import { Api, type TelegramClient } from "telegram";
 import { Raw } from "telegram/events/index.js";
-import { HTMLParser } from "telegram/extensions/html.js";
 import { returnBigInt } from "telegram/Helpers.js";
 import { UpdateConnectionState } from "telegram/network/index.js";
 import type { Db } from "../db/database.js";
 import { findPeerByUsername, getPeer, savePeers } from "../db/peers.js";
 import type { TelegramAccount } from "../db/schema.js";
-import { MedusaError } from "../errors.js";
 import { abortableSleep, withDeadline } from "../lib/abort.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { randomLong } from "../lib/ids.js";
 import type { Logger } from "../logger.js";
+import { bigId, channelIdOf, chatInfo, usernameOf } from "./chat-ref.js";
 import { disconnectClient } from "./connect.js";
 import type {
   BotCommand,
-  Button,
-  ChatInfo,
   CommandScope,
   ConnectionState,
   Incoming,
   IncomingFile,
   PostCheck,
   TelegramGateway,
-  TextOptions,
 } from "./gateway.js";
-import { updateEntities } from "./gramjs-internals.js";
-import { markedId, peersOf } from "./incoming.js";
+import { markedId, normalise, peersOf } from "./incoming.js";
+import { entitiesOfResult, formatText, keyboard, ptsOfResult, sentMessageId } from "./outgoing.js";
 import { sendFile, sendStoredDocument, uploadMedia } from "./send.js";
+import { asTelegramError, floodSeconds, TelegramError } from "./telegram-error.js";
 import { UpdateBox } from "./update-box.js";
 import { uploadFile } from "./uploader.js";
 
@@ -47,9 +44,6 @@ const MAX_RECONNECT_BACKOFF_MS = 60_000;
 /** A file a user sends to the bot is small (.txt batch, thumbnail); this bounds a stuck download. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
-/** An error from Telegram or from the gateway, with Telegram's error name as code where there is one. */
-export class TelegramError extends MedusaError {}
-
 export interface GatewayOptions {
   client: TelegramClient;
   db: Db;
@@ -57,8 +51,6 @@ export interface GatewayOptions {
   account: TelegramAccount;
   crashPoint?: (name: string) => void;
 }
-
-type Entities = { users: Api.TypeUser[]; chats: Api.TypeChat[] };
 
 export async function createGateway(options: GatewayOptions): Promise<TelegramGateway> {
   const { client, db, log, account } = options;
@@ -467,181 +459,4 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
   }
 
   return gateway;
-}
-
-/** gramjs hands Raw handlers each inner update with the container's users and chats, or a short form. */
-function normalise(
-  update: unknown,
-  selfId: number,
-): { update: Api.TypeUpdate; entities: Entities } | undefined {
-  const entities = entitiesOfUpdate(update);
-  if (update instanceof Api.UpdateShortMessage) {
-    const other = new Api.PeerUser({ userId: update.userId });
-    return {
-      update: new Api.UpdateNewMessage({
-        message: new Api.Message({
-          id: update.id,
-          out: update.out,
-          peerId: other,
-          fromId: update.out ? new Api.PeerUser({ userId: bigId(String(selfId)) }) : other,
-          date: update.date,
-          message: update.message,
-          ...(update.entities ? { entities: update.entities } : {}),
-          ...(update.replyTo ? { replyTo: update.replyTo } : {}),
-        }),
-        pts: update.pts,
-        ptsCount: update.ptsCount,
-      }),
-      entities,
-    };
-  }
-  if (update instanceof Api.UpdateShortChatMessage) {
-    return {
-      update: new Api.UpdateNewMessage({
-        message: new Api.Message({
-          id: update.id,
-          out: update.out,
-          peerId: new Api.PeerChat({ chatId: update.chatId }),
-          fromId: new Api.PeerUser({ userId: update.fromId }),
-          date: update.date,
-          message: update.message,
-          ...(update.entities ? { entities: update.entities } : {}),
-        }),
-        pts: update.pts,
-        ptsCount: update.ptsCount,
-      }),
-      entities,
-    };
-  }
-  if (update instanceof Api.UpdateShort) return { update: update.update, entities };
-  if (typeof update === "object" && update !== null && "CONSTRUCTOR_ID" in update) {
-    return { update: update as Api.TypeUpdate, entities };
-  }
-  return undefined;
-}
-
-/** The users and chats gramjs attached to an update it split out of its container. */
-function entitiesOfUpdate(update: unknown): Entities {
-  const users: Api.TypeUser[] = [];
-  const chats: Api.TypeChat[] = [];
-  for (const entity of updateEntities(update)) {
-    if (entity instanceof Api.User || entity instanceof Api.UserEmpty) users.push(entity);
-    else if (entity instanceof Api.Chat || entity instanceof Api.Channel) chats.push(entity);
-  }
-  return { users, chats };
-}
-
-function entitiesOfResult(result: unknown): Entities | undefined {
-  if (result instanceof Api.Updates || result instanceof Api.UpdatesCombined) {
-    return { users: result.users, chats: result.chats };
-  }
-  return undefined;
-}
-
-/** pts and pts_count our own send moved our box by (private chats and groups only). */
-function ptsOfResult(result: unknown): { pts: number; count: number } | undefined {
-  if (result instanceof Api.UpdateShortSentMessage) return { pts: result.pts, count: result.ptsCount };
-  if (result instanceof Api.Updates || result instanceof Api.UpdatesCombined) {
-    for (const u of result.updates) {
-      if (u instanceof Api.UpdateNewMessage || u instanceof Api.UpdateEditMessage) {
-        return { pts: u.pts, count: u.ptsCount };
-      }
-    }
-  }
-  return undefined;
-}
-
-function sentMessageId(result: unknown): number | undefined {
-  if (result instanceof Api.UpdateShortSentMessage) return result.id;
-  if (result instanceof Api.Updates || result instanceof Api.UpdatesCombined) {
-    for (const u of result.updates) {
-      if (u instanceof Api.UpdateMessageID) return u.id;
-      if (
-        (u instanceof Api.UpdateNewMessage || u instanceof Api.UpdateNewChannelMessage) &&
-        "id" in u.message
-      ) {
-        return u.message.id;
-      }
-    }
-  }
-  return undefined;
-}
-
-function formatText(text: string, options: TextOptions): [string, Api.TypeMessageEntity[]] {
-  if (!options.html) return [text, []];
-  const [message, entities] = HTMLParser.parse(text);
-  return [message, entities];
-}
-
-function keyboard(rows: Button[][]): Api.ReplyInlineMarkup {
-  return new Api.ReplyInlineMarkup({
-    rows: rows.map(
-      (row) =>
-        new Api.KeyboardButtonRow({
-          buttons: row.map((b) =>
-            b.url
-              ? new Api.KeyboardButtonUrl({ text: b.text, url: b.url })
-              : new Api.KeyboardButtonCallback({ text: b.text, data: Buffer.from(b.data ?? "", "utf8") }),
-          ),
-        }),
-    ),
-  });
-}
-
-function chatInfo(id: number, resolved: { users: Api.TypeUser[]; chats: Api.TypeChat[] }): ChatInfo {
-  const row = peersOf(resolved).find((p) => p.id === id);
-  return {
-    id,
-    kind: row?.kind ?? "user",
-    title: row?.title ?? String(id),
-    username: row?.username ?? undefined,
-  };
-}
-
-/** "@name", "name", "https://t.me/name", "t.me/name" → "name"; undefined for ids. */
-export function usernameOf(ref: string | number): string | undefined {
-  if (typeof ref === "number") return undefined;
-  const text = ref.trim();
-  if (/^-?\d+$/.test(text)) return undefined;
-  const match =
-    /^(?:https?:\/\/)?(?:t\.me|telegram\.me)\/([A-Za-z0-9_]{4,32})\/?$/i.exec(text) ??
-    /^@?([A-Za-z][A-Za-z0-9_]{3,31})$/.exec(text);
-  return match?.[1];
-}
-
-function channelIdOf(markedChatId: number): string {
-  // gramjs marks a channel as "-100" followed by its id (utils.getPeerId); the peers row says it is a channel.
-  return String(-markedChatId).slice(3);
-}
-
-function bigId(value: number | string): Api.long {
-  return returnBigInt(value);
-}
-
-function floodSeconds(error: unknown): number | undefined {
-  if (error instanceof errors.FloodWaitError) return error.seconds;
-  if (error instanceof errors.RPCError) {
-    const premium = /^FLOOD_PREMIUM_WAIT_(\d+)$/.exec(error.errorMessage);
-    if (premium) return Number(premium[1]);
-  }
-  return undefined;
-}
-
-function asTelegramError(error: unknown): TelegramError {
-  if (error instanceof TelegramError) return error;
-  const seconds = floodSeconds(error);
-  if (seconds !== undefined) {
-    return new TelegramError("FLOOD_WAIT", `Telegram asks to wait ${seconds} s`, {
-      cause: error,
-      retryAfterSeconds: seconds,
-    });
-  }
-  if (error instanceof errors.RPCError) {
-    return new TelegramError(error.errorMessage, `Telegram answered ${error.code} ${error.errorMessage}`, {
-      cause: error,
-    });
-  }
-  return new TelegramError("TELEGRAM_FAILED", error instanceof Error ? error.message : String(error), {
-    cause: error,
-  });
 }

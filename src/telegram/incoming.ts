@@ -2,8 +2,10 @@
  * gramjs updates into our own types: Incoming for the bot, peer rows for the database, a stable key per update.
  */
 import { Api, utils } from "telegram";
+import { returnBigInt } from "telegram/Helpers.js";
 import type { NewPeer, PeerKind } from "../db/schema.js";
 import type { FileLocation, Incoming, IncomingFile, Sender, TextEntity } from "./gateway.js";
+import { updateEntities } from "./gramjs-internals.js";
 
 type Entities = { users: Api.TypeUser[]; chats: Api.TypeChat[] };
 type Unkeyed<T> = T extends unknown ? Omit<T, "key" | "redelivered"> : never;
@@ -183,4 +185,66 @@ export function peersOf(entities: Entities): NewPeer[] {
     }
   }
   return rows;
+}
+
+/** gramjs hands Raw handlers each inner update with the container's users and chats, or a short form. */
+export function normalise(
+  update: unknown,
+  selfId: number,
+): { update: Api.TypeUpdate; entities: Entities } | undefined {
+  const entities = entitiesOfUpdate(update);
+  if (update instanceof Api.UpdateShortMessage) {
+    const other = new Api.PeerUser({ userId: update.userId });
+    return {
+      update: new Api.UpdateNewMessage({
+        message: new Api.Message({
+          id: update.id,
+          out: update.out,
+          peerId: other,
+          fromId: update.out ? new Api.PeerUser({ userId: returnBigInt(selfId) }) : other,
+          date: update.date,
+          message: update.message,
+          ...(update.entities ? { entities: update.entities } : {}),
+          ...(update.replyTo ? { replyTo: update.replyTo } : {}),
+        }),
+        pts: update.pts,
+        ptsCount: update.ptsCount,
+      }),
+      entities,
+    };
+  }
+  if (update instanceof Api.UpdateShortChatMessage) {
+    return {
+      update: new Api.UpdateNewMessage({
+        message: new Api.Message({
+          id: update.id,
+          out: update.out,
+          peerId: new Api.PeerChat({ chatId: update.chatId }),
+          fromId: new Api.PeerUser({ userId: update.fromId }),
+          date: update.date,
+          message: update.message,
+          ...(update.entities ? { entities: update.entities } : {}),
+        }),
+        pts: update.pts,
+        ptsCount: update.ptsCount,
+      }),
+      entities,
+    };
+  }
+  if (update instanceof Api.UpdateShort) return { update: update.update, entities };
+  if (typeof update === "object" && update !== null && "CONSTRUCTOR_ID" in update) {
+    return { update: update as Api.TypeUpdate, entities };
+  }
+  return undefined;
+}
+
+/** The users and chats gramjs attached to an update it split out of its container. */
+export function entitiesOfUpdate(update: unknown): Entities {
+  const users: Api.TypeUser[] = [];
+  const chats: Api.TypeChat[] = [];
+  for (const entity of updateEntities(update)) {
+    if (entity instanceof Api.User || entity instanceof Api.UserEmpty) users.push(entity);
+    else if (entity instanceof Api.Chat || entity instanceof Api.Channel) chats.push(entity);
+  }
+  return { users, chats };
 }

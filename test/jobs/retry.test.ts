@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CancelledError, DownloadError, ToolError, UploadError, UserError } from "../../src/errors.js";
 import { retryDecision } from "../../src/jobs/retry.js";
-import { TelegramError } from "../../src/telegram/bot-gateway.js";
+import { TelegramError } from "../../src/telegram/telegram-error.js";
 
 const policy = { maxAttempts: 5, baseMs: 1000, maxMs: 60_000 };
 

@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { getPeer } from "../../src/db/peers.js";
-import { usernameOf } from "../../src/telegram/bot-gateway.js";
+import { usernameOf } from "../../src/telegram/chat-ref.js";
 import type { IncomingCallback, IncomingMessage } from "../../src/telegram/gateway.js";
 import { startGatewayWorld } from "./support/gateway-world.js";
 
