@@ -188,7 +188,13 @@ export class UpdateBox {
     const { db, account } = this.options;
     const claim = await claimUpdate(db, account, key);
     if (claim === "done") return;
-    await this.options.handler({ ...incoming, key, redelivered: claim === "again" });
+    try {
+      await this.options.handler({ ...incoming, key, redelivered: claim === "again" });
+    } catch (error) {
+      // One update the handler cannot take must not hold up every later one (each gap would replay it): it
+      // counts as handled, loudly. The bot's own error boundary answers the user before it gets here.
+      this.options.log.error({ err: error, key }, "the update handler failed; going on with the next update");
+    }
     await finishUpdate(db, account, key);
     this.options.crashPoint?.("update.handled");
   }

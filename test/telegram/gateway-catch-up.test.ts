@@ -35,6 +35,23 @@ describe("catching up on missed updates", () => {
     assert.equal(new Set(world.received.map((r) => r.key)).size, 5, "no update twice");
   });
 
+  it("goes on past an update its handler throws on, handing that one over once only", async (t) => {
+    const world = await startGatewayWorld(t);
+    const chat = { user: world.alice.id, peer: world.bot.id };
+    let poisoned = 0;
+    await world.open(async (incoming) => {
+      if (incoming.kind === "message" && incoming.text === "poison") {
+        poisoned++;
+        throw new Error("the handler cannot take this one");
+      }
+    });
+    for (const text of ["before", "poison", "after", "and after"])
+      world.srv.server.sendText(world.alice.id, chat, text);
+    await world.waitForReceived(4);
+    assert.deepEqual(texts(world.received), ["before", "poison", "after", "and after"]);
+    assert.equal(poisoned, 1);
+  });
+
   it("consumes a difference longer than one slice", async (t) => {
     const world = await startGatewayWorld(t, { updateLog: { sliceSize: 4 } });
     const chat = { user: world.alice.id, peer: world.bot.id };
