@@ -80,6 +80,8 @@ export interface RunnerOptions {
    * False for one of several workers (PostgreSQL), where only expired leases are. @default true
    */
   singleProcess?: boolean;
+  /** Run these jobs and no others (`medusa upload` runs its one job, next to a bot that may run the rest). */
+  onlyJobs?: readonly number[];
   onEvent?: (event: RunnerEvent) => void;
   /** Crash-recovery tests: called where a crash must lose nothing ("fetch.downloaded"). */
   crashPoint?: (name: string) => void;
@@ -158,7 +160,12 @@ export function createRunner(options: RunnerOptions): Runner {
       let claimed: Job | undefined;
       if (countIn(lane) < limits[lane]) {
         try {
-          claimed = await claimJob(db, { workerId, leaseMs, statuses: LANE_STATUSES[lane] });
+          claimed = await claimJob(db, {
+            workerId,
+            leaseMs,
+            statuses: LANE_STATUSES[lane],
+            ...(options.onlyJobs ? { ids: options.onlyJobs } : {}),
+          });
         } catch (error) {
           log.error({ err: error, lane }, "claiming a job failed");
         }
