@@ -50,6 +50,8 @@ export interface JobSteps {
 
 export type RunnerEvent =
   | { type: "claimed"; job: Job; lane: Lane }
+  /** A step moved the job on (downloading, uploading, sending) or saved its checkpoint. */
+  | { type: "advanced"; job: Job }
   | { type: "fetched"; job: Job }
   | { type: "done"; job: Job }
   | { type: "retry"; job: Job; error: unknown; delayMs: number }
@@ -220,7 +222,11 @@ export function createRunner(options: RunnerOptions): Runner {
     const ctx: StepContext = {
       signal: controller.signal,
       log: jobLog,
-      advance: (status, patch = {}) => advanceJob(db, job.id, workerId, status, patch),
+      advance: async (status, patch = {}) => {
+        const advanced = await advanceJob(db, job.id, workerId, status, patch);
+        emit({ type: "advanced", job: advanced });
+        return advanced;
+      },
     };
     const groups = jobGroupWatcher(db, job.id, jobLog);
     try {
@@ -302,7 +308,13 @@ export function createRunner(options: RunnerOptions): Runner {
       stopping.abort();
       clearInterval(sweeper);
       const running = [...active.values()].map((entry) => entry.done);
-      await Promise.race([Promise.allSettled([...running, ...loops]), abortableSleep(STOP_GRACE_MS)]);
+      // The grace timer is cleared once the steps have stopped, so it keeps no process alive after stop().
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...running, ...loops]),
+        abortableSleep(STOP_GRACE_MS, grace.signal).catch(() => undefined),
+      ]);
+      grace.abort();
     },
     running: () => [...active.keys()],
   };
