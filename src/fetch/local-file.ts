@@ -14,9 +14,10 @@ import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import { DownloadError } from "../errors.js";
+import { UserError } from "../errors.js";
 import { chooseFileName } from "./filename.js";
 import { ensureDiskSpace } from "./http/disk-space.js";
+import { tooLarge } from "./http/errors.js";
 import { ProgressMeter } from "./progress-meter.js";
 import type { ProgressCallback } from "./types.js";
 
@@ -56,7 +57,8 @@ export async function takeLocalFile(source: string, options: LocalFileOptions): 
   try {
     info = await fs.stat(original);
   } catch (error) {
-    throw new DownloadError(
+    // A UserError: another attempt finds no file either.
+    throw new UserError(
       "LOCAL_FILE_MISSING",
       `Cannot read ${original}: ${(error as NodeJS.ErrnoException).code}`,
       {
@@ -66,15 +68,11 @@ export async function takeLocalFile(source: string, options: LocalFileOptions): 
     );
   }
   if (!info.isFile()) {
-    throw new DownloadError("LOCAL_FILE_MISSING", `${original} is not a regular file`, {
+    throw new UserError("LOCAL_FILE_MISSING", `${original} is not a regular file`, {
       userMessage: `${original} is not a file.`,
     });
   }
-  if (info.size > options.maxSize) {
-    throw new DownloadError("FILE_TOO_LARGE", `${original} has ${info.size} bytes, over ${options.maxSize}`, {
-      userMessage: "The file is larger than this server accepts (MAX_FILE_SIZE).",
-    });
-  }
+  if (info.size > options.maxSize) throw tooLarge(options.maxSize, info.size);
   const name = chooseFileName({ given: options.name, url: source });
   const target = path.join(options.dir, name);
   const meter = new ProgressMeter(options.onProgress, info.size);

@@ -100,12 +100,12 @@ describe("takeLocalFile", () => {
     const { home, work } = await folders(t);
     await assert.rejects(
       takeLocalFile(pathToFileURL(path.join(home, "gone.mp4")).href, { dir: work, ...LIMITS }),
-      (error: unknown) => error instanceof DownloadError && error.code === "LOCAL_FILE_MISSING",
+      (error: unknown) => error instanceof UserError && error.code === "LOCAL_FILE_MISSING",
     );
     const big = await makeRandomFile(path.join(home, "big.bin"), 5000);
     await assert.rejects(
       takeLocalFile(pathToFileURL(big).href, { dir: work, maxSize: 4999, minFreeDisk: 0 }),
-      (error: unknown) => error instanceof DownloadError && error.code === "FILE_TOO_LARGE",
+      (error: unknown) => error instanceof DownloadError && error.code === "TOO_LARGE",
     );
     assert.deepEqual(await readdir(work), []);
   });
