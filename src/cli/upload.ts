@@ -28,7 +28,7 @@ import type { TransferProgress } from "../fetch/types.js";
 import { createLogChats } from "../jobs/log-chats.js";
 import { createRunner, type Runner } from "../jobs/runner.js";
 import { createJobSteps, type JobOptions, stepSettings, TERMINAL_CHAT_ID } from "../jobs/steps.js";
-import type { Quality } from "../lib/quality.js";
+import { QUALITIES, type Quality } from "../lib/quality.js";
 import { formatBytes } from "../lib/size.js";
 import { createLogger, displayUrl } from "../logger.js";
 import { openBotGateway } from "../telegram/bot-client.js";
@@ -39,8 +39,7 @@ import { describeTransfer } from "./download.js";
 
 const USAGE =
   "Usage: medusa upload <file|url> --to <@channel|t.me/channel|chat id|me> [--name NAME]\n" +
-  "                     [--quality best|1080|720|480|360|audio] [--as-document]";
-const QUALITIES: readonly Quality[] = ["best", "1080", "720", "480", "360", "audio"];
+  `                     [--quality ${QUALITIES.join("|")}] [--as-document]`;
 /** How often the job's row is read for progress: a bar redrawn a few times a second, no more. */
 const POLL_MS = 250;
 /** After Ctrl-C, how long to wait for a job another process holds (the bot) to stop. */
@@ -336,7 +335,7 @@ function refusal(chat: ChatInfo, reason: "not_member" | "no_rights" | "unknown_c
 }
 
 /** Where the message is: a t.me link for channels and supergroups, else the chat and message ids. */
-export function messageLink(chat: Pick<ChatInfo, "id" | "kind" | "username">, messageId: number): string {
+function messageLink(chat: Pick<ChatInfo, "id" | "kind" | "username">, messageId: number): string {
   if (chat.kind === "channel") {
     return chat.username
       ? `https://t.me/${chat.username}/${messageId}`
