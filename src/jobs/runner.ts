@@ -289,10 +289,14 @@ export function createRunner(options: RunnerOptions): Runner {
   return {
     workerId,
     async start() {
-      const ended = await endOrphanGroups(db, log);
-      if (ended > 0) log.info({ ended }, "ended tools a stopped Medusa left running");
-      // One process per database (today): whatever lease exists now belongs to a process that is gone.
-      await settleReleased(await releaseStaleLeases(db, { all: options.singleProcess ?? true }));
+      // One process per database (today): whatever lease exists now, and whatever tool a job recorded, belongs
+      // to a process that is gone. Next to another worker (`medusa upload` beside the bot) both are its own.
+      const alone = options.singleProcess ?? true;
+      if (alone) {
+        const ended = await endOrphanGroups(db, log);
+        if (ended > 0) log.info({ ended }, "ended tools a stopped Medusa left running");
+      }
+      await settleReleased(await releaseStaleLeases(db, { all: alone }));
       sweeper = setInterval(() => {
         releaseStaleLeases(db, {}).then(settleReleased, (error: unknown) =>
           log.warn({ err: error }, "releasing expired leases failed"),
