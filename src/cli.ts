@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { formatChecks, runChecks } from "./cli/doctor.js";
 import { downloadCommand } from "./cli/download.js";
 import { loginCommand } from "./cli/login.js";
+import { uploadCommand } from "./cli/upload.js";
 import { type Config, parseConfig } from "./config.js";
 import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { ConfigError, UserError, userFacing } from "./errors.js";
@@ -26,7 +27,7 @@ Commands:
   doctor             check node, ffmpeg, ffprobe, yt-dlp, the database and disk space
   download <url>     download a link to a folder (--out DIR, --name NAME, --quality Q)
   login              save a Telegram user session (Premium: 4000 MiB files)
-  upload <file|url>  upload to a chat from the terminal (--to CHAT)           [not yet available]
+  upload <file|url>  send a file or link to a chat (--to CHAT, --name, --quality, --as-document)
   backup [--out F]   copy the live database with SQLite's online backup (default data/backups/)
 
 Options:
@@ -90,7 +91,8 @@ const COMMANDS: Record<string, CommandFn> = {
     });
     return loginCommand(config.telegram, log, { input: process.stdin, output: process.stdout });
   },
-  upload: notYet("upload"),
+  // Reads its arguments before the configuration, so a typo is told without credentials.
+  upload: (argv, env) => uploadCommand(argv, env),
   backup: async (argv, env) => {
     const { values } = parseArgs({ args: argv, options: { out: { type: "string" } }, strict: true });
     const config = parseConfig(env);
@@ -108,13 +110,6 @@ const COMMANDS: Record<string, CommandFn> = {
     return 0;
   },
 };
-
-function notYet(name: string): CommandFn {
-  return async () => {
-    console.error(`medusa ${name}: not yet available in this version.`);
-    return 2;
-  };
-}
 
 function rootLogger(config: Config): Logger {
   const t = config.telegram;

@@ -6,11 +6,10 @@ import type { Config } from "./config.js";
 import { openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
-import { httpOptionsFromConfig } from "./fetch/http/download.js";
 import { startHttpServer } from "./http/server.js";
 import { createLogChats } from "./jobs/log-chats.js";
 import { createRunner } from "./jobs/runner.js";
-import { createJobSteps } from "./jobs/steps.js";
+import { createJobSteps, stepSettings } from "./jobs/steps.js";
 import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
 import { openBotGateway } from "./telegram/bot-client.js";
@@ -59,17 +58,9 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     deliverConcurrency: 1,
     crashPoint,
     steps: createJobSteps({
+      ...stepSettings(config),
       db: database.db,
       gateway,
-      workRoot: config.paths.work,
-      source: {
-        ...httpOptionsFromConfig(config),
-        ytdlpPath: config.fetch.ytdlpPath,
-        cookiesFile: config.fetch.ytdlpCookiesFile,
-        timeoutMs: config.media.toolTimeoutMs,
-        ffmpegPath: config.media.ffmpegPath,
-      },
-      media: config.media,
       logChats: createLogChats(database.db, gateway, config.logChannels, log),
       onLogRefused: (chatId, code) => log.warn({ chatId, code }, "a log channel refused a copy"),
       crashPoint,

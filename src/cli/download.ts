@@ -150,7 +150,7 @@ function progressPrinter(stream: NodeJS.WritableStream & { isTTY?: boolean }) {
   let drawn = false;
   return {
     update(p: TransferProgress) {
-      const line = describe(p);
+      const line = describeTransfer(p);
       if (tty) {
         stream.write(`\r${line}\u001b[K`);
         drawn = true;
@@ -166,7 +166,8 @@ function progressPrinter(stream: NodeJS.WritableStream & { isTTY?: boolean }) {
   };
 }
 
-function describe(p: TransferProgress): string {
+/** "[####....]  42% 5.0 MiB / 12 MiB 3.1 MiB/s": one transfer on one line. */
+export function describeTransfer(p: TransferProgress): string {
   const speed = `${formatBytes(p.speed)}/s`;
   if (!p.total) return `${formatBytes(p.bytes)} ${speed}`;
   const ratio = Math.min(1, p.bytes / p.total);

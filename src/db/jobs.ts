@@ -406,6 +406,11 @@ export interface ClaimOptions {
    * @default every unfinished status
    */
   statuses?: readonly JobStatus[];
+  /**
+   * Claim only these jobs: a worker that runs its own jobs and no one else's (`medusa upload` next to a running bot).
+   * @default any job
+   */
+  ids?: readonly number[];
   /** @default nowIso() */
   now?: string;
 }
@@ -428,6 +433,10 @@ export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | und
   const statuses = options.statuses ?? UNFINISHED_STATUSES;
   if (statuses.length === 0 || statuses.some((s) => !UNFINISHED_STATUSES.includes(s))) {
     throw new TypeError(`Expected \`statuses\` to list unfinished statuses, got ${JSON.stringify(statuses)}`);
+  }
+  const ids = options.ids;
+  if (ids !== undefined && (ids.length === 0 || ids.some((id) => !Number.isSafeInteger(id)))) {
+    throw new TypeError(`Expected \`ids\` to list job ids, got ${JSON.stringify(ids)}`);
   }
   const now = options.now ?? nowIso();
   if (options.now !== undefined) checkIso("now", options.now);
@@ -455,7 +464,8 @@ export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | und
     .where("j.run_at", "<=", now)
     .where((eb) => eb.or([eb("j.locked_by", "is", null), eb("j.locked_until", "<", now)]))
     .where("j.cancel_requested", "=", 0)
-    .whereRef("j.attempts", "<", "j.max_attempts");
+    .whereRef("j.attempts", "<", "j.max_attempts")
+    .$if(ids !== undefined, (q) => q.where("j.id", "in", ids ?? []));
   const next = db
     .selectFrom(heads.as("h"))
     .select("h.id")

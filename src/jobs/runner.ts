@@ -50,6 +50,8 @@ export interface JobSteps {
 
 export type RunnerEvent =
   | { type: "claimed"; job: Job; lane: Lane }
+  /** A step moved the job on (downloading, uploading, sending) or saved its checkpoint. */
+  | { type: "advanced"; job: Job }
   | { type: "fetched"; job: Job }
   | { type: "done"; job: Job }
   | { type: "retry"; job: Job; error: unknown; delayMs: number }
@@ -80,6 +82,8 @@ export interface RunnerOptions {
    * False for one of several workers (PostgreSQL), where only expired leases are. @default true
    */
   singleProcess?: boolean;
+  /** Run these jobs and no others (`medusa upload` runs its one job, next to a bot that may run the rest). */
+  onlyJobs?: readonly number[];
   onEvent?: (event: RunnerEvent) => void;
   /** Crash-recovery tests: called where a crash must lose nothing ("fetch.downloaded"). */
   crashPoint?: (name: string) => void;
@@ -158,7 +162,12 @@ export function createRunner(options: RunnerOptions): Runner {
       let claimed: Job | undefined;
       if (countIn(lane) < limits[lane]) {
         try {
-          claimed = await claimJob(db, { workerId, leaseMs, statuses: LANE_STATUSES[lane] });
+          claimed = await claimJob(db, {
+            workerId,
+            leaseMs,
+            statuses: LANE_STATUSES[lane],
+            ...(options.onlyJobs ? { ids: options.onlyJobs } : {}),
+          });
         } catch (error) {
           log.error({ err: error, lane }, "claiming a job failed");
         }
@@ -213,7 +222,11 @@ export function createRunner(options: RunnerOptions): Runner {
     const ctx: StepContext = {
       signal: controller.signal,
       log: jobLog,
-      advance: (status, patch = {}) => advanceJob(db, job.id, workerId, status, patch),
+      advance: async (status, patch = {}) => {
+        const advanced = await advanceJob(db, job.id, workerId, status, patch);
+        emit({ type: "advanced", job: advanced });
+        return advanced;
+      },
     };
     const groups = jobGroupWatcher(db, job.id, jobLog);
     try {
@@ -276,10 +289,14 @@ export function createRunner(options: RunnerOptions): Runner {
   return {
     workerId,
     async start() {
-      const ended = await endOrphanGroups(db, log);
-      if (ended > 0) log.info({ ended }, "ended tools a stopped Medusa left running");
-      // One process per database (today): whatever lease exists now belongs to a process that is gone.
-      await settleReleased(await releaseStaleLeases(db, { all: options.singleProcess ?? true }));
+      // One process per database (today): whatever lease exists now, and whatever tool a job recorded, belongs
+      // to a process that is gone. Next to another worker (`medusa upload` beside the bot) both are its own.
+      const alone = options.singleProcess ?? true;
+      if (alone) {
+        const ended = await endOrphanGroups(db, log);
+        if (ended > 0) log.info({ ended }, "ended tools a stopped Medusa left running");
+      }
+      await settleReleased(await releaseStaleLeases(db, { all: alone }));
       sweeper = setInterval(() => {
         releaseStaleLeases(db, {}).then(settleReleased, (error: unknown) =>
           log.warn({ err: error }, "releasing expired leases failed"),
@@ -295,7 +312,13 @@ export function createRunner(options: RunnerOptions): Runner {
       stopping.abort();
       clearInterval(sweeper);
       const running = [...active.values()].map((entry) => entry.done);
-      await Promise.race([Promise.allSettled([...running, ...loops]), abortableSleep(STOP_GRACE_MS)]);
+      // The grace timer is cleared once the steps have stopped, so it keeps no process alive after stop().
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...running, ...loops]),
+        abortableSleep(STOP_GRACE_MS, grace.signal).catch(() => undefined),
+      ]);
+      grace.abort();
     },
     running: () => [...active.keys()],
   };

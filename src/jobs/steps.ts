@@ -9,6 +9,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import type { Config } from "../config.js";
 import type { Db } from "../db/database.js";
 import { markDelivered, planDelivery } from "../db/deliveries.js";
 import { findFileByContent, recordFile } from "../db/files.js";
@@ -16,7 +17,11 @@ import { getBatch, recordProgress } from "../db/jobs.js";
 import type { FileRecord, Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
 import { getUser } from "../db/users.js";
+import { UserError } from "../errors.js";
+import { httpOptionsFromConfig } from "../fetch/http/download.js";
+import { isLocalSource, takeLocalFile } from "../fetch/local-file.js";
 import { fetchSource, type SourceOptions } from "../fetch/source.js";
+import type { FetchedFile, TransferProgress } from "../fetch/types.js";
 import type { Quality } from "../lib/quality.js";
 import { probeMedia } from "../media/probe.js";
 import { ensureFaststart } from "../media/remux.js";
@@ -38,6 +43,12 @@ const STALE_REFERENCE = /^(FILE_REFERENCE_(EXPIRED|INVALID)|MEDIA_INVALID|MEDIA_
 /** A log channel that refuses posts is skipped (and reported), never a reason to fail the job. */
 const LOG_REFUSED =
   /^(CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED|CHANNEL_PRIVATE|CHANNEL_INVALID|USER_BANNED_IN_CHANNEL|CHAT_SEND_MEDIA_FORBIDDEN|PEER_ID_INVALID|CHAT_UNKNOWN)$/;
+
+/**
+ * request_chat_id of a job made at the terminal (`medusa upload`): no Telegram chat has id 0, so no message can
+ * make a job that claims to come from there. Only such a job may name a local file as its source.
+ */
+export const TERMINAL_CHAT_ID = 0;
 
 /** What a job asked for, stored as JSON in jobs.options. */
 export interface JobOptions {
@@ -89,6 +100,21 @@ export interface StepDeps {
   crashPoint?: (name: string) => void;
 }
 
+/** What the configuration decides for the steps: one place, so `medusa start` and `medusa upload` run alike. */
+export function stepSettings(config: Config): Pick<StepDeps, "workRoot" | "source" | "media"> {
+  return {
+    workRoot: config.paths.work,
+    source: {
+      ...httpOptionsFromConfig(config),
+      ytdlpPath: config.fetch.ytdlpPath,
+      cookiesFile: config.fetch.ytdlpCookiesFile,
+      timeoutMs: config.media.toolTimeoutMs,
+      ffmpegPath: config.media.ffmpegPath,
+    },
+    media: config.media,
+  };
+}
+
 export function createJobSteps(deps: StepDeps): JobSteps {
   const { db, gateway } = deps;
   const fileLimit = deps.fileLimit ?? BOT_FILE_LIMIT;
@@ -104,14 +130,32 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       const options = jobOptions(job);
       const progress = throttledProgress(db, job.id);
       const started = Date.now();
-      const file = await fetchSource(job.source_url, {
-        ...deps.source,
-        dir: workDir,
-        name: job.name ?? undefined,
-        quality: options.quality,
-        signal: ctx.signal,
-        onProgress: (p) => progress(p.bytes, p.total ?? null),
-      });
+      const onProgress = (p: TransferProgress) => progress(p.bytes, p.total ?? null);
+      let file: { path: string; name: string; size: number; engine: FetchedFile["engine"] | null };
+      if (isLocalSource(job.source_url)) {
+        // A path on this machine: only the operator at its terminal may name one, never a chat.
+        if (job.request_chat_id !== TERMINAL_CHAT_ID) {
+          throw new UserError("LOCAL_FILE_REFUSED", "Only http(s) links can be fetched.");
+        }
+        const local = await takeLocalFile(job.source_url, {
+          dir: workDir,
+          name: job.name ?? undefined,
+          maxSize: deps.source.maxSize,
+          minFreeDisk: deps.source.minFreeDisk,
+          signal: ctx.signal,
+          onProgress,
+        });
+        file = { ...local, engine: null }; // source_kind stays NULL: it names the download engines only
+      } else {
+        file = await fetchSource(job.source_url, {
+          ...deps.source,
+          dir: workDir,
+          name: job.name ?? undefined,
+          quality: options.quality,
+          signal: ctx.signal,
+          onProgress,
+        });
+      }
       return {
         download_path: file.path,
         name: file.name,
@@ -212,7 +256,8 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     const logCard = renderLogCard({
       user: { id: job.user_id, name: [user?.first_name, user?.last_name].filter(Boolean).join(" ") || null },
       at: now,
-      url: job.source_url,
+      // A local path says nothing to the log channel's readers and may tell them more than it should.
+      url: isLocalSource(job.source_url) ? null : job.source_url,
       type: part.kind,
       fileName: part.name,
       size: part.size,

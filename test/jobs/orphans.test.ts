@@ -73,6 +73,23 @@ describe("orphaned tool groups", () => {
     assert.deepEqual(await listJobPids(db), [], "the records are cleared");
   });
 
+  it("are left alone by a runner that works next to another (medusa upload beside the bot)", async (t) => {
+    const { db, jobId } = await setup(t);
+    const ffmpeg = detached(t, "ffmpeg", ENDLESS_FFMPEG); // the bot's, running now
+    await setJobPids(db, jobId, [ffmpeg]);
+    const runner = createRunner({
+      db,
+      log,
+      singleProcess: false,
+      onlyJobs: [jobId + 1],
+      steps: { fetch: async () => ({}), deliver: async () => ({}) },
+    });
+    await runner.start();
+    await runner.stop();
+    assert.ok(groupAlive(ffmpeg), "another worker's tool keeps running");
+    assert.deepEqual(await listJobPids(db), [{ jobId, pids: [ffmpeg] }], "and keeps its record");
+  });
+
   it("records the groups a step's tools lead while they run, and clears them after", async (t) => {
     const { db, jobId } = await setup(t);
     let seen: number[] = [];
