@@ -1,25 +1,9 @@
 /**
- * Jobs and batches, and the persistent queue they form. A job row is the single source of truth: its status is
- * written before each step starts, and its lease (locked_by, locked_until) says which worker runs it.
- *
- * The queue, in the shape of graphile-worker and pg-boss:
- * - enqueueJobs inserts jobs (and their batch) under per-user and total caps;
- * - claimJob hands the next runnable job to a worker in one UPDATE … RETURNING: priority first, then turns
- *   between users, then age; the claim takes a lease of leaseMs and counts an attempt;
- * - heartbeat keeps the lease alive and tells the worker about a cancel;
- * - only the lease owner advances, completes, fails or releases a job (else LEASE_LOST);
- * - failJob schedules a retry by moving run_at, or gives up; releaseJob hands the job back without a verdict;
- * - releaseStaleLeases frees what dead or hung workers held.
- *
- * Attempts: every claim starts an attempt (attempts + 1) and needs attempts < max_attempts. releaseJob gives the
- * attempt back (a shutdown, or a download worker handing a downloaded job over to the upload workers, costs
- * nothing). An attempt whose worker vanished (its lease expired, or releaseStaleLeases freed it) keeps its count,
- * so a job that brings Medusa down every time fails after max_attempts instead of looping forever.
- *
+ * Jobs and batches as rows: create, read, move between statuses (checked by canTransition), progress. The queue
+ * they form (claims, leases, retries, cancels) is job-queue.ts; positions and speeds are queue-overview.ts.
  * Time is ISO-8601 UTC text compared as strings (they sort), so the queries hold no SQLite date functions.
  */
-import { type ExpressionBuilder, sql } from "kysely";
-import { claimOrder, type UserTurn } from "./claim-order.js";
+import type { ExpressionBuilder } from "kysely";
 import { type Db, nowIso, type Trx } from "./database.js";
 import { StoreError } from "./errors.js";
 import {
@@ -33,7 +17,7 @@ import {
 } from "./schema.js";
 
 const STEPS: readonly JobStatus[] = ["queued", "downloading", "processing", "uploading", "sending", "done"];
-const ALL_STATUSES: readonly JobStatus[] = [...STEPS, "failed", "cancelled"];
+export const ALL_STATUSES: readonly JobStatus[] = [...STEPS, "failed", "cancelled"];
 /** Statuses a worker may claim: everything not finished. */
 export const UNFINISHED_STATUSES: readonly JobStatus[] = ALL_STATUSES.filter(
   (s) => !FINISHED_STATUSES.includes(s),
@@ -89,11 +73,11 @@ export type JobRequest = Pick<
 >;
 
 /** `now` plus `ms`, as stored. */
-function later(now: string, ms: number): string {
+export function later(now: string, ms: number): string {
   return new Date(Date.parse(now) + ms).toISOString();
 }
 
-function checkIso(name: string, value: string): void {
+export function checkIso(name: string, value: string): void {
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) || Number.isNaN(Date.parse(value))) {
     throw new TypeError(
       `Expected \`${name}\` to be an ISO-8601 UTC time like 2024-01-31T12:00:00.000Z, got ${value}`,
@@ -101,20 +85,20 @@ function checkIso(name: string, value: string): void {
   }
 }
 
-function checkLeaseMs(leaseMs: number): void {
+export function checkLeaseMs(leaseMs: number): void {
   if (!Number.isSafeInteger(leaseMs) || leaseMs <= 0) {
     throw new TypeError(`Expected \`leaseMs\` to be a positive whole number of milliseconds, got ${leaseMs}`);
   }
 }
 
-function checkWorkerId(workerId: string): void {
+export function checkWorkerId(workerId: string): void {
   if (typeof workerId !== "string" || workerId.length === 0) {
     throw new TypeError(`Expected \`workerId\` to be a non-empty string, got ${JSON.stringify(workerId)}`);
   }
 }
 
 /** The columns a move to `status` changes besides the caller's patch. */
-function statusChange(eb: ExpressionBuilder<Database, "jobs">, status: JobStatus, now: string) {
+export function statusChange(eb: ExpressionBuilder<Database, "jobs">, status: JobStatus, now: string) {
   // failed → queued is a retry by hand: a fresh start with a full set of attempts, due now. (queued → queued is
   // a worker saving a patch: nothing to reset.)
   const retry = eb("status", "=", "failed");
@@ -143,7 +127,12 @@ function statusChange(eb: ExpressionBuilder<Database, "jobs">, status: JobStatus
 }
 
 /** Why a conditional UPDATE of job `id` changed nothing. */
-async function refusal(db: Db, id: number, owner: string | undefined, wanted: string): Promise<StoreError> {
+export async function refusal(
+  db: Db,
+  id: number,
+  owner: string | undefined,
+  wanted: string,
+): Promise<StoreError> {
   const current = await db
     .selectFrom("jobs")
     .select(["status", "locked_by"])
@@ -160,7 +149,7 @@ async function refusal(db: Db, id: number, owner: string | undefined, wanted: st
 }
 
 /** One conditional UPDATE: the move is allowed from the current status (and, with `owner`, only for the owner). */
-async function moveJob(
+export async function moveJob(
   db: Db,
   id: number,
   status: JobStatus,
@@ -247,7 +236,7 @@ export async function listJobsForUser(db: Db, userId: number, limit = 20): Promi
     .execute();
 }
 
-async function insertBatch(
+export async function insertBatch(
   trx: Trx,
   batch: { userId: number; chatId: number; sourceName: string | null; total: number; now: string },
 ): Promise<Batch> {
@@ -264,7 +253,7 @@ async function insertBatch(
     .executeTakeFirstOrThrow();
 }
 
-async function insertJobs(
+export async function insertJobs(
   trx: Db,
   jobs: readonly Omit<NewJob, "batch_id" | "position">[],
   batchId: number | null,
@@ -303,688 +292,6 @@ export async function createBatch(
   const now = nowIso();
   const created = await insertBatch(trx, { ...batch, total: batch.jobs.length, now });
   return { batch: created, jobs: await insertJobs(trx, batch.jobs, created.id, now) };
-}
-
-/** Caps on unfinished jobs (queued or running). Pass Infinity for no cap (e.g. admins). */
-export interface QueueLimits {
-  perUserQueued: number;
-  totalQueued: number;
-}
-
-export interface EnqueueOptions {
-  /** Make the jobs one batch (a .txt list): a batches row, and batch_id/position on each job. One user only. */
-  batch?: { chatId: number; sourceName: string | null };
-  /** @default nowIso() */
-  now?: string;
-}
-
-function checkLimit(name: string, value: number): void {
-  if (!(value === Number.POSITIVE_INFINITY || (Number.isSafeInteger(value) && value >= 0))) {
-    throw new TypeError(`Expected \`${name}\` to be a non-negative whole number or Infinity, got ${value}`);
-  }
-}
-
-/**
- * Enqueues jobs, all or none: when they would take a user past `perUserQueued` unfinished jobs, or everyone past
- * `totalQueued`, nothing is inserted and StoreError USER_QUEUE_FULL / QUEUE_FULL says how many would fit (`fits`,
- * under both caps). Counts and inserts in the caller's transaction, so two enqueues cannot both squeeze past a cap.
- * Returns the jobs in the order given (with batch_id and position when `batch` is set; the batch is jobs[0].batch_id).
- */
-export async function enqueueJobs(
-  trx: Trx,
-  jobs: readonly JobRequest[],
-  limits: QueueLimits,
-  options: EnqueueOptions = {},
-): Promise<Job[]> {
-  checkLimit("perUserQueued", limits.perUserQueued);
-  checkLimit("totalQueued", limits.totalQueued);
-  const now = options.now ?? nowIso();
-  if (options.now !== undefined) checkIso("now", options.now);
-  if (jobs.length === 0) return [];
-  const wanted = new Map<number, number>();
-  for (const job of jobs) wanted.set(job.user_id, (wanted.get(job.user_id) ?? 0) + 1);
-  if (options.batch && wanted.size > 1) {
-    throw new TypeError(
-      `Expected the jobs of a batch to belong to one user, got users ${[...wanted.keys()]}`,
-    );
-  }
-
-  const total = await trx
-    .selectFrom("jobs")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("status", "not in", FINISHED_STATUSES)
-    .executeTakeFirstOrThrow();
-  const perUser = await trx
-    .selectFrom("jobs")
-    .select(["user_id", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("status", "not in", FINISHED_STATUSES)
-    .where("user_id", "in", [...wanted.keys()])
-    .groupBy("user_id")
-    .execute();
-  const fitsTotal = Math.max(0, limits.totalQueued - Number(total.n));
-  let fits = fitsTotal;
-  for (const [userId, count] of wanted) {
-    const queued = Number(perUser.find((r) => r.user_id === userId)?.n ?? 0);
-    const fitsUser = Math.max(0, limits.perUserQueued - queued);
-    if (wanted.size === 1) fits = Math.min(fits, fitsUser);
-    if (count > fitsUser) {
-      throw new StoreError(
-        "USER_QUEUE_FULL",
-        `user ${userId} has ${queued} unfinished jobs; ${count} more would pass the cap of ${limits.perUserQueued}`,
-        { fits: Math.min(fitsUser, fitsTotal) },
-      );
-    }
-  }
-  if (jobs.length > fitsTotal) {
-    throw new StoreError(
-      "QUEUE_FULL",
-      `${Number(total.n)} unfinished jobs; ${jobs.length} more would pass the cap of ${limits.totalQueued}`,
-      { fits },
-    );
-  }
-
-  const batch = options.batch
-    ? await insertBatch(trx, {
-        userId: jobs[0]!.user_id,
-        chatId: options.batch.chatId,
-        sourceName: options.batch.sourceName,
-        total: jobs.length,
-        now,
-      })
-    : undefined;
-  return insertJobs(trx, jobs, batch?.id ?? null, now);
-}
-
-export interface ClaimOptions {
-  /** Who takes the lease: unique per running process (and per pool, if pools should not share leases). */
-  workerId: string;
-  /** How long the lease lasts without a heartbeat. */
-  leaseMs: number;
-  /**
-   * Claim only jobs in these statuses, so that pools have their own concurrency: e.g. a download pool claims
-   * ["queued", "downloading"] and an upload pool ["processing", "uploading", "sending"].
-   * @default every unfinished status
-   */
-  statuses?: readonly JobStatus[];
-  /**
-   * Claim only these jobs: a worker that runs its own jobs and no one else's (`medusa upload` next to a running bot).
-   * @default any job
-   */
-  ids?: readonly number[];
-  /** @default nowIso() */
-  now?: string;
-}
-
-/**
- * Hands the next runnable job to `workerId`, or undefined when none is. One statement: UPDATE … WHERE id = (the
- * best candidate) AND the lease is still free … RETURNING, so two workers (or two connections) never get the same
- * job. Runnable: unfinished, in `statuses`, run_at <= now, no live lease (none, or expired), no cancel requested,
- * attempts < max_attempts. Order: priority (higher first); then turns between users — the user with the fewest
- * jobs leased now, then the user whose last claim is oldest; then the oldest job. So a 500-line batch of one user
- * and a single link of another alternate instead of the link waiting for the batch.
- * The claim sets the lease (locked_by, locked_until = now + leaseMs), claimed_at, started_at once, and
- * attempts + 1 (see the header: every claim starts an attempt; releaseJob gives it back).
- * On SQLite the single writer makes the statement atomic. On PostgreSQL two claims may pick the same candidate:
- * the re-checked lease makes the later one update nothing (undefined: claim again); SKIP LOCKED would avoid that.
- */
-export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | undefined> {
-  checkWorkerId(options.workerId);
-  checkLeaseMs(options.leaseMs);
-  const statuses = options.statuses ?? UNFINISHED_STATUSES;
-  if (statuses.length === 0 || statuses.some((s) => !UNFINISHED_STATUSES.includes(s))) {
-    throw new TypeError(`Expected \`statuses\` to list unfinished statuses, got ${JSON.stringify(statuses)}`);
-  }
-  const ids = options.ids;
-  if (ids !== undefined && (ids.length === 0 || ids.some((id) => !Number.isSafeInteger(id)))) {
-    throw new TypeError(`Expected \`ids\` to list job ids, got ${JSON.stringify(ids)}`);
-  }
-  const now = options.now ?? nowIso();
-  if (options.now !== undefined) checkIso("now", options.now);
-
-  // Each user's best runnable job (priority, then age); the users' turns then decide between these heads, so the
-  // per-user lookups run once per user rather than once per job.
-  const heads = db
-    .selectFrom("jobs as j")
-    .select((eb) => [
-      "j.id",
-      "j.user_id",
-      "j.priority",
-      eb.fn
-        .agg<number>("row_number")
-        .over((ob) => ob.partitionBy("j.user_id").orderBy("j.priority", "desc").orderBy("j.id"))
-        .as("rank"),
-    ])
-    // As literals, so that the partial index jobs_claim applies (SQLite does not match a bound parameter to it).
-    .where(
-      "j.status",
-      "not in",
-      FINISHED_STATUSES.map((s) => sql.lit(s)),
-    )
-    .where("j.status", "in", statuses)
-    .where("j.run_at", "<=", now)
-    .where((eb) => eb.or([eb("j.locked_by", "is", null), eb("j.locked_until", "<", now)]))
-    .where("j.cancel_requested", "=", 0)
-    .whereRef("j.attempts", "<", "j.max_attempts")
-    .$if(ids !== undefined, (q) => q.where("j.id", "in", ids ?? []));
-  const next = db
-    .selectFrom(heads.as("h"))
-    .select("h.id")
-    .where("h.rank", "=", 1)
-    .orderBy("h.priority", "desc")
-    .orderBy((eb) =>
-      eb
-        .selectFrom("jobs as l")
-        .select((e) => e.fn.countAll().as("n"))
-        .whereRef("l.user_id", "=", "h.user_id")
-        .where("l.locked_by", "is not", null)
-        .where("l.locked_until", ">=", now),
-    )
-    .orderBy((eb) =>
-      eb.fn.coalesce(
-        eb
-          .selectFrom("jobs as c")
-          .select((e) => e.fn.max("c.claimed_at").as("t"))
-          .whereRef("c.user_id", "=", "h.user_id"),
-        eb.val(""),
-      ),
-    )
-    .orderBy("h.id")
-    .limit(1);
-
-  return db
-    .updateTable("jobs")
-    .set((eb) => ({
-      locked_by: options.workerId,
-      locked_until: later(now, options.leaseMs),
-      claimed_at: now,
-      attempts: eb("attempts", "+", 1),
-      started_at: eb.fn.coalesce("started_at", eb.val(now)),
-      updated_at: now,
-    }))
-    .where("id", "=", next)
-    .where((eb) => eb.or([eb("locked_by", "is", null), eb("locked_until", "<", now)]))
-    .returningAll()
-    .executeTakeFirst();
-}
-
-export interface Heartbeat {
-  /** The worker still holds the lease (now extended). When false, it must stop: the job is someone else's. */
-  alive: boolean;
-  /** Someone asked to cancel the job: stop, then failJob or releaseJob (either finishes it as cancelled). */
-  cancelRequested: boolean;
-}
-
-/**
- * Extends the lease to now + leaseMs, only if `workerId` still holds it (even if it expired meanwhile, as long as no
- * one else claimed the job). Touches nothing else, not even updated_at.
- */
-export async function heartbeat(
-  db: Db,
-  jobId: number,
-  workerId: string,
-  leaseMs: number,
-  now: string = nowIso(),
-): Promise<Heartbeat> {
-  checkLeaseMs(leaseMs);
-  const row = await db
-    .updateTable("jobs")
-    .set({ locked_until: later(now, leaseMs) })
-    .where("id", "=", jobId)
-    .where("locked_by", "=", workerId)
-    .returning("cancel_requested")
-    .executeTakeFirst();
-  if (row) return { alive: true, cancelRequested: row.cancel_requested === 1 };
-  const current = await db
-    .selectFrom("jobs")
-    .select(["status", "cancel_requested"])
-    .where("id", "=", jobId)
-    .executeTakeFirst();
-  return {
-    alive: false,
-    cancelRequested: current?.status === "cancelled" || current?.cancel_requested === 1,
-  };
-}
-
-/**
- * The lease owner moves its job to `status` (or stays, to save a patch such as the checkpoint). Allowed moves are
- * canTransition's; a finished status drops the lease. Throws LEASE_LOST when `workerId` does not hold the lease
- * (another worker re-claimed it after it expired, it was released, or the job was cancelled while unleased),
- * JOB_STATE when the move is not allowed, JOB_NOT_FOUND when there is no such job.
- */
-export async function advanceJob(
-  db: Db,
-  jobId: number,
-  workerId: string,
-  status: JobStatus,
-  patch: JobPatch = {},
-  now: string = nowIso(),
-): Promise<Job> {
-  return moveJob(db, jobId, status, patch, workerId, now);
-}
-
-/** The lease owner finishes its job: done, lease dropped. Throws as advanceJob. */
-export async function completeJob(
-  db: Db,
-  jobId: number,
-  workerId: string,
-  patch: JobPatch = {},
-  now: string = nowIso(),
-): Promise<Job> {
-  return moveJob(db, jobId, "done", patch, workerId, now);
-}
-
-export interface JobFailure {
-  /** A stable code (e.g. HTTP_404, FLOOD_WAIT, NETWORK) and a message for logs. */
-  code: string;
-  message: string;
-  /** When to try again; null: never (user errors). */
-  retryAt: string | null;
-  /** @default nowIso() */
-  now?: string;
-}
-
-/**
- * The lease owner reports a failed attempt. One UPDATE that drops the lease and records the error, then:
- * - a cancel was requested: cancelled (and finished);
- * - retryAt is null, or attempts >= max_attempts: failed (and finished);
- * - else: the status stays (the step reached; the steps resume from the job's columns) and run_at = retryAt.
- * Throws LEASE_LOST / JOB_NOT_FOUND as advanceJob.
- */
-export async function failJob(db: Db, jobId: number, workerId: string, failure: JobFailure): Promise<Job> {
-  const now = failure.now ?? nowIso();
-  const retryAt = failure.retryAt;
-  if (retryAt !== null) checkIso("retryAt", retryAt);
-  const updated = await db
-    .updateTable("jobs")
-    .set((eb) => {
-      const cancelled = eb("cancel_requested", "=", 1);
-      const givesUp = retryAt === null ? eb.lit(true) : eb("attempts", ">=", eb.ref("max_attempts"));
-      const finishes = eb.or([cancelled, givesUp]);
-      return {
-        status: eb
-          .case()
-          .when(cancelled)
-          .then(eb.val<JobStatus>("cancelled"))
-          .when(givesUp)
-          .then(eb.val<JobStatus>("failed"))
-          .else(eb.ref("status"))
-          .end(),
-        run_at:
-          retryAt === null
-            ? eb.ref("run_at")
-            : eb.case().when(finishes).then(eb.ref("run_at")).else(retryAt).end(),
-        finished_at: eb.case().when(finishes).then(now).else(null).end(),
-        error_code: failure.code,
-        error_message: failure.message,
-        locked_by: null,
-        locked_until: null,
-        updated_at: now,
-      };
-    })
-    .where("id", "=", jobId)
-    .where("locked_by", "=", workerId)
-    .returningAll()
-    .executeTakeFirst();
-  if (updated) return updated;
-  throw await refusal(db, jobId, workerId, "fail");
-}
-
-/**
- * The lease owner gives the job back without a verdict (shutdown, or a hand-over to another pool): the lease is
- * dropped, the attempt given back (attempts − 1), run_at moved to `runAt` if given. A job whose cancel was
- * requested is finished as cancelled instead. Throws LEASE_LOST / JOB_NOT_FOUND as advanceJob.
- */
-export async function releaseJob(
-  db: Db,
-  jobId: number,
-  workerId: string,
-  options: { runAt?: string; now?: string } = {},
-): Promise<Job> {
-  const now = options.now ?? nowIso();
-  if (options.runAt !== undefined) checkIso("runAt", options.runAt);
-  const runAt = options.runAt;
-  const updated = await db
-    .updateTable("jobs")
-    .set((eb) => {
-      const cancelled = eb("cancel_requested", "=", 1);
-      return {
-        status: eb.case().when(cancelled).then(eb.val<JobStatus>("cancelled")).else(eb.ref("status")).end(),
-        finished_at: eb.case().when(cancelled).then(now).else(null).end(),
-        attempts: eb
-          .case()
-          .when("attempts", ">", 0)
-          .then(eb("attempts", "-", 1))
-          .else(0)
-          .end(),
-        run_at: runAt === undefined ? eb.ref("run_at") : eb.val(runAt),
-        locked_by: null,
-        locked_until: null,
-        updated_at: now,
-      };
-    })
-    .where("id", "=", jobId)
-    .where("locked_by", "=", workerId)
-    .returningAll()
-    .executeTakeFirst();
-  if (updated) return updated;
-  throw await refusal(db, jobId, workerId, "be released");
-}
-
-export interface StaleLeaseOptions {
-  /** Also free every lease this (dead) worker holds, expired or not. */
-  workerId?: string;
-  /**
-   * Free every lease. Only for the start of the single Medusa process: it gets a new worker id each run, so every
-   * lease in the file belongs to a process that is gone. Never with several worker processes.
-   */
-  all?: boolean;
-  /** @default nowIso() */
-  now?: string;
-}
-
-export interface ReleasedLeases {
-  /** How many leases were freed. */
-  released: number;
-  /**
-   * Jobs that finished instead of going back to the queue: cancelled (a cancel was requested) or failed with
-   * error_code ABANDONED (their worker vanished on the last allowed attempt). Tell their users.
-   */
-  finished: Job[];
-}
-
-/**
- * Frees leases whose holder is gone: those that expired, plus all of `workerId`'s, or all with `all`. One UPDATE.
- * The abandoned attempt keeps its count (see the header); the job stays at the step it reached and is claimable
- * again at once. Run at start and on a timer (every lease length or so).
- */
-export async function releaseStaleLeases(db: Db, options: StaleLeaseOptions = {}): Promise<ReleasedLeases> {
-  const now = options.now ?? nowIso();
-  if (options.now !== undefined) checkIso("now", options.now);
-  const { workerId, all = false } = options;
-  const rows = await db
-    .updateTable("jobs")
-    .set((eb) => {
-      const cancelled = eb("cancel_requested", "=", 1);
-      const exhausted = eb("attempts", ">=", eb.ref("max_attempts"));
-      const abandoned = eb.and([eb("cancel_requested", "=", 0), exhausted]);
-      const finishes = eb.or([cancelled, exhausted]);
-      return {
-        status: eb
-          .case()
-          .when(cancelled)
-          .then(eb.val<JobStatus>("cancelled"))
-          .when(exhausted)
-          .then(eb.val<JobStatus>("failed"))
-          .else(eb.ref("status"))
-          .end(),
-        finished_at: eb.case().when(finishes).then(now).else(eb.ref("finished_at")).end(),
-        error_code: eb.case().when(abandoned).then("ABANDONED").else(eb.ref("error_code")).end(),
-        error_message: eb
-          .case()
-          .when(abandoned)
-          .then("its worker stopped without finishing it on the last allowed attempt")
-          .else(eb.ref("error_message"))
-          .end(),
-        locked_by: null,
-        locked_until: null,
-        updated_at: now,
-      };
-    })
-    .where("locked_by", "is not", null)
-    .$if(!all, (q) =>
-      q.where((eb) =>
-        eb.or([
-          eb("locked_until", "<", now),
-          ...(workerId === undefined ? [] : [eb("locked_by", "=", workerId)]),
-        ]),
-      ),
-    )
-    .returningAll()
-    .execute();
-  return { released: rows.length, finished: rows.filter((r) => FINISHED_STATUSES.includes(r.status)) };
-}
-
-export type CancelTarget = number | { userId: number } | { batchId: number };
-
-export interface CancelOutcome {
-  /** Jobs no worker held: cancelled now (finished). */
-  cancelled: Job[];
-  /** Jobs a worker holds: flagged; the worker stops on its next heartbeat and finishes them as cancelled. */
-  flagged: Job[];
-}
-
-/**
- * Cancels a job, all of a user's unfinished jobs, or a batch's, in one UPDATE: jobs without a live lease become
- * cancelled at once (an expired lease is dropped: its worker gets LEASE_LOST); leased ones get cancel_requested.
- * Finished jobs are left alone. The batch row is the caller's (finishBatchIfDone).
- */
-export async function requestCancel(
-  db: Db,
-  target: CancelTarget,
-  now: string = nowIso(),
-): Promise<CancelOutcome> {
-  const rows = await db
-    .updateTable("jobs")
-    .set((eb) => {
-      const free = eb.or([eb("locked_by", "is", null), eb("locked_until", "<", now)]);
-      return {
-        status: eb.case().when(free).then(eb.val<JobStatus>("cancelled")).else(eb.ref("status")).end(),
-        finished_at: eb.case().when(free).then(now).else(eb.ref("finished_at")).end(),
-        locked_by: eb.case().when(free).then(null).else(eb.ref("locked_by")).end(),
-        locked_until: eb.case().when(free).then(null).else(eb.ref("locked_until")).end(),
-        cancel_requested: 1 as const,
-        updated_at: now,
-      };
-    })
-    .where("status", "not in", FINISHED_STATUSES)
-    .$call((q) =>
-      typeof target === "number"
-        ? q.where("id", "=", target)
-        : "userId" in target
-          ? q.where("user_id", "=", target.userId)
-          : q.where("batch_id", "=", target.batchId),
-    )
-    .returningAll()
-    .execute();
-  rows.sort((a, b) => a.id - b.id);
-  return {
-    cancelled: rows.filter((r) => r.status === "cancelled"),
-    flagged: rows.filter((r) => r.status !== "cancelled"),
-  };
-}
-
-function checkPids(pids: readonly number[]): void {
-  if (!Array.isArray(pids) || pids.some((p) => !Number.isSafeInteger(p) || p <= 0)) {
-    throw new TypeError(
-      `Expected \`pids\` to be a list of positive process-group ids, got ${JSON.stringify(pids)}`,
-    );
-  }
-}
-
-/** Records the child process groups running for a job (an empty list once they exited). */
-export async function setJobPids(db: Db, jobId: number, pids: readonly number[]): Promise<void> {
-  checkPids(pids);
-  const result = await db
-    .updateTable("jobs")
-    .set({ pids: JSON.stringify(pids) })
-    .where("id", "=", jobId)
-    .executeTakeFirst();
-  if (result.numUpdatedRows === 0n) throw new StoreError("JOB_NOT_FOUND", `job ${jobId} does not exist`);
-}
-
-/** Every job with recorded process groups, finished or not: what a restarted Medusa kills (then clears). */
-export async function listJobPids(db: Db): Promise<{ jobId: number; pids: number[] }[]> {
-  const rows = await db
-    .selectFrom("jobs")
-    .select(["id", "pids"])
-    .where("pids", "<>", "[]")
-    .orderBy("id")
-    .execute();
-  return rows
-    .map((r) => ({
-      jobId: r.id,
-      pids: (JSON.parse(r.pids) as unknown[]).filter(Number.isSafeInteger) as number[],
-    }))
-    .filter((r) => r.pids.length > 0);
-}
-
-/** How many recently done jobs the speed for an ETA is averaged over. */
-const RECENT_DONE_JOBS = 20;
-
-export interface QueueEntry {
-  id: number;
-  userId: number;
-  batchId: number | null;
-  requestChatId: number;
-  statusMessageId: number | null;
-  status: JobStatus;
-  /** A worker holds it now. */
-  running: boolean;
-  /** 1-based place among the waiting jobs in the order claims would take them; null while running or leaving. */
-  position: number | null;
-  /** Not claimable before this (a scheduled retry) when later than now. */
-  runAt: string;
-  cancelRequested: boolean;
-  attempts: number;
-  bytesDone: number;
-  bytesTotal: number | null;
-}
-
-export interface RecentSpeed {
-  /** How many done jobs the figures come from (0: no figures yet). */
-  jobs: number;
-  /** Total bytes over total time, per direction; null without data. */
-  downloadBytesPerSecond: number | null;
-  uploadBytesPerSecond: number | null;
-  /** Mean time from a job's first claim to done. */
-  averageJobMs: number | null;
-}
-
-export interface QueueOverview {
-  /** The selected unfinished jobs: running ones first, then by position. */
-  jobs: QueueEntry[];
-  /** The whole queue, whatever the filter. */
-  running: number;
-  waiting: number;
-  recent: RecentSpeed;
-}
-
-/**
- * The queue as a user sees it: each unfinished job (those requested in chat `chatId`, or of user `userId`, or all)
- * with its place in the order claimJob would take the waiting ones, and the speed of recent jobs for an ETA (e.g.
- * position × averageJobMs ÷ the number of workers, or bytes left ÷ a speed).
- *
- * The positions replay claimJob's ORDER BY over the whole queue (src/db/claim-order.ts), assuming nothing finishes
- * and nothing new arrives meanwhile. Approximations: one order for all pools (a pool that claims only some
- * statuses serves its own jobs in the same relative order); jobs whose retry is due later come after every job due
- * now, by due time; a job with a cancel pending or out of attempts gets no position (it is about to finish).
- */
-export async function queueOverview(
-  db: Db,
-  options: { chatId?: number; userId?: number; now?: string } = {},
-): Promise<QueueOverview> {
-  const now = options.now ?? nowIso();
-  const jobs = await db
-    .selectFrom("jobs")
-    .selectAll()
-    .where("status", "not in", FINISHED_STATUSES)
-    .orderBy("id")
-    .execute();
-  const running = (j: Job) => j.locked_by !== null && (j.locked_until ?? "") >= now;
-  const waiting = jobs.filter((j) => !running(j) && j.cancel_requested === 0 && j.attempts < j.max_attempts);
-
-  const userIds = [...new Set(waiting.map((j) => j.user_id))];
-  const lastClaims =
-    userIds.length === 0
-      ? []
-      : await db
-          .selectFrom("jobs")
-          .select(["user_id", (eb) => eb.fn.max("claimed_at").as("last")])
-          .where("user_id", "in", userIds)
-          .groupBy("user_id")
-          .execute();
-  const turns = new Map<number, UserTurn>();
-  for (const userId of userIds) {
-    turns.set(userId, {
-      leased: jobs.filter((j) => j.user_id === userId && running(j)).length,
-      lastClaim: lastClaims.find((r) => r.user_id === userId)?.last ?? null,
-    });
-  }
-  const candidate = (j: Job) => ({ id: j.id, userId: j.user_id, priority: j.priority });
-  const dueNow = claimOrder(waiting.filter((j) => j.run_at <= now).map(candidate), turns);
-  // Later retries: by due time, then the same rule among those due together.
-  const later = waiting
-    .filter((j) => j.run_at > now)
-    .sort((a, b) =>
-      a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : b.priority - a.priority || a.id - b.id,
-    )
-    .map((j) => j.id);
-  const position = new Map([...dueNow, ...later].map((id, index) => [id, index + 1]));
-
-  const selected = jobs.filter(
-    (j) =>
-      (options.chatId === undefined || j.request_chat_id === options.chatId) &&
-      (options.userId === undefined || j.user_id === options.userId),
-  );
-  const entries = selected.map(
-    (j): QueueEntry => ({
-      id: j.id,
-      userId: j.user_id,
-      batchId: j.batch_id,
-      requestChatId: j.request_chat_id,
-      statusMessageId: j.status_message_id,
-      status: j.status,
-      running: running(j),
-      position: position.get(j.id) ?? null,
-      runAt: j.run_at,
-      cancelRequested: j.cancel_requested === 1,
-      attempts: j.attempts,
-      bytesDone: j.bytes_done,
-      bytesTotal: j.bytes_total,
-    }),
-  );
-  const rank = (e: QueueEntry) => (e.running ? 0 : (e.position ?? Number.MAX_SAFE_INTEGER));
-  entries.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
-
-  return {
-    jobs: entries,
-    running: jobs.filter(running).length,
-    waiting: waiting.length,
-    recent: await recentSpeed(db),
-  };
-}
-
-async function recentSpeed(db: Db): Promise<RecentSpeed> {
-  const rows = await db
-    .selectFrom("jobs")
-    .select(["bytes_total", "download_ms", "upload_ms", "started_at", "finished_at"])
-    .where("status", "=", "done")
-    .orderBy("finished_at", "desc")
-    .limit(RECENT_DONE_JOBS)
-    .execute();
-  const rate = (ms: "download_ms" | "upload_ms") => {
-    let bytes = 0;
-    let time = 0;
-    for (const r of rows) {
-      const spent = r[ms];
-      if (r.bytes_total !== null && r.bytes_total > 0 && spent !== null && spent > 0) {
-        bytes += r.bytes_total;
-        time += spent;
-      }
-    }
-    return time > 0 ? (bytes * 1000) / time : null;
-  };
-  const durations = rows
-    .map((r) =>
-      r.started_at && r.finished_at ? Date.parse(r.finished_at) - Date.parse(r.started_at) : Number.NaN,
-    )
-    .filter((ms) => Number.isFinite(ms) && ms >= 0);
-  return {
-    jobs: rows.length,
-    downloadBytesPerSecond: rate("download_ms"),
-    uploadBytesPerSecond: rate("upload_ms"),
-    averageJobMs: durations.length > 0 ? durations.reduce((a, b) => a + b, 0) / durations.length : null,
-  };
 }
 
 export interface BatchProgress {

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Db } from "../db/database.js";
-import { listJobPids, setJobPids } from "../db/jobs.js";
+import { listJobPids, setJobPids } from "../db/job-queue.js";
 import { groupAlive, killGroup, type ToolGroupWatcher } from "../lib/run-tool.js";
 import type { Logger } from "../logger.js";
 

@@ -16,7 +16,7 @@ import {
   heartbeat,
   releaseJob,
   releaseStaleLeases,
-} from "../db/jobs.js";
+} from "../db/job-queue.js";
 import type { Job, JobStatus, JobUpdate } from "../db/schema.js";
 import { CancelledError, MedusaError, userFacing } from "../errors.js";
 import { abortableSleep } from "../lib/abort.js";

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase } from "../../src/db/database.js";
-import { claimJob } from "../../src/db/jobs.js";
+import { claimJob } from "../../src/db/job-queue.js";
 
 const { file, workerId, now, leaseMs, start } = workerData as {
   file: string;

@@ -8,17 +8,15 @@ import {
   completeJob,
   enqueueJobs,
   failJob,
-  getJob,
   heartbeat,
-  type JobRequest,
   listJobPids,
-  queueOverview,
   releaseJob,
   releaseStaleLeases,
   requestCancel,
   setJobPids,
-  transitionJob,
-} from "../../src/db/jobs.js";
+} from "../../src/db/job-queue.js";
+import { getJob, type JobRequest, transitionJob } from "../../src/db/jobs.js";
+import { queueOverview } from "../../src/db/queue-overview.js";
 import type { Job, JobStatus } from "../../src/db/schema.js";
 import { touchUser } from "../../src/db/users.js";
 import { testDatabase } from "./support.js";
