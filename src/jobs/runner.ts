@@ -79,6 +79,8 @@ export interface RunnerOptions {
    */
   singleProcess?: boolean;
   onEvent?: (event: RunnerEvent) => void;
+  /** How long stop() waits for running steps to notice the abort. @default 8000 */
+  stopGraceMs?: number;
   /** Crash-recovery tests: called where a crash must lose nothing ("fetch.downloaded"). */
   crashPoint?: (name: string) => void;
 }
@@ -111,12 +113,17 @@ export function createRunner(options: RunnerOptions): Runner {
   const heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(leaseMs / 4));
   const pollMs = options.pollMs ?? 1000;
   const stepTimeoutMs = options.stepTimeoutMs ?? 3 * 3600_000;
+  const stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const limits: Record<Lane, number> = {
     fetch: options.fetchConcurrency ?? 2,
     deliver: options.deliverConcurrency ?? 1,
   };
-  const active = new Map<number, { controller: AbortController; done: Promise<void>; lane: Lane }>();
+  /** Jobs running now; `stopTimers` ends a job's heartbeat and time limit (runJob's finally, or stop()). */
+  const active = new Map<
+    number,
+    { controller: AbortController; done: Promise<void>; lane: Lane; stopTimers: () => void }
+  >();
   const stopping = new AbortController();
   /** Idle lanes waiting for work; wake() and a freed slot end their wait at once. */
   const idle = new Set<() => void>();
@@ -166,6 +173,7 @@ export function createRunner(options: RunnerOptions): Runner {
         startJob(claimed, lane);
         continue;
       }
+      if (stopping.signal.aborted) break; // stop() came during the claim: its abort event has fired already
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pollMs);
         function done() {
@@ -181,15 +189,20 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   function startJob(job: Job, lane: Lane): void {
-    const controller = new AbortController();
-    const done = runJob(job, lane, controller).finally(() => {
+    const entry = { controller: new AbortController(), done: Promise.resolve(), lane, stopTimers: () => {} };
+    active.set(job.id, entry);
+    entry.done = runJob(job, lane, entry).finally(() => {
       active.delete(job.id);
       wakeUp(); // a slot is free
     });
-    active.set(job.id, { controller, done, lane });
   }
 
-  async function runJob(job: Job, lane: Lane, controller: AbortController): Promise<void> {
+  async function runJob(
+    job: Job,
+    lane: Lane,
+    entry: { controller: AbortController; stopTimers: () => void },
+  ): Promise<void> {
+    const { controller } = entry;
     const jobLog = log.child({ job: job.id, lane });
     const timeLimit = setTimeout(
       () =>
@@ -206,6 +219,10 @@ export function createRunner(options: RunnerOptions): Runner {
         (error: unknown) => jobLog.warn({ err: error }, "heartbeat failed"),
       );
     }, heartbeatMs);
+    entry.stopTimers = () => {
+      clearTimeout(timeLimit);
+      clearInterval(beat);
+    };
     const onStop = () => controller.abort(new ShutdownError());
     stopping.signal.addEventListener("abort", onStop, { once: true });
     const ctx: StepContext = {
@@ -228,8 +245,7 @@ export function createRunner(options: RunnerOptions): Runner {
     } catch (error) {
       await settleFailure(job, error, controller.signal, jobLog);
     } finally {
-      clearTimeout(timeLimit);
-      clearInterval(beat);
+      entry.stopTimers();
       stopping.signal.removeEventListener("abort", onStop);
     }
   }
@@ -289,7 +305,18 @@ export function createRunner(options: RunnerOptions): Runner {
       stopping.abort();
       clearInterval(sweeper);
       const running = [...active.values()].map((entry) => entry.done);
-      await Promise.race([Promise.allSettled([...running, ...loops]), abortableSleep(STOP_GRACE_MS)]);
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...running, ...loops]),
+        abortableSleep(stopGraceMs, grace.signal).catch(() => undefined),
+      ]);
+      grace.abort(); // its timer would keep the process alive for the rest of the grace period
+      // A step that ignores its signal keeps running, but not its heartbeat: its lease expires (and the next
+      // start releases it), and no timer of this runner keeps the process alive.
+      for (const [id, entry] of active) {
+        entry.stopTimers();
+        log.warn({ job: id, lane: entry.lane }, "a step did not stop in time; its lease is left to expire");
+      }
     },
     running: () => [...active.keys()],
   };
