@@ -85,6 +85,8 @@ export interface RunnerOptions {
   /** Run these jobs and no others (`medusa upload` runs its one job, next to a bot that may run the rest). */
   onlyJobs?: readonly number[];
   onEvent?: (event: RunnerEvent) => void;
+  /** How long stop() waits for running steps to notice the abort. @default 8000 */
+  stopGraceMs?: number;
   /** Crash-recovery tests: called where a crash must lose nothing ("fetch.downloaded"). */
   crashPoint?: (name: string) => void;
 }
@@ -117,12 +119,17 @@ export function createRunner(options: RunnerOptions): Runner {
   const heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(leaseMs / 4));
   const pollMs = options.pollMs ?? 1000;
   const stepTimeoutMs = options.stepTimeoutMs ?? 3 * 3600_000;
+  const stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const limits: Record<Lane, number> = {
     fetch: options.fetchConcurrency ?? 2,
     deliver: options.deliverConcurrency ?? 1,
   };
-  const active = new Map<number, { controller: AbortController; done: Promise<void>; lane: Lane }>();
+  /** Jobs running now; `stopTimers` ends a job's heartbeat and time limit (runJob's finally, or stop()). */
+  const active = new Map<
+    number,
+    { controller: AbortController; done: Promise<void>; lane: Lane; stopTimers: () => void }
+  >();
   const stopping = new AbortController();
   /** Idle lanes waiting for work; wake() and a freed slot end their wait at once. */
   const idle = new Set<() => void>();
@@ -177,6 +184,7 @@ export function createRunner(options: RunnerOptions): Runner {
         startJob(claimed, lane);
         continue;
       }
+      if (stopping.signal.aborted) break; // stop() came during the claim: its abort event has fired already
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pollMs);
         function done() {
@@ -192,15 +200,20 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   function startJob(job: Job, lane: Lane): void {
-    const controller = new AbortController();
-    const done = runJob(job, lane, controller).finally(() => {
+    const entry = { controller: new AbortController(), done: Promise.resolve(), lane, stopTimers: () => {} };
+    active.set(job.id, entry);
+    entry.done = runJob(job, lane, entry).finally(() => {
       active.delete(job.id);
       wakeUp(); // a slot is free
     });
-    active.set(job.id, { controller, done, lane });
   }
 
-  async function runJob(job: Job, lane: Lane, controller: AbortController): Promise<void> {
+  async function runJob(
+    job: Job,
+    lane: Lane,
+    entry: { controller: AbortController; stopTimers: () => void },
+  ): Promise<void> {
+    const { controller } = entry;
     const jobLog = log.child({ job: job.id, lane });
     const timeLimit = setTimeout(
       () =>
@@ -217,6 +230,10 @@ export function createRunner(options: RunnerOptions): Runner {
         (error: unknown) => jobLog.warn({ err: error }, "heartbeat failed"),
       );
     }, heartbeatMs);
+    entry.stopTimers = () => {
+      clearTimeout(timeLimit);
+      clearInterval(beat);
+    };
     const onStop = () => controller.abort(new ShutdownError());
     stopping.signal.addEventListener("abort", onStop, { once: true });
     const ctx: StepContext = {
@@ -245,8 +262,7 @@ export function createRunner(options: RunnerOptions): Runner {
       await settleFailure(job, error, controller.signal, jobLog);
     } finally {
       await groups.clear();
-      clearTimeout(timeLimit);
-      clearInterval(beat);
+      entry.stopTimers();
       stopping.signal.removeEventListener("abort", onStop);
     }
   }
@@ -312,13 +328,18 @@ export function createRunner(options: RunnerOptions): Runner {
       stopping.abort();
       clearInterval(sweeper);
       const running = [...active.values()].map((entry) => entry.done);
-      // The grace timer is cleared once the steps have stopped, so it keeps no process alive after stop().
       const grace = new AbortController();
       await Promise.race([
         Promise.allSettled([...running, ...loops]),
-        abortableSleep(STOP_GRACE_MS, grace.signal).catch(() => undefined),
+        abortableSleep(stopGraceMs, grace.signal).catch(() => undefined),
       ]);
-      grace.abort();
+      grace.abort(); // its timer would keep the process alive for the rest of the grace period
+      // A step that ignores its signal keeps running, but not its heartbeat: its lease expires (and the next
+      // start releases it), and no timer of this runner keeps the process alive.
+      for (const [id, entry] of active) {
+        entry.stopTimers();
+        log.warn({ job: id, lane: entry.lane }, "a step did not stop in time; its lease is left to expire");
+      }
     },
     running: () => [...active.keys()],
   };

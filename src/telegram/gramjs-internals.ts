@@ -2,7 +2,8 @@
  * Every place Medusa reaches past gramjs's public API: private fields, replaced prototype methods and replaced
  * module exports. Each was read in gramjs (npm `telegram`) GRAMJS_VERSION; `checkGramjsVersion` refuses any other
  * version at start, so an upgrade means re-reading each entry below against the new release.
- * The replacement implementations live in fast-crypto.ts and lean-transport.ts; they are assigned here.
+ * The replacement implementations live in fast-crypto.ts, lean-transport.ts and whole-containers.ts; they are
+ * assigned here.
  */
 import { createRequire } from "node:module";
 import type { TelegramClient } from "telegram";
@@ -133,7 +134,10 @@ const containerModule = require("telegram/tl/core/MessageContainer") as {
   MessageContainer: { CONSTRUCTOR_ID: number; MAXIMUM_SIZE: number; MAXIMUM_LENGTH: number };
 };
 const senderModule = require("telegram/network/MTProtoSender") as {
-  MTProtoSender: new (authKey: unknown, options: Record<string, unknown>) => SenderInternals;
+  MTProtoSender: (new (
+    authKey: unknown,
+    options: Record<string, unknown>,
+  ) => SenderInternals) & { prototype: { _processMessage: ProcessMessage } };
 };
 
 /** gramjs's Helpers module itself: lean-transport calls through it so that replacements (and tests) apply. */
@@ -285,11 +289,7 @@ interface SenderInternals {
   reconnect: () => void;
   _reconnect: () => Promise<void>;
   userDisconnected: boolean;
-  _handlers: Record<string, ((message: unknown) => Promise<void>) | undefined>;
 }
-
-/** rpc_result#f35c6d01 */
-const RPC_RESULT_ID = 0xf35c6d01;
 
 /** An MTProto connection of our own on the client's auth key, with gramjs's reconnect replaced by `onBreak`. */
 export interface ExtraSender {
@@ -338,7 +338,6 @@ export async function createExtraSender(
     _exportedSenderPromises: new Map(),
     reconnectRetries: 0,
   });
-  keepContainersWhole(sender);
   sender.reconnect = options.onBreak;
   sender._reconnect = async () => {};
   const connection = new c._connection({
@@ -357,25 +356,6 @@ export async function createExtraSender(
   };
 }
 
-/**
- * gramjs's rpc_result handler rejects the request on an RPC error and then throws it again; inside a container
- * that throw skips every later message of the container, so their requests never settle (seen here: one
- * FLOOD_WAIT or 500 left a neighbouring part hanging until our timeout). The request already has its error, so
- * the rethrow is dropped and the rest of the container is processed.
- */
-function keepContainersWhole(sender: SenderInternals): void {
-  const key = String(RPC_RESULT_ID);
-  const original = sender._handlers[key];
-  if (!original) return;
-  sender._handlers[key] = async (message: unknown) => {
-    try {
-      await original(message);
-    } catch {
-      // Already delivered to the request it answers (see above).
-    }
-  };
-}
-
 async function disarm(sender: SenderInternals): Promise<void> {
   sender.reconnect = () => {};
   sender._reconnect = async () => {};
@@ -385,6 +365,38 @@ async function disarm(sender: SenderInternals): Promise<void> {
   } catch {
     // Already closed by the peer: nothing left to release.
   }
+}
+
+// ---- whole-containers.ts: a replaced prototype method ----
+
+/** A message as MTProtoSender's receive loop hands it on (core/TLMessage): a container's `obj` holds more. */
+export interface ReceivedMessage {
+  msgId: BigIntLike;
+  obj: unknown;
+}
+
+/** What whole-containers.ts's _processMessage reads on `this` (MTProtoSender.js). */
+export interface ReceivingSender {
+  _pendingAck: Set<BigIntLike>;
+  _processMessage(message: ReceivedMessage): Promise<void>;
+}
+
+export type ProcessMessage = (this: ReceivingSender, message: ReceivedMessage) => Promise<void>;
+
+/** gramjs's own: kept to delegate to and to put back. */
+export const stockProcessMessage: ProcessMessage = senderModule.MTProtoSender.prototype._processMessage;
+
+/**
+ * whole-containers.ts: the receive loop, the container handler and the gzip handler all call `_processMessage`
+ * through `this`, so replacing it on the prototype reaches every sender, those that exist already included
+ * (unlike the handlers, which each sender binds when it is built).
+ */
+export function setProcessMessage(processMessage: ProcessMessage): void {
+  senderModule.MTProtoSender.prototype._processMessage = processMessage;
+}
+
+export function currentProcessMessage(): ProcessMessage {
+  return senderModule.MTProtoSender.prototype._processMessage;
 }
 
 // ---- updates ----

@@ -6,7 +6,7 @@
 import { open } from "node:fs/promises";
 import { Api, errors, helpers, type TelegramClient } from "telegram";
 import { UploadError } from "../errors.js";
-import { abortableSleep, throwIfAborted } from "../lib/abort.js";
+import { abortableSleep, throwIfAborted, withDeadline } from "../lib/abort.js";
 import { type MainSender, mainSender } from "./gramjs-internals.js";
 import { isRpcError } from "./upload-connection.js";
 import { resavePart, type UploadedFile, type UploadOptions, uploadFile } from "./uploader.js";
@@ -22,6 +22,12 @@ const RANDOM_ID_DUPLICATE = "RANDOM_ID_DUPLICATE";
 /** FLOOD_WAIT on send: waited out up to this long, else thrown for the job to reschedule. */
 const MAX_SEND_FLOOD_WAIT_S = 300;
 const MAX_FLOOD_RETRIES = 3;
+/**
+ * Telegram answers a send in well under a second, a big file's in seconds. Past this the answer is lost (gramjs
+ * can lose a request across a reconnect): the job fails with SEND_TIMEOUT and its retry sends again, which the
+ * random_id makes harmless. Without a bound, one lost answer held the deliver lane until the step's time limit.
+ */
+export const DEFAULT_SEND_TIMEOUT_MS = 300_000;
 
 /**
  * Sends on the client's own connection. Not `client.invoke`: it retries 500s five times, 2 s apart, and then
@@ -64,6 +70,8 @@ export interface SendFileParams {
   /** Send as a plain file even if it is a video or audio. @default false */
   forceDocument?: boolean;
   signal?: AbortSignal;
+  /** How long one call may wait for Telegram's answer. @default DEFAULT_SEND_TIMEOUT_MS */
+  timeoutMs?: number;
   /** Options for the thumbnail upload and part re-saves. */
   upload?: Pick<UploadOptions, "premium">;
 }
@@ -274,6 +282,8 @@ export interface SendStoredParams {
   caption?: string;
   entities?: Api.TypeMessageEntity[];
   signal?: AbortSignal;
+  /** @default DEFAULT_SEND_TIMEOUT_MS */
+  timeoutMs?: number;
 }
 
 /**
@@ -312,18 +322,35 @@ export async function sendStoredDocument(
 
 /**
  * Sends `request()` on the main sender, waiting out short FLOOD_WAITs and re-saving parts Telegram lost
- * (FILE_PART_X_MISSING) in `params.file` and `thumb`. Bounded: each pass sends, or spends a re-save or a wait.
+ * (FILE_PART_X_MISSING) in `params.file` and `thumb`. Bounded: each pass sends, or spends a re-save or a wait,
+ * and each send waits at most `params.timeoutMs` for its answer (and not at all once the signal aborts).
  */
 async function withResaves(
   client: TelegramClient,
-  params: { file?: UploadedFile; signal?: AbortSignal | undefined; upload?: SendFileParams["upload"] },
+  params: {
+    file?: UploadedFile;
+    signal?: AbortSignal | undefined;
+    timeoutMs?: number | undefined;
+    upload?: SendFileParams["upload"];
+  },
   thumb: UploadedFile | undefined,
   request: () => Api.AnyRequest,
 ): Promise<unknown> {
+  const timeoutMs = params.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
   for (let resaves = 0, floods = 0; ; ) {
     throwIfAborted(params.signal);
+    const sent = request();
     try {
-      return await connectedSender(client).send(request());
+      return await withDeadline(
+        connectedSender(client).send(sent),
+        timeoutMs,
+        params.signal,
+        () =>
+          new UploadError(
+            "SEND_TIMEOUT",
+            `Telegram did not answer ${sent.className} within ${Math.round(timeoutMs / 1000)} s`,
+          ),
+      );
     } catch (error) {
       if (
         error instanceof errors.FloodWaitError &&

@@ -262,4 +262,40 @@ describe("job runner", () => {
     await w.waitFor((e) => count(e, "done") === 1, "done by the second runner");
     assert.equal(fetchedAgain, false);
   });
+  it("stops within its grace period even when a step ignores its signal, leaving no heartbeat or timer behind", async (t) => {
+    const w = await setup(t);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const stuck = gate();
+    t.after(() => stuck.open());
+    const runner = await w.start(
+      {
+        fetch: async () => ({ download_path: "/work/x" }),
+        deliver: async () => {
+          await new Promise<void>((resolve) => stuck.wait(new AbortController().signal).then(resolve));
+          return {};
+        },
+      },
+      { heartbeatMs: 50, stopGraceMs: 300 },
+    );
+    const [job] = await w.enqueue(1);
+    await w.waitFor((e) => e.filter((x) => x.type === "claimed").length === 2, "claimed by the deliver lane");
+    const started = performance.now();
+    await runner.stop();
+    const took = performance.now() - started;
+    assert.ok(took >= 250 && took < 2000, `stop took ${Math.round(took)} ms`);
+    const lease = (await getJob(w.db, job?.id ?? 0))?.locked_until;
+    assert.ok(lease, "the stuck job keeps its lease until it expires");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await getJob(w.db, job?.id ?? 0))?.locked_until, lease, "no heartbeat after stop");
+    assert.equal(timers(), before, "no timer of the runner left (the process can exit)");
+  });
+
+  it("stops at once right after start, without waiting for a poll", async (t) => {
+    const w = await setup(t);
+    const runner = await w.start({ fetch: async () => ({}), deliver: async () => ({}) }, { pollMs: 5000 });
+    const started = performance.now();
+    await runner.stop();
+    assert.ok(performance.now() - started < 1000, `stop took ${Math.round(performance.now() - started)} ms`);
+  });
 });

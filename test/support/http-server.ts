@@ -158,6 +158,18 @@ async function send(res: http.ServerResponse, body: Body, start: number, end: nu
     const chunk = body.read(pos, pos + n);
     pos += chunk.length;
     sent += chunk.length;
+    if (options.dropAfter !== undefined && sent >= options.dropAfter) {
+      // The bytes before a drop must reach the client: destroy() discards what the socket still holds, and with
+      // it, on a large first write, the headers (the client would see a hang-up before any response).
+      await new Promise<void>((resolve) => {
+        res.once("close", resolve);
+        res.write(chunk, () => {
+          res.off("close", resolve);
+          resolve();
+        });
+      });
+      continue;
+    }
     if (!res.write(chunk)) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -180,6 +192,60 @@ async function send(res: http.ServerResponse, body: Body, start: number, end: nu
 }
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface FlakyOptions extends ServeOptions {
+  /** Share (0..1) of requests whose connection is destroyed part-way through the body (a random point). */
+  dropShare?: number;
+  /** Share (0..1) of requests answered `errorStatus` with no body. */
+  errorShare?: number;
+  /** @default 503 */
+  errorStatus?: number;
+  /** @default Math.random */
+  random?: () => number;
+}
+
+/** What a flaky route did, counted per request; several routes may share one tally. */
+export interface FaultTally {
+  requests: number;
+  /** Responses cut off mid-body. */
+  drops: number;
+  /** Responses answered with the error status. */
+  errors: number;
+}
+
+export function newFaultTally(): FaultTally {
+  return { requests: 0, drops: 0, errors: 0 };
+}
+
+/**
+ * Serves `body` like serveBody, but a share of requests fail as a real site's do now and then: an error status
+ * (503 by default), or a connection closed part-way through the body (after at least one byte and before the
+ * last, so the client sees a short body and has something to resume from).
+ */
+export function flakyRoute(body: Body, options: FlakyOptions, tally: FaultTally): Route {
+  const random = options.random ?? Math.random;
+  return (req, res) => {
+    tally.requests++;
+    const roll = random();
+    const errorShare = options.errorShare ?? 0;
+    if (roll < errorShare) {
+      tally.errors++;
+      res.writeHead(options.errorStatus ?? 503, { "content-type": "text/plain" }).end();
+      return;
+    }
+    if (roll < errorShare + (options.dropShare ?? 0)) {
+      // Body bytes this response would carry: from the Range start (when ranges apply) to the end.
+      const range = (options.ranges ?? true) ? /^bytes=(\d+)-/.exec(req.headers.range ?? "") : null;
+      const remaining = body.size - (range ? Number(range[1]) : 0);
+      if (remaining >= 2) {
+        tally.drops++;
+        serveBody(req, res, body, { ...options, dropAfter: 1 + Math.floor(random() * (remaining - 1)) });
+        return;
+      }
+    }
+    serveBody(req, res, body, options);
+  };
+}
 
 export interface TestHttpServer {
   /** "http://127.0.0.1:PORT" (https with TLS) */

@@ -29,7 +29,11 @@ export interface ChatView {
 }
 
 /** The server's counters plus the fault tallies, as the control API returns them. */
-export type CountersView = Counters & { floodWaits: number; dropped: number };
+export type CountersView = Counters & {
+  floodWaits: number;
+  dropped: number;
+  callsDropped: { before: number; after: number };
+};
 
 export class TelegramControlError extends Error {
   constructor(

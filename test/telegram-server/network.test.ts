@@ -143,6 +143,47 @@ describe("connections, faults and network conditions", () => {
     }
   });
 
+  it("drops a call's connection before the call runs, or after it ran with its answer lost", async () => {
+    const { bot, client } = await botClient(srv, "dropcall_bot");
+    const user = srv.server.createUser();
+    const peer = new Api.InputPeerUser({
+      userId: returnBigInt(user.id),
+      accessHash: returnBigInt(user.accessHash),
+    });
+    const texts = () => srv.server.messages({ user: user.id, peer: bot.id }).map((m) => m.text);
+    try {
+      for (const when of ["before", "after"] as const) {
+        const dropped = srv.server.counters().callsDropped[when];
+        const reconnected = new Promise<void>((resolve) =>
+          srv.server.events.once("connection", () => resolve()),
+        );
+        srv.server.faults.setFaults({
+          dropCallShare: 1,
+          dropCallMethods: ["messages.SendMessage"],
+          dropCallWhen: when,
+        });
+        const sent = client.invoke(
+          new Api.messages.SendMessage({ peer, message: `dropped ${when}`, randomId: rid() }),
+        );
+        sent.catch(() => undefined);
+        // gramjs reconnects (a new connection) and re-sends; let that one through.
+        await withTimeout(reconnected, EVENT_TIMEOUT_MS, "the reconnect");
+        srv.server.faults.setFaults({ dropCallShare: 0 });
+        assert.equal(srv.server.counters().callsDropped[when] - dropped, 1);
+        if (when === "after") {
+          // It ran: the message exists, and the re-send with the same random_id is a duplicate.
+          await assert.rejects(withTimeout(sent, EVENT_TIMEOUT_MS, "the re-send"), /RANDOM_ID_DUPLICATE/);
+        } else {
+          await withTimeout(sent, EVENT_TIMEOUT_MS, "the re-send");
+        }
+        assert.equal(texts().filter((t) => t === `dropped ${when}`).length, 1);
+      }
+    } finally {
+      srv.server.faults.setFaults({ dropCallShare: 0, dropCallMethods: [], dropCallWhen: "either" });
+      await closeClient(client);
+    }
+  });
+
   it("keeps delivering updates after the bot's connections are dropped and gramjs reconnects", async () => {
     const { bot, client } = await botClient(srv, "reconnect_bot");
     const user = srv.server.createUser();

@@ -55,7 +55,13 @@ describe("installGramjsPatches", () => {
     const dir = tempDir(t);
     await withServer(async (srv) => {
       const status = installGramjsPatches();
-      assert.deepEqual(status, { ige: "native", crc32: "zlib", transport: "lean", gramjs: GRAMJS_VERSION });
+      assert.deepEqual(status, {
+        ige: "native",
+        crc32: "zlib",
+        transport: "lean",
+        containers: "whole",
+        gramjs: GRAMJS_VERSION,
+      });
       const keyFile = join(dir, "server-key.pem");
       await writeFile(keyFile, srv.publicKeyPem);
       const bot = srv.server.createBot({ username: "medusa_bot" });

@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { TelegramClient } from "telegram";
-import { UploadError } from "../../src/errors.js";
+import { CancelledError, UploadError } from "../../src/errors.js";
 import { randomLong } from "../../src/lib/ids.js";
 import { installGramjsPatches } from "../../src/telegram/gramjs-patches.js";
 import { sendFile } from "../../src/telegram/send.js";
@@ -122,5 +122,41 @@ describe("sendFile against the local Telegram server", () => {
       }),
       /Expected `video.durationSeconds` to be a non-negative number, got -1/,
     );
+  });
+});
+
+describe("a send whose answer never comes", () => {
+  it("fails with SEND_TIMEOUT after timeoutMs, and at once when its signal aborts", async (t) => {
+    installGramjsPatches();
+    const pair = await startUserPair("medusa-send-lost-");
+    t.after(() => pair.close());
+    const path = join(pair.dir, "small.bin");
+    await writeFile(path, randomBytes(10_000));
+    const file = await uploadFile(pair.client, path);
+    // Connections are accepted and read, never answered: gramjs reconnects into it and waits.
+    await pair.srv.server.startOutage({ mode: "blackhole" });
+    t.after(() => pair.srv.server.endOutage());
+
+    let started = performance.now();
+    await assert.rejects(
+      sendFile(pair.client, { peer: pair.bobPeer(), file, randomId: randomLong(), timeoutMs: 1500 }),
+      (error: unknown) => error instanceof UploadError && error.code === "SEND_TIMEOUT",
+    );
+    const waited = performance.now() - started;
+    assert.ok(waited >= 1400 && waited < 5000, `gave up after ${Math.round(waited)} ms`);
+
+    const controller = new AbortController();
+    started = performance.now();
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(
+      sendFile(pair.client, {
+        peer: pair.bobPeer(),
+        file,
+        randomId: randomLong(),
+        signal: controller.signal,
+      }),
+      (error: unknown) => error instanceof CancelledError,
+    );
+    assert.ok(performance.now() - started < 1000, "stopped when the signal aborted");
   });
 });

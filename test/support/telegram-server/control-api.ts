@@ -79,6 +79,9 @@ const schemas = {
     dropShare: z.number().min(0).max(1).optional(),
     dropAfterBytes: z.number().int().min(1).optional(),
     dropLimit: z.number().int().min(0).optional(),
+    dropCallShare: z.number().min(0).max(1).optional(),
+    dropCallMethods: z.array(z.string()).optional(),
+    dropCallWhen: z.enum(["before", "after", "either"]).optional(),
     methodFaults: z
       .array(
         z.object({

@@ -35,6 +35,15 @@ export interface FaultSettings {
   dropAfterBytes: number;
   /** At most this many connections are dropped by `dropShare` (so reconnects can succeed); 0 = no limit. */
   dropLimit: number;
+  /**
+   * Share (0..1) of calls (all but help.GetConfig) whose connection is closed instead of answered: before the call
+   * runs, or after it ran, so the client never learns that it did (the answer is lost); see `dropCallWhen`.
+   */
+  dropCallShare: number;
+  /** Limit `dropCallShare` to these methods; empty means every method except help.GetConfig. */
+  dropCallMethods: string[];
+  /** When a call's connection closes: before it runs, after (its answer lost), or either at random. */
+  dropCallWhen: "before" | "after" | "either";
   methodFaults: MethodFault[];
   /** Answer the next N auth-key exchanges with a wrong new_nonce_hash1 (what gramjs hits 1 time in 256). */
   badNonceHashCount: number;
@@ -49,6 +58,9 @@ export const DEFAULT_FAULTS: FaultSettings = {
   dropShare: 0,
   dropAfterBytes: 256 * 1024,
   dropLimit: 1,
+  dropCallShare: 0,
+  dropCallMethods: [],
+  dropCallWhen: "either",
   methodFaults: [],
   badNonceHashCount: 0,
 };
@@ -58,6 +70,8 @@ export class Faults {
   settings: FaultSettings = { ...DEFAULT_FAULTS, methodFaults: [] };
   dropped = 0;
   floodWaits = 0;
+  /** Calls whose connection `dropCallShare` closed, by when. */
+  callsDropped = { before: 0, after: 0 };
 
   constructor(conditions?: Partial<NetworkConditions>, faults?: Partial<FaultSettings>) {
     if (conditions) this.setConditions(conditions);
@@ -76,7 +90,7 @@ export class Faults {
 
   setFaults(f: Partial<FaultSettings>): void {
     f = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
-    for (const k of ["floodWaitShare", "dropShare"] as const) {
+    for (const k of ["floodWaitShare", "dropShare", "dropCallShare"] as const) {
       const v = f[k];
       if (v !== undefined && !(v >= 0 && v <= 1)) throw new Error(`Expected ${k} from 0 to 1, got ${v}`);
     }
@@ -105,6 +119,17 @@ export class Faults {
         throw new RpcFailure(420, `FLOOD_WAIT_${s.floodWaitSeconds}`);
       }
     }
+  }
+
+  /** For a call: whether to close its connection before it runs or after (its answer lost), or not at all. */
+  dropPointForCall(method: string): "before" | "after" | undefined {
+    const { dropCallShare: share, dropCallMethods: methods } = this.settings;
+    if (share <= 0 || method === "help.GetConfig") return undefined;
+    if ((methods.length > 0 && !methods.includes(method)) || Math.random() >= share) return undefined;
+    const chosen = this.settings.dropCallWhen;
+    const when = chosen !== "either" ? chosen : Math.random() < 0.5 ? "before" : "after";
+    this.callsDropped[when]++;
+    return when;
   }
 
   /** For a new connection: after how many received bytes to drop it, or undefined. */

@@ -34,6 +34,9 @@ export interface Counters {
   connectionsBlackholed: number;
 }
 
+/** What a call whose connection a fault closed "answers": nothing reaches the client (the connection is gone). */
+const DROPPED = new RpcFailure(500, "CONNECTION_DROPPED_BY_FAULT");
+
 /** invokeWithLayer#da9b0d0d layer:int query:!X */
 const INVOKE_WITH_LAYER = 0xda9b0d0d;
 
@@ -115,10 +118,21 @@ export class ServerCore {
         throw new RpcFailure(401, conn.authKey?.revoked ? "SESSION_REVOKED" : "AUTH_KEY_UNREGISTERED");
       }
       this.faults.beforeCall(name);
+      const drop = this.faults.dropPointForCall(name);
+      if (drop === "before") {
+        this.log(`connection ${conn.id}: dropped before ${name} (fault)`);
+        conn.close();
+        throw DROPPED;
+      }
       const ctx: CallContext = { core: this, conn, session, user };
-      return await handler(ctx, query as never);
+      const result = await handler(ctx, query as never);
+      if (drop === "after") {
+        this.log(`connection ${conn.id}: dropped after ${name} ran, its answer lost (fault)`);
+        conn.close();
+      }
+      return result;
     } catch (e) {
-      this.count(e instanceof RpcFailure ? e.errorMessage : "INTERNAL");
+      if (e !== DROPPED) this.count(e instanceof RpcFailure ? e.errorMessage : "INTERNAL");
       throw e;
     }
   }

@@ -573,6 +573,7 @@ export class TelegramServer {
       connectionsBlackholed: c.connectionsBlackholed,
       floodWaits: this.faults.floodWaits,
       dropped: this.faults.dropped,
+      callsDropped: { ...this.faults.callsDropped },
     };
   }
 
