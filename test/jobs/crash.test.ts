@@ -239,15 +239,7 @@ describe("crash recovery: SIGKILL, then start again", () => {
         ["done", "done"],
         rows.map((r) => r?.error_message).join("; "),
       );
-      const toAlice = w.srv.server.messages({ user: w.alice.id, peer: w.bot.id }).filter((m) => m.media);
-      const toLog = w.srv.server.messages({ chat: w.channel.id }).filter((m) => m.media);
-      assert.deepEqual(
-        toAlice.map((m) => m.media?.sha256).sort(),
-        [...w.hashes].sort(),
-        "once each, byte-identical",
-      );
-      assert.deepEqual(toLog.map((m) => m.media?.sha256).sort(), [...w.hashes].sort(), "one log copy each");
-      assert.deepEqual(await readdir(path.join(w.dataDir, "work")), [], "no work files left");
+      await assertDeliveredOnce(w);
     });
   }
 });
