@@ -6,6 +6,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { formatChecks, runChecks } from "./cli/doctor.js";
 import { downloadCommand } from "./cli/download.js";
+import { exportCommand, importCommand } from "./cli/installation.js";
 import { loginCommand } from "./cli/login.js";
 import { uploadCommand } from "./cli/upload.js";
 import { type Config, parseConfig } from "./config.js";
@@ -29,6 +30,8 @@ Commands:
   login              save a Telegram user session (Premium: 4000 MiB files)
   upload <file|url>  send a file or link to a chat (--to CHAT, --name, --quality, --as-document)
   backup [--out F]   copy the live database with SQLite's online backup (default data/backups/)
+  export [--out F]   users, roles, chats, settings and known files as JSON lines (default: stdout)
+  import <file>      take an export back (idempotent; --dry-run; --legacy-env F reads another bot's .env lists)
 
 Options:
   -h, --help         this text
@@ -109,6 +112,8 @@ const COMMANDS: Record<string, CommandFn> = {
     console.log(`Backed up ${config.paths.database} to ${out}`);
     return 0;
   },
+  export: async (argv, env) => exportCommand(argv, parseConfig(env)),
+  import: async (argv, env) => importCommand(argv, parseConfig(env)),
 };
 
 function rootLogger(config: Config): Logger {
