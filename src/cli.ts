@@ -12,6 +12,7 @@ import { uploadCommand } from "./cli/upload.js";
 import { type Config, parseConfig } from "./config.js";
 import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { ConfigError, UserError, userFacing } from "./errors.js";
+import { backupFileName } from "./housekeeping.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startMedusa } from "./main.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
@@ -99,8 +100,7 @@ const COMMANDS: Record<string, CommandFn> = {
   backup: async (argv, env) => {
     const { values } = parseArgs({ args: argv, options: { out: { type: "string" } }, strict: true });
     const config = parseConfig(env);
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    const out = path.resolve(values.out ?? path.join(config.paths.backups, `medusa-${stamp}.db`));
+    const out = path.resolve(values.out ?? path.join(config.paths.backups, backupFileName(new Date())));
     if (fs.existsSync(out))
       throw new UserError("BACKUP_EXISTS", `${out} already exists; choose another --out.`);
     const opened = await openAndMigrate(config.paths.database);

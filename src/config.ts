@@ -73,6 +73,9 @@ const baseSchema = z.object({
   UPLOAD_CONNECTIONS: int(8, 1, 16),
   UPLOAD_PARTS_IN_FLIGHT: int(2, 1, 16),
   TOOL_TIMEOUT_MS: int(2 * 60 * 60 * 1000, 1000, 24 * 60 * 60 * 1000),
+  BACKUP_EVERY_HOURS: int(24, 0, 24 * 365),
+  BACKUP_KEEP: int(7, 1, 10_000),
+  HISTORY_DAYS: int(0, 0, 100 * 365),
   ALLOW_PRIVATE_NETWORKS: bool(false),
   YTDLP_PATH: z.string().default("yt-dlp"),
   YTDLP_COOKIES_FILE: optionalText,
@@ -160,6 +163,14 @@ export interface Config {
   };
   media: { ffmpegPath: string; ffprobePath: string; toolTimeoutMs: number };
   upload: { connections: number; partsInFlight: number };
+  maintenance: {
+    /** Hours between scheduled backups to paths.backups; 0: none. */
+    backupEveryHours: number;
+    /** Scheduled backups kept; older ones are removed. */
+    backupKeep: number;
+    /** Days of job history kept (older rows become daily and per-user totals); 0: all of it. */
+    historyDays: number;
+  };
   logChannels: string[];
   /** Crash-recovery tests only: kill the process with SIGKILL at this point ("name" or "name:N" for the Nth time). */
   crashAt: string | undefined;
@@ -242,6 +253,11 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
     },
     media: { ffmpegPath: b.FFMPEG_PATH, ffprobePath: b.FFPROBE_PATH, toolTimeoutMs: b.TOOL_TIMEOUT_MS },
     upload: { connections: b.UPLOAD_CONNECTIONS, partsInFlight: b.UPLOAD_PARTS_IN_FLIGHT },
+    maintenance: {
+      backupEveryHours: b.BACKUP_EVERY_HOURS,
+      backupKeep: b.BACKUP_KEEP,
+      historyDays: b.HISTORY_DAYS,
+    },
     logChannels: b.LOG_CHANNELS,
     crashAt: b.MEDUSA_CRASH_AT,
   };

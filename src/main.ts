@@ -6,6 +6,7 @@ import type { Config } from "./config.js";
 import { openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
+import { startHousekeeping } from "./housekeeping.js";
 import { startHttpServer } from "./http/server.js";
 import { createLogChats } from "./jobs/log-chats.js";
 import { createRunner } from "./jobs/runner.js";
@@ -35,6 +36,13 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   if (database.applied.length > 0) log.info({ migrations: database.applied }, "database migrated");
   await database.db.transaction().execute((trx) => ensureOwner(trx, Number(telegram.ownerId)));
   await recordEvent(database.db, { category: "system", action: "bot.started" });
+  const housekeeping = startHousekeeping({
+    database,
+    backupsDir: config.paths.backups,
+    ...config.maintenance,
+    log: log.child({ module: "housekeeping" }),
+  });
+  cleanups.push(() => housekeeping.stop());
 
   const crashPoint = createCrashPoint(config.crashAt);
   const gateway = await openBotGateway(telegram, {

@@ -191,6 +191,29 @@ export interface PeersTable {
   updated_at: Timestamp;
 }
 
+/** The numbers of a pruned day (HISTORY_DAYS); v_daily adds them to the live job rows. */
+export interface DailyTotalsTable {
+  day: string;
+  jobs: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  users: number;
+  bytes_sent: number | null;
+  upload_ms: number | null;
+  pruned_at: Timestamp;
+}
+
+/** A user's numbers from pruned job rows; v_users adds them to the live ones. */
+export interface UserTotalsTable {
+  user_id: number;
+  jobs: number;
+  done: number;
+  failed: number;
+  bytes_sent: ColumnType<number, number | undefined, number>;
+  last_job_at: string | null;
+}
+
 /** Read-only views for operators (see scripts/inspect.sql). */
 export interface QueueView {
   id: number;
@@ -226,6 +249,8 @@ export interface Database {
   update_state: UpdateStateTable;
   handled_updates: HandledUpdatesTable;
   peers: PeersTable;
+  daily_totals: DailyTotalsTable;
+  user_totals: UserTotalsTable;
   v_queue: QueueView;
 }
 

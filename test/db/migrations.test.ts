@@ -6,12 +6,14 @@ import { knownMigrations, migrateToLatest, openDatabase } from "../../src/db/dat
 import * as m0001 from "../../src/db/migrations/0001_initial.js";
 import * as m0002 from "../../src/db/migrations/0002_updates.js";
 import * as m0003 from "../../src/db/migrations/0003_job_queue.js";
+import * as m0007 from "../../src/db/migrations/0007_history_totals.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const TABLES = [
   "batches",
   "bot_settings",
   "chats",
+  "daily_totals",
   "deliveries",
   "events",
   "files",
@@ -20,6 +22,7 @@ const TABLES = [
   "peers",
   "update_state",
   "user_settings",
+  "user_totals",
   "users",
 ];
 const VIEWS = ["v_daily", "v_queue", "v_users"];
@@ -121,7 +124,7 @@ describe("migrations", () => {
 
     const outcome = await migrateToLatest(opened.db);
     assert.equal(outcome.error, undefined);
-    assert.deepEqual(outcome.applied, ["0003_job_queue"]);
+    assert.deepEqual(outcome.applied, knownMigrations().slice(2), "0003 and every later one");
     const row = opened.sqlite
       .prepare(
         "SELECT priority, run_at, locked_by, locked_until, claimed_at, max_attempts, cancel_requested, checkpoint, pids FROM jobs",
@@ -210,6 +213,49 @@ describe("migrations", () => {
     opened.sqlite.prepare("SELECT * FROM v_queue").all();
     assert.equal((await migrator.migrateToLatest()).error, undefined);
     assert.deepEqual(columns(), withQueue);
+  });
+
+  it("add the history totals with views that read the same on existing jobs, and undo them", async (t) => {
+    const opened = openDatabase(path.join(tempDir(t), "medusa.db"));
+    t.after(() => opened.close());
+    const upTo = (names: string[]) =>
+      new Migrator({
+        db: opened.db,
+        provider: {
+          getMigrations: async () =>
+            Object.fromEntries(
+              Object.entries({
+                "0001_initial": m0001,
+                "0002_updates": m0002,
+                "0003_job_queue": m0003,
+                "0007_history_totals": m0007,
+              }).filter(([name]) => names.includes(name)),
+            ),
+        },
+      });
+    assert.equal(
+      (await upTo(["0001_initial", "0002_updates", "0003_job_queue"]).migrateToLatest()).error,
+      undefined,
+    );
+    opened.sqlite.prepare("INSERT INTO users (id, username) VALUES (1, 'a'), (2, 'b'), (3, 'idle')").run();
+    const insert = opened.sqlite.prepare(
+      "INSERT INTO jobs (user_id, request_chat_id, destination_chat_id, source_url, status, bytes_total, upload_ms, created_at) VALUES (?, 1, 1, 'u', ?, ?, ?, ?)",
+    );
+    insert.run(1, "done", 3 * 1048576, 1000, "2026-05-01T10:00:00.000Z");
+    insert.run(2, "failed", null, null, "2026-05-01T11:00:00.000Z");
+    insert.run(1, "queued", null, null, "2026-05-02T10:00:00.000Z");
+    const views = () => ({
+      daily: opened.sqlite.prepare("SELECT * FROM v_daily").all(),
+      users: opened.sqlite.prepare("SELECT * FROM v_users").all(),
+    });
+    const before = views();
+    const all = upTo(["0001_initial", "0002_updates", "0003_job_queue", "0007_history_totals"]);
+    assert.equal((await all.migrateToLatest()).error, undefined);
+    assert.deepEqual(views(), before);
+    assert.equal((await all.migrateDown()).error, undefined);
+    assert.deepEqual(views(), before);
+    const tables = opened.sqlite.prepare("SELECT name FROM sqlite_master WHERE name LIKE '%_totals'").all();
+    assert.deepEqual(tables, []);
   });
 
   it("apply the job queue migration whole or not at all", async (t) => {
