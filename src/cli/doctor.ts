@@ -1,17 +1,31 @@
 /** `medusa doctor`: checks what Medusa needs on this machine and prints one table. */
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import type { Config, TelegramConfig } from "../config.js";
-import { openDatabase } from "../db/database.js";
+import { listChats } from "../db/chats.js";
+import { openAndMigrate, openDatabase } from "../db/database.js";
+import { userFacing } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { openBotGateway } from "../telegram/bot-client.js";
+import type { PostCheck, TelegramGateway } from "../telegram/gateway.js";
 import { probeUserSession, readUserSession } from "../telegram/user-session.js";
 
 export interface Check {
   name: string;
   ok: boolean;
   detail: string;
+  /** Works, but wants attention: printed as "warn", never a failure. */
+  warn?: boolean;
 }
+
+/** Telegram's DC 2, where a new client first connects: answering there means Telegram is reachable. */
+const TELEGRAM_DC = { host: "149.154.167.51", port: 443 };
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Sites change often; a yt-dlp older than this misses their changes. */
+const YTDLP_MAX_AGE_DAYS = 90;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 const MIN_NODE = [20, 12] as const;
 /** A tool that does not answer --version in this time is as good as missing. */
@@ -27,11 +41,94 @@ export async function runChecks(config: Config, log?: Logger): Promise<Check[]> 
   });
   checks.push(await toolVersion("ffmpeg", config.media.ffmpegPath, ["-version"]));
   checks.push(await toolVersion("ffprobe", config.media.ffprobePath, ["-version"]));
-  checks.push(await toolVersion("yt-dlp", config.fetch.ytdlpPath, ["--version"]));
+  checks.push(ytdlpAge(await toolVersion("yt-dlp", config.fetch.ytdlpPath, ["--version"])));
   checks.push(databaseWritable(config.paths.database));
   checks.push(diskSpace(config.paths.dataDir, config.limits.minFreeDisk));
-  if (config.telegram && log) checks.push(await userSession(config.telegram, log));
+  if (config.telegram && log) {
+    checks.push(...(await telegramChecks(config, config.telegram, log)));
+    checks.push(await userSession(config.telegram, log));
+  }
   return checks;
+}
+
+/** Debian ships yt-dlp years old; a version is its release date, so its age says when to update. */
+export function ytdlpAge(check: Check, now = new Date()): Check {
+  const version = /\b(\d{4})\.(\d{2})\.(\d{2})\b/.exec(check.detail);
+  if (!check.ok || !version) return check;
+  const released = Date.UTC(Number(version[1]), Number(version[2]) - 1, Number(version[3]));
+  const days = Math.floor((now.getTime() - released) / DAY_MS);
+  if (days <= YTDLP_MAX_AGE_DAYS) return check;
+  return {
+    ...check,
+    warn: true,
+    detail: `${check.detail}: ${days} days old, and sites change often. Update it (\`yt-dlp -U\`, or \`pipx upgrade yt-dlp\`) or point YTDLP_PATH at a current build`,
+  };
+}
+
+/** Reachability, the bot token, and whether the bot may post in each log channel. */
+async function telegramChecks(config: Config, telegram: TelegramConfig, log: Logger): Promise<Check[]> {
+  const target = telegram.server ?? TELEGRAM_DC;
+  const where = `${target.host}:${target.port}`;
+  const started = Date.now();
+  const reach = await tcpConnect(target.host, target.port, CONNECT_TIMEOUT_MS);
+  if (reach !== true) {
+    return [{ name: "telegram", ok: false, detail: `${where} cannot be reached: ${reach}` }];
+  }
+  const checks: Check[] = [
+    { name: "telegram", ok: true, detail: `${where} answers (${Date.now() - started} ms)` },
+  ];
+  const database = await openAndMigrate(config.paths.database);
+  let gateway: TelegramGateway | undefined;
+  try {
+    try {
+      gateway = await openBotGateway(telegram, { db: database.db, log });
+    } catch (error) {
+      const { text, hint } = userFacing(error);
+      checks.push({ name: "bot", ok: false, detail: `${text}${hint ? ` ${hint}` : ""}` });
+      return checks;
+    }
+    const bot = gateway.me.username ? `@${gateway.me.username}` : "the bot";
+    checks.push({ name: "bot", ok: true, detail: `logged in as ${bot} (id ${gateway.me.id})` });
+    const ids = new Set([
+      ...config.logChannels.map(Number),
+      ...(await listChats(database.db, "log")).map((c) => c.id),
+    ]);
+    if (ids.size === 0)
+      checks.push({ name: "log channels", ok: true, detail: "none: uploads are not copied anywhere" });
+    for (const id of ids) {
+      const post = await gateway.canPost(id).catch((error: unknown) => userFacing(error).text);
+      checks.push({ name: `log ${id}`, ...postDetail(post, bot) });
+    }
+    return checks;
+  } finally {
+    await gateway?.stop().catch((error: unknown) => log.warn({ err: error }, "bot disconnect failed"));
+    await database.close();
+  }
+}
+
+function postDetail(post: PostCheck | string, bot: string): { ok: boolean; detail: string } {
+  if (typeof post === "string") return { ok: false, detail: `cannot check: ${post}` };
+  if (post.ok) return { ok: true, detail: `${bot} may post` };
+  const why = {
+    not_member: `${bot} is not a member: add it as an admin who may post`,
+    no_rights: `${bot} may not post: give it the "Post messages" right`,
+    unknown_chat: `${bot} has not seen this chat: add it as an admin, then post something there`,
+  } as const;
+  return { ok: false, detail: why[post.reason] };
+}
+
+/** true, or why the connection failed, within `timeoutMs`. */
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<true | string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (outcome: true | string) => {
+      socket.destroy();
+      resolve(outcome);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer in ${timeoutMs / 1000} s`));
+    socket.once("connect", () => done(true));
+    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+  });
 }
 
 /** The user session is optional; one that is configured but no longer works is a failure to fix. */
@@ -98,5 +195,7 @@ const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
 export function formatChecks(checks: readonly Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
-  return checks.map((c) => `${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(width)}  ${c.detail}`).join("\n");
+  return checks
+    .map((c) => `${c.ok ? (c.warn ? "warn" : "ok  ") : "FAIL"}  ${c.name.padEnd(width)}  ${c.detail}`)
+    .join("\n");
 }
