@@ -46,9 +46,17 @@ const COMMANDS: Record<string, CommandFn> = {
   start: async (_argv, env) => {
     const config = parseConfig(env, { telegram: true });
     const log = rootLogger(config);
-    const running = await startMedusa(config, log);
-    for (const signal of ["SIGINT", "SIGTERM"] as const)
-      process.once(signal, () => void running.stop(signal));
+    // Listening before start-up: /readyz answers before startMedusa returns, so a supervisor may already signal.
+    let running: Awaited<ReturnType<typeof startMedusa>> | undefined;
+    let requested: string | undefined;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        requested = signal;
+        void running?.stop(signal);
+      });
+    }
+    running = await startMedusa(config, log);
+    if (requested) void running.stop(requested);
     await running.stopped;
     return 0;
   },

@@ -13,6 +13,7 @@ import { createRunner } from "./jobs/runner.js";
 import { createJobSteps, stepSettings } from "./jobs/steps.js";
 import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
 import { openBotGateway } from "./telegram/bot-client.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
 
@@ -45,16 +46,26 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   cleanups.push(() => housekeeping.stop());
 
   const crashPoint = createCrashPoint(config.crashAt);
+  let ready = false;
+  let connected = (): boolean => false;
+  const metrics = createMetrics({
+    db: database.db,
+    ready: () => ready && connected(),
+    telegramConnected: () => connected(),
+  });
   const gateway = await openBotGateway(telegram, {
     db: database.db,
     log: log.child({ module: "telegram" }),
     crashPoint,
+    onFloodWait: (method, seconds) => metrics.onFloodWait(method, seconds),
   });
+  connected = () => gateway.connectionState() === "connected";
   cleanups.push(() => gateway.stop());
   log.info({ bot: gateway.me }, "logged in to Telegram");
   // Catches up on what arrived while Medusa was down, then takes updates live. The bot layer that answers them
   // plugs in here; until then each update is logged and marked handled.
   await gateway.start(async (incoming) => {
+    metrics.onUpdate(incoming.kind === "message" ? incoming.date : undefined);
     log.debug({ kind: incoming.kind, chat: incoming.chatId, from: incoming.from.id }, "update");
   });
 
@@ -65,6 +76,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     fetchConcurrency: config.limits.concurrentJobs,
     deliverConcurrency: 1,
     crashPoint,
+    onEvent: (event) => metrics.onRunnerEvent(event),
     steps: createJobSteps({
       ...stepSettings(config),
       db: database.db,
@@ -78,21 +90,11 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await runner.start();
   cleanups.push(() => runner.stop());
 
-  let ready = false;
   if (config.http.port > 0) {
     const server = await startHttpServer(config.http.host, config.http.port, {
-      ready: () => ready && gateway.connectionState() === "connected",
-      metrics: () => [
-        "# HELP medusa_up 1 while the process runs.",
-        "# TYPE medusa_up gauge",
-        "medusa_up 1",
-        "# HELP medusa_ready 1 once the database and Telegram are ready.",
-        "# TYPE medusa_ready gauge",
-        `medusa_ready ${ready && gateway.connectionState() === "connected" ? 1 : 0}`,
-        "# HELP medusa_telegram_connected 1 while the bot's connection to Telegram is up.",
-        "# TYPE medusa_telegram_connected gauge",
-        `medusa_telegram_connected ${gateway.connectionState() === "connected" ? 1 : 0}`,
-      ],
+      ready: () => ready && connected(),
+      metrics: () => metrics.render(),
+      metricsContentType: metrics.contentType,
     });
     cleanups.push(() => server.close());
     log.info({ port: server.port }, "health and metrics listening");

@@ -5,8 +5,10 @@ import type { AddressInfo } from "node:net";
 export interface HealthSource {
   /** True once the database is migrated and Telegram is connected. */
   ready(): boolean;
-  /** Prometheus text lines (without trailing newline). */
-  metrics(): Promise<string[]> | string[];
+  /** The Prometheus text exposition. */
+  metrics(): Promise<string>;
+  /** Its content type (prom-client's registry says). */
+  metricsContentType: string;
 }
 
 export interface RunningHttpServer {
@@ -28,8 +30,8 @@ export async function startHttpServer(
     if (req.url === "/healthz") return reply(200, "ok\n");
     if (req.url === "/readyz") return source.ready() ? reply(200, "ready\n") : reply(503, "not ready\n");
     if (req.url === "/metrics") {
-      Promise.resolve(source.metrics()).then(
-        (lines) => reply(200, `${lines.join("\n")}\n`, "text/plain; version=0.0.4; charset=utf-8"),
+      source.metrics().then(
+        (text) => reply(200, text, source.metricsContentType),
         () => reply(500, "metrics unavailable\n"),
       );
       return;

@@ -29,7 +29,12 @@ export async function connectBot(config: TelegramConfig, log: Logger): Promise<B
 /** Logs the bot in and hands back the gateway the rest of Medusa uses. */
 export async function openBotGateway(
   config: TelegramConfig,
-  deps: { db: Db; log: Logger; crashPoint?: (name: string) => void },
+  deps: {
+    db: Db;
+    log: Logger;
+    crashPoint?: (name: string) => void;
+    onFloodWait?: (method: string, seconds: number) => void;
+  },
 ): Promise<TelegramGateway> {
   const { client } = await loginBot(config, deps.log);
   try {

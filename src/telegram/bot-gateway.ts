@@ -50,6 +50,8 @@ export interface GatewayOptions {
   log: Logger;
   account: TelegramAccount;
   crashPoint?: (name: string) => void;
+  /** Telegram asked to wait before `method` (a request's class name) again: for metrics. */
+  onFloodWait?: (method: string, seconds: number) => void;
 }
 
 export async function createGateway(options: GatewayOptions): Promise<TelegramGateway> {
@@ -84,6 +86,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
         )) as R;
       } catch (error) {
         const seconds = floodSeconds(error);
+        if (seconds !== undefined) options.onFloodWait?.(request.className, seconds);
         if (seconds !== undefined && mode === "wait" && seconds <= MAX_INLINE_FLOOD_WAIT_S) {
           if (attempt < MAX_FLOOD_RETRIES) {
             await abortableSleep(seconds * 1000);
@@ -405,7 +408,14 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
       return buffer;
     },
 
-    uploadFile: (path, uploadOptions) => uploadFile(client, path, uploadOptions),
+    uploadFile: (path, uploadOptions) =>
+      uploadFile(client, path, {
+        ...uploadOptions,
+        onFloodWait: (seconds, method) => {
+          options.onFloodWait?.(method, seconds);
+          uploadOptions?.onFloodWait?.(seconds, method);
+        },
+      }),
 
     async sendFile(chatId, params) {
       return sendFile(client, { ...params, peer: await inputPeer(chatId) });

@@ -38,6 +38,8 @@ export interface UploadOptions {
   resume?: { fileId: bigint; acknowledgedParts: Iterable<number> };
   /** Called after each acknowledged part, so that a caller can persist the progress for `resume`. */
   onPartAcknowledged?: (part: number, fileId: bigint) => void;
+  /** Telegram asked one connection to wait (for metrics; the upload handles the wait itself). */
+  onFloodWait?: (seconds: number, method: string) => void;
   /** @default 30_000 */
   partTimeoutMs?: number;
   /** @default 20 */
@@ -67,7 +69,7 @@ export function checkOptions(options: UploadOptions): void {
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${typeof options.signal}`);
   }
-  for (const name of ["onProgress", "onPartAcknowledged"] as const) {
+  for (const name of ["onProgress", "onPartAcknowledged", "onFloodWait"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") {
       throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof options[name]}`);
     }

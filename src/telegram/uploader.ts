@@ -301,6 +301,10 @@ async function sendPart(
           );
         }
         run.stats.floodWaits++;
+        run.options.onFloodWait?.(
+          error.seconds,
+          run.plan.big ? "upload.SaveBigFilePart" : "upload.SaveFilePart",
+        );
         connection.pausedUntil = Math.max(connection.pausedUntil, Date.now() + error.seconds * 1000);
         continue;
       }
