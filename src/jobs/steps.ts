@@ -30,9 +30,12 @@ import { makeThumbnail } from "../media/thumbnail.js";
 import type { MediaTools } from "../media/tools.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
 import type { StoredDocument } from "../telegram/send.js";
+import { PART_SIZE } from "../telegram/upload-plan.js";
+import type { UploadedFile, UploadOptions } from "../telegram/uploader.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { renderLogCard } from "./log-card.js";
 import type { JobSteps, StepContext } from "./runner.js";
+import { type SavedUpload, trackUpload } from "./upload-resume.js";
 
 /** A bot may send 2000 MiB per file (4000 parts of 512 KiB). */
 export const BOT_FILE_LIMIT = 2000 * 1024 * 1024;
@@ -40,6 +43,13 @@ export const BOT_FILE_LIMIT = 2000 * 1024 * 1024;
 const PROGRESS_EVERY_MS = 1000;
 /** Telegram refuses a stored document whose reference went stale with one of these: upload it again. */
 const STALE_REFERENCE = /^(FILE_REFERENCE_(EXPIRED|INVALID)|MEDIA_INVALID|MEDIA_EMPTY)$/;
+/** A resumed upload whose saved parts Telegram no longer has: upload it afresh under a new file id. */
+const PARTS_GONE = /^(FILE_PARTS_INVALID|FILE_PART_\d+_MISSING)$/;
+/**
+ * Parts a resumed upload re-saves one by one when Telegram reports them missing; past this the saved parts are
+ * taken as expired (a fresh upload at full speed beats re-saving part after part on one connection).
+ */
+const RESUMED_PART_RESAVES = 4;
 /** A log channel that refuses posts is skipped (and reported), never a reason to fail the job. */
 const LOG_REFUSED =
   /^(CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED|CHANNEL_PRIVATE|CHANNEL_INVALID|USER_BANNED_IN_CHANNEL|CHAT_SEND_MEDIA_FORBIDDEN|PEER_ID_INVALID|CHAT_UNKNOWN)$/;
@@ -66,6 +76,14 @@ interface Checkpoint {
   files?: Record<string, number>;
   /** Every send went out; only clean-up is left. */
   sent?: boolean;
+  /** Uploads in progress per part number: file id and acknowledged parts, to resume after a crash. */
+  uploads?: Record<string, SavedUpload>;
+}
+
+/** Where one part's upload progress is kept between attempts. */
+interface UploadSlot {
+  saved: SavedUpload | undefined;
+  write(saved: SavedUpload | undefined): Promise<void>;
 }
 
 interface PreparedPart {
@@ -180,9 +198,19 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         const logChats = await deps.logChats();
         for (const [index, part] of parts.entries()) {
           const number = index + 1;
-          let record = await storedFile(job, part, ctx);
-          if (checkpoint.files[number] !== record.id) {
+          let record = await storedFile(job, part, ctx, {
+            saved: checkpoint.uploads?.[number],
+            write: async (saved) => {
+              checkpoint.uploads ??= {};
+              if (saved) checkpoint.uploads[number] = saved;
+              else delete checkpoint.uploads[number];
+              await save("uploading");
+              deps.crashPoint?.("deliver.upload-saved");
+            },
+          });
+          if (checkpoint.files[number] !== record.id || checkpoint.uploads?.[number]) {
             checkpoint.files[number] = record.id;
+            if (checkpoint.uploads) delete checkpoint.uploads[number];
             await save("sending");
           }
           const texts = await captionsFor(job, part, number, parts.length);
@@ -320,40 +348,75 @@ export function createJobSteps(deps: StepDeps): JobSteps {
   }
 
   /** The part as a stored document: reused when this content was uploaded before, uploaded once otherwise. */
-  async function storedFile(job: Job, part: PreparedPart, ctx: StepContext): Promise<FileRecord> {
+  async function storedFile(
+    job: Job,
+    part: PreparedPart,
+    ctx: StepContext,
+    slot?: UploadSlot,
+  ): Promise<FileRecord> {
     if (!jobOptions(job).fresh) {
       const known = await findFileByContent(db, part.sha256, part.size, "bot");
       if (known) return known;
     }
-    return upload(job, part, ctx);
+    return upload(job, part, ctx, slot);
   }
 
-  async function upload(job: Job, part: PreparedPart, ctx: StepContext): Promise<FileRecord> {
+  /**
+   * Uploads the part and stores it as a document. With a slot, the file id and acknowledged parts are saved as they
+   * arrive and a later attempt resumes from them; when Telegram no longer has them, the part is uploaded afresh.
+   */
+  async function upload(
+    job: Job,
+    part: PreparedPart,
+    ctx: StepContext,
+    slot?: UploadSlot,
+  ): Promise<FileRecord> {
     const progress = throttledProgress(db, job.id);
-    const uploaded = await gateway.uploadFile(part.path, {
-      fileName: part.name,
-      signal: ctx.signal,
-      onProgress: (bytes, total) => progress(bytes, total),
-    });
-    const stored = await gateway.storeDocument(job.destination_chat_id, {
-      file: uploaded,
-      fileName: part.name,
-      mimeType: part.mimeType,
-      signal: ctx.signal,
-      ...(part.kind === "video"
-        ? {
-            video: {
-              durationSeconds: part.duration ?? 0,
-              width: part.width ?? 0,
-              height: part.height ?? 0,
-              supportsStreaming: part.streaming ?? false,
-            },
-          }
-        : {}),
-      ...(part.kind === "audio" ? { audio: { durationSeconds: part.duration ?? 0 } } : {}),
-      ...(part.thumbnail ? { thumbnailPath: part.thumbnail } : {}),
-      ...(part.kind === "document" ? { forceDocument: true } : {}),
-    });
+    const tracker = slot
+      ? trackUpload({
+          saved: slot.saved,
+          part,
+          partCount: Math.ceil(part.size / PART_SIZE),
+          write: slot.write,
+          onError: (error) =>
+            ctx.log.warn({ err: error }, "upload progress not saved; a retry re-sends more"),
+        })
+      : undefined;
+    const send = async (resume: UploadOptions["resume"]) => {
+      try {
+        return await gateway.uploadFile(part.path, {
+          fileName: part.name,
+          signal: ctx.signal,
+          onProgress: (bytes, total) => progress(bytes, total),
+          ...(resume ? { resume } : {}),
+          ...(tracker ? { onPartAcknowledged: tracker.acknowledged } : {}),
+        });
+      } finally {
+        await tracker?.flush();
+      }
+    };
+    const resume = tracker?.resume;
+    if (resume) {
+      ctx.log.info(
+        { part: part.name, acknowledged: resume.acknowledgedParts.length },
+        "resuming the upload from its saved parts",
+      );
+    }
+    let stored: StoredDocument;
+    try {
+      stored = await storeDocument(
+        job,
+        part,
+        await send(resume),
+        ctx,
+        resume ? RESUMED_PART_RESAVES : undefined,
+      );
+    } catch (error) {
+      if (!resume || !tracker || !PARTS_GONE.test(telegramCode(error))) throw error;
+      ctx.log.info({ code: telegramCode(error) }, "the saved parts are gone; uploading afresh");
+      tracker.reset();
+      stored = await storeDocument(job, part, await send(undefined), ctx);
+    }
     deps.crashPoint?.("deliver.uploaded");
     return recordFile(db, {
       sha256: part.sha256,
@@ -370,6 +433,36 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       width: part.width ?? null,
       height: part.height ?? null,
       source_url: job.source_url,
+    });
+  }
+
+  /** messages.uploadMedia: the uploaded part as a document with its attributes and thumbnail, posted nowhere. */
+  function storeDocument(
+    job: Job,
+    part: PreparedPart,
+    uploaded: UploadedFile,
+    ctx: StepContext,
+    maxPartResaves?: number,
+  ): Promise<StoredDocument> {
+    return gateway.storeDocument(job.destination_chat_id, {
+      file: uploaded,
+      fileName: part.name,
+      mimeType: part.mimeType,
+      signal: ctx.signal,
+      ...(maxPartResaves !== undefined ? { maxPartResaves } : {}),
+      ...(part.kind === "video"
+        ? {
+            video: {
+              durationSeconds: part.duration ?? 0,
+              width: part.width ?? 0,
+              height: part.height ?? 0,
+              supportsStreaming: part.streaming ?? false,
+            },
+          }
+        : {}),
+      ...(part.kind === "audio" ? { audio: { durationSeconds: part.duration ?? 0 } } : {}),
+      ...(part.thumbnail ? { thumbnailPath: part.thumbnail } : {}),
+      ...(part.kind === "document" ? { forceDocument: true } : {}),
     });
   }
 
@@ -395,6 +488,13 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       return { ...(await send(fresh)), record: fresh };
     }
   }
+}
+
+/** Telegram's error name, whether the error is gramjs's own (errorMessage) or ours (code). */
+function telegramCode(error: unknown): string {
+  const { errorMessage, code } = (error ?? {}) as { errorMessage?: unknown; code?: unknown };
+  if (typeof errorMessage === "string") return errorMessage;
+  return typeof code === "string" ? code : "";
 }
 
 function storedOf(record: FileRecord): StoredDocument {

@@ -74,6 +74,12 @@ export interface SendFileParams {
   timeoutMs?: number;
   /** Options for the thumbnail upload and part re-saves. */
   upload?: Pick<UploadOptions, "premium">;
+  /**
+   * FILE_PART_X_MISSING answers re-saved before the error reaches the caller. A resumed upload sets it low: many
+   * missing parts mean the saved parts expired, and a fresh upload is faster than re-saving them one by one.
+   * @default 16
+   */
+  maxPartResaves?: number;
 }
 
 export interface SentFile {
@@ -332,6 +338,7 @@ async function withResaves(
     signal?: AbortSignal | undefined;
     timeoutMs?: number | undefined;
     upload?: SendFileParams["upload"];
+    maxPartResaves?: number | undefined;
   },
   thumb: UploadedFile | undefined,
   request: () => Api.AnyRequest,
@@ -362,7 +369,7 @@ async function withResaves(
         continue;
       }
       const missing = isRpcError(error) ? FILE_PART_MISSING.exec(error.errorMessage) : null;
-      if (!missing || resaves >= MAX_PART_RESAVES) throw error;
+      if (!missing || resaves >= (params.maxPartResaves ?? MAX_PART_RESAVES)) throw error;
       resaves++;
       const part = Number(missing[1]);
       const options = { signal: params.signal, premium: params.upload?.premium };

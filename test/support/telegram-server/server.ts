@@ -551,6 +551,11 @@ export class TelegramServer {
     });
   }
 
+  /** Forgets every saved part of uploads not yet sent, as Telegram's expiry does; returns how many uploads. */
+  expireUploadedParts(): Promise<number> {
+    return this.core.uploads.expireParts();
+  }
+
   /** Every uploaded-and-sent file, newest last. */
   documents(): MediaView[] {
     return [...this.world.documents.values()].map((d) => viewMedia(d));
