@@ -14,7 +14,7 @@ import type { Db } from "../db/database.js";
 import { markDelivered, planDelivery } from "../db/deliveries.js";
 import { findFileByContent, recordFile } from "../db/files.js";
 import { getBatch, recordProgress } from "../db/jobs.js";
-import type { FileRecord, Job } from "../db/schema.js";
+import type { Delivery, FileRecord, Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
 import { getUser } from "../db/users.js";
 import { UserError } from "../errors.js";
@@ -32,6 +32,7 @@ import type { TelegramGateway } from "../telegram/gateway.js";
 import type { StoredDocument } from "../telegram/send.js";
 import { PART_SIZE } from "../telegram/upload-plan.js";
 import type { UploadedFile, UploadOptions } from "../telegram/uploader.js";
+import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { renderLogCard } from "./log-card.js";
 import type { JobSteps, StepContext } from "./runner.js";
@@ -84,6 +85,21 @@ interface Checkpoint {
 interface UploadSlot {
   saved: SavedUpload | undefined;
   write(saved: SavedUpload | undefined): Promise<void>;
+}
+
+/** A part of an album being delivered: its stored document (replaced if Telegram refuses it) and texts. */
+interface AlbumPart {
+  number: number;
+  part: PreparedPart;
+  record: FileRecord;
+  texts: { caption: string; logCard: string };
+}
+
+/** An album part one target has not got yet, with its planned delivery (random_id) and caption there. */
+interface PendingSend {
+  item: AlbumPart;
+  delivery: Delivery;
+  caption: string;
 }
 
 interface PreparedPart {
@@ -196,45 +212,44 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         const parts = checkpoint.parts;
         checkpoint.files ??= {};
         const logChats = await deps.logChats();
-        for (const [index, part] of parts.entries()) {
-          const number = index + 1;
-          let record = await storedFile(job, part, ctx, {
-            saved: checkpoint.uploads?.[number],
-            write: async (saved) => {
-              checkpoint.uploads ??= {};
-              if (saved) checkpoint.uploads[number] = saved;
-              else delete checkpoint.uploads[number];
-              await save("uploading");
-              deps.crashPoint?.("deliver.upload-saved");
-            },
-          });
-          if (checkpoint.files[number] !== record.id || checkpoint.uploads?.[number]) {
-            checkpoint.files[number] = record.id;
-            if (checkpoint.uploads) delete checkpoint.uploads[number];
-            await save("sending");
+        const targets: Array<{ chatId: number; target: "destination" | "log" }> = [
+          { chatId: job.destination_chat_id, target: "destination" },
+          ...logChats.map((chatId) => ({ chatId, target: "log" as const })),
+        ];
+        // Parts go out in order, as albums where Telegram allows (up to 10 of one kind), each target in turn.
+        for (const group of albumGroups(parts.map((p) => p.kind))) {
+          const items: AlbumPart[] = [];
+          for (const number of group) {
+            const part = parts[number - 1] as PreparedPart;
+            const record = await storedFile(job, part, ctx, {
+              saved: checkpoint.uploads?.[number],
+              write: async (saved) => {
+                checkpoint.uploads ??= {};
+                if (saved) checkpoint.uploads[number] = saved;
+                else delete checkpoint.uploads[number];
+                await save("uploading");
+                deps.crashPoint?.("deliver.upload-saved");
+              },
+            });
+            if (checkpoint.files[number] !== record.id || checkpoint.uploads?.[number]) {
+              checkpoint.files[number] = record.id;
+              if (checkpoint.uploads) delete checkpoint.uploads[number];
+              await save("sending");
+            }
+            const texts = await captionsFor(job, part, number, parts.length);
+            items.push({ number, part, record, texts });
           }
-          const texts = await captionsFor(job, part, number, parts.length);
-          const targets: Array<{ chatId: number; target: "destination" | "log" }> = [
-            { chatId: job.destination_chat_id, target: "destination" },
-            ...logChats.map((chatId) => ({ chatId, target: "log" as const })),
-          ];
           for (const { chatId, target } of targets) {
-            const caption = target === "destination" ? texts.caption : texts.logCard;
-            const delivery = await planDelivery(db, { jobId: job.id, part: number, chatId, target });
-            if (delivery.message_id !== null) continue;
+            const pending: PendingSend[] = [];
+            for (const item of items) {
+              const delivery = await planDelivery(db, { jobId: job.id, part: item.number, chatId, target });
+              if (delivery.message_id !== null) continue;
+              const caption = target === "destination" ? item.texts.caption : item.texts.logCard;
+              pending.push({ item, delivery, caption });
+            }
+            if (pending.length === 0) continue;
             try {
-              const sent = await sendWithFallback(
-                record,
-                part,
-                chatId,
-                BigInt(delivery.random_id),
-                caption,
-                ctx,
-              );
-              record = sent.record;
-              deps.crashPoint?.("deliver.sent");
-              // A duplicate was posted by an earlier attempt whose record was lost: its id is unknown (0).
-              await markDelivered(db, delivery.id, sent.messageId ?? 0, record.id);
+              await sendPending(pending, chatId, ctx);
             } catch (error) {
               const code = (error as { code?: string }).code ?? "";
               if (target === "log" && LOG_REFUSED.test(code)) {
@@ -463,6 +478,59 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       ...(part.kind === "audio" ? { audio: { durationSeconds: part.duration ?? 0 } } : {}),
       ...(part.thumbnail ? { thumbnailPath: part.thumbnail } : {}),
       ...(part.kind === "document" ? { forceDocument: true } : {}),
+    });
+  }
+
+  /**
+   * Sends what one target still lacks of an album: a lone part as one message, two or more as one album, each
+   * item with the random_id its delivery row holds. The album is recorded in one transaction, so after a crash it
+   * is either all recorded or all sent again (and then dropped by Telegram as a duplicate).
+   */
+  async function sendPending(pending: PendingSend[], chatId: number, ctx: StepContext): Promise<void> {
+    if (pending.length === 1) {
+      const [{ item, delivery, caption }] = pending as [PendingSend];
+      const sent = await sendWithFallback(
+        item.record,
+        item.part,
+        chatId,
+        BigInt(delivery.random_id),
+        caption,
+        ctx,
+      );
+      item.record = sent.record;
+      deps.crashPoint?.("deliver.sent");
+      // A duplicate was posted by an earlier attempt whose record was lost: its id is unknown (0).
+      await markDelivered(db, delivery.id, sent.messageId ?? 0, item.record.id);
+      return;
+    }
+    const send = () =>
+      gateway.sendAlbum(
+        chatId,
+        pending.map(({ item, delivery, caption }) => ({
+          document: storedOf(item.record),
+          randomId: BigInt(delivery.random_id),
+          caption,
+        })),
+        { html: true, signal: ctx.signal },
+      );
+    let sent: Awaited<ReturnType<typeof send>>;
+    try {
+      sent = await send();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? "";
+      if (!STALE_REFERENCE.test(code)) throw error;
+      ctx.log.info({ code, parts: pending.length }, "stored documents refused; uploading the album again");
+      for (const { item } of pending) {
+        const job = { source_url: item.record.source_url ?? "", destination_chat_id: chatId } as Job;
+        item.record = await upload(job, item.part, ctx);
+      }
+      sent = await send();
+    }
+    deps.crashPoint?.("deliver.sent");
+    await db.transaction().execute(async (trx) => {
+      for (const [index, { item, delivery }] of pending.entries()) {
+        await markDelivered(trx, delivery.id, sent.messageIds[index] ?? 0, item.record.id);
+      }
     });
   }
 

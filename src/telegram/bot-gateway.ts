@@ -27,7 +27,7 @@ import type {
 } from "./gateway.js";
 import { markedId, normalise, peersOf } from "./incoming.js";
 import { entitiesOfResult, formatText, keyboard, ptsOfResult, sentMessageId } from "./outgoing.js";
-import { sendFile, sendStoredDocument, uploadMedia } from "./send.js";
+import { sendFile, sendStoredAlbum, sendStoredDocument, uploadMedia } from "./send.js";
 import { asTelegramError, floodSeconds, TelegramError } from "./telegram-error.js";
 import { UpdateBox } from "./update-box.js";
 import { uploadFile } from "./uploader.js";
@@ -424,6 +424,21 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           randomId: sendOptions.randomId,
           caption,
           entities,
+          ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
+        });
+      } catch (error) {
+        throw asTelegramError(error);
+      }
+    },
+
+    async sendAlbum(chatId, items, sendOptions) {
+      try {
+        return await sendStoredAlbum(client, {
+          peer: await inputPeer(chatId),
+          items: items.map((item) => {
+            const [caption, entities] = formatText(item.caption ?? "", { html: sendOptions.html ?? false });
+            return { document: item.document, randomId: item.randomId, caption, entities };
+          }),
           ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
         });
       } catch (error) {

@@ -229,10 +229,20 @@ async function mediaDocument(ctx: CallContext, media: Api.TypeInputMedia): Promi
   throw new RpcFailure(400, "MEDIA_INVALID");
 }
 
+/** What an album may group together: photos with videos, documents with documents, audio with audio. */
+function albumKind(doc: DocumentRecord): "visual" | "audio" | "document" {
+  if (doc.photo) return "visual";
+  if (doc.attributes.some((a) => a instanceof Api.DocumentAttributeVideo && !a.roundMessage)) return "visual";
+  if (doc.attributes.some((a) => a instanceof Api.DocumentAttributeAudio)) return "audio";
+  return "document";
+}
+
 function newMessage(
   ctx: CallContext,
   chat: ChatRef,
-  fields: Partial<Pick<MessageRecord, "text" | "document" | "buttons" | "replyToMsgId" | "forwardedFrom">>,
+  fields: Partial<
+    Pick<MessageRecord, "text" | "document" | "buttons" | "replyToMsgId" | "forwardedFrom" | "groupedId">
+  >,
 ): MessageRecord {
   const self = me(ctx);
   if (!ctx.core.world.canWrite(self.id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
@@ -245,6 +255,7 @@ function newMessage(
       buttons: fields.buttons,
       replyToMsgId: fields.replyToMsgId,
       forwardedFrom: fields.forwardedFrom,
+      ...(fields.groupedId === undefined ? {} : { groupedId: fields.groupedId }),
     },
     origin(ctx),
   );
@@ -601,14 +612,27 @@ const methods = {
     if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
     if (r.multiMedia.length < 1 || r.multiMedia.length > 10)
       throw new RpcFailure(400, "MULTI_MEDIA_TOO_LONG");
-    for (const m of r.multiMedia) claimRandomId(ctx, m.randomId);
+    for (const m of r.multiMedia)
+      if (m.message.length > 1024) throw new RpcFailure(400, "MEDIA_CAPTION_TOO_LONG");
+    // All or nothing, as Telegram: one used random_id and the whole album is refused, none of its ids claimed.
+    const ids = r.multiMedia.map((m) => m.randomId?.toString());
+    if (ids.some((id) => id === undefined || id === "0")) throw new RpcFailure(400, "RANDOM_ID_EMPTY");
+    if (new Set(ids).size !== ids.length) throw new RpcFailure(400, "RANDOM_ID_INVALID");
+    for (const id of ids) {
+      if (ctx.core.usedRandomIds.has(`${me(ctx).id}:${id}`)) throw new RpcFailure(500, "RANDOM_ID_DUPLICATE");
+    }
     const docs: DocumentRecord[] = [];
     for (const m of r.multiMedia) docs.push(await mediaDocument(ctx, m.media));
+    // An album is photos and videos, or documents, or audio: never a mix.
+    if (new Set(docs.map(albumKind)).size > 1) throw new RpcFailure(400, "MEDIA_INVALID");
+    for (const m of r.multiMedia) claimRandomId(ctx, m.randomId);
+    const groupedId = r.multiMedia.length > 1 ? randomLong() : undefined;
     const records = r.multiMedia.map((m, i) => ({
       message: newMessage(ctx, chat, {
         text: m.message,
         document: docs[i],
         replyToMsgId: replyToId(r.replyTo),
+        ...(groupedId === undefined ? {} : { groupedId }),
       }),
       randomId: m.randomId,
     }));

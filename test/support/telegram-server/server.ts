@@ -121,6 +121,8 @@ export interface MessageView {
   replyToMsgId: number | null;
   buttons: { text: string; data: string | null; url: string | null }[][] | null;
   media: MediaView | null;
+  /** The album it was sent in (messages.sendMultiMedia), as text; null for a lone message. */
+  groupedId: string | null;
 }
 
 export interface UserView {
@@ -657,6 +659,7 @@ export class TelegramServer {
           row.map((b) => ({ text: b.text, data: b.data ? b.data.toString() : null, url: b.url ?? null })),
         ) ?? null,
       media: m.document ? viewMedia(m.document) : null,
+      groupedId: m.groupedId?.toString() ?? null,
     };
   }
 }
