@@ -17,7 +17,7 @@ import { getBatch, recordProgress } from "../db/jobs.js";
 import type { Delivery, FileRecord, Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
 import { getUser } from "../db/users.js";
-import { UserError } from "../errors.js";
+import { UploadError, UserError } from "../errors.js";
 import { httpOptionsFromConfig } from "../fetch/http/download.js";
 import { isLocalSource, takeLocalFile } from "../fetch/local-file.js";
 import { fetchSource, type SourceOptions } from "../fetch/source.js";
@@ -32,6 +32,7 @@ import type { TelegramGateway } from "../telegram/gateway.js";
 import type { StoredDocument } from "../telegram/send.js";
 import { PART_SIZE } from "../telegram/upload-plan.js";
 import type { UploadedFile, UploadOptions } from "../telegram/uploader.js";
+import { type PremiumAccount, routeFile } from "./accounts.js";
 import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { renderLogCard } from "./log-card.js";
@@ -114,6 +115,8 @@ interface PreparedPart {
   height?: number;
   streaming?: boolean;
   thumbnail?: string;
+  /** Uploaded and sent by the Premium user session rather than the bot (absent: the bot). */
+  account?: "user";
 }
 
 export interface StepDeps {
@@ -128,6 +131,8 @@ export interface StepDeps {
   logChats: () => Promise<number[]>;
   /** Largest file the uploading account may send; bigger ones are split. @default BOT_FILE_LIMIT */
   fileLimit?: number;
+  /** The Premium user session, for files over `fileLimit` in chats it may post to (log channels too, where it may). */
+  premium?: PremiumAccount;
   /** A log channel refused a post (reported to the owner once by the caller). */
   onLogRefused?: (chatId: number, code: string) => void;
   /** Crash-recovery tests: called between the effects that must survive a crash. */
@@ -270,6 +275,23 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     },
   };
 
+  /**
+   * The account that uploads and sends a part. A part the Premium session uploaded goes out through it to the log
+   * channels too: the bot cannot send another account's document by reference, and a forward needs a chat both
+   * see, which a private destination is not.
+   */
+  function gatewayFor(part: PreparedPart | undefined): TelegramGateway {
+    if (part?.account !== "user") return gateway;
+    if (!deps.premium) {
+      throw new UploadError(
+        "PREMIUM_SESSION_UNAVAILABLE",
+        "This file needs the Premium user session, which is not available now",
+        { hint: "Check the session with `medusa doctor`, or log in again with `medusa login`" },
+      );
+    }
+    return deps.premium.gateway;
+  }
+
   /** The user's caption (their template, or the default) and the log channels' card, for one part. */
   async function captionsFor(
     job: Job,
@@ -324,9 +346,16 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       streaming = true;
     }
     const size = (await stat(input)).size;
+    const route = await routeFile({
+      size,
+      chatId: job.destination_chat_id,
+      botLimit: fileLimit,
+      premium: deps.premium,
+      log: ctx.log,
+    });
     const pieces =
-      size > fileLimit
-        ? await splitFile(deps.media, input, { maxBytes: fileLimit, signal: ctx.signal })
+      size > route.limit
+        ? await splitFile(deps.media, input, { maxBytes: route.limit, signal: ctx.signal })
         : [input];
     const name = job.name ?? path.basename(input);
     const parts: PreparedPart[] = [];
@@ -357,6 +386,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         ...(pieceInfo.height !== undefined ? { height: pieceInfo.height } : {}),
         streaming,
         ...(thumbnail ? { thumbnail } : {}),
+        ...(route.account === "user" ? { account: "user" as const } : {}),
       });
     }
     return parts;
@@ -370,7 +400,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     slot?: UploadSlot,
   ): Promise<FileRecord> {
     if (!jobOptions(job).fresh) {
-      const known = await findFileByContent(db, part.sha256, part.size, "bot");
+      const known = await findFileByContent(db, part.sha256, part.size, part.account ?? "bot");
       if (known) return known;
     }
     return upload(job, part, ctx, slot);
@@ -399,8 +429,9 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       : undefined;
     const send = async (resume: UploadOptions["resume"]) => {
       try {
-        return await gateway.uploadFile(part.path, {
+        return await gatewayFor(part).uploadFile(part.path, {
           fileName: part.name,
+          ...(part.account === "user" ? { premium: true } : {}),
           signal: ctx.signal,
           onProgress: (bytes, total) => progress(bytes, total),
           ...(resume ? { resume } : {}),
@@ -439,7 +470,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       name: part.name,
       mime_type: part.mimeType,
       kind: part.kind,
-      account: "bot",
+      account: part.account ?? "bot",
       document_id: stored.id,
       access_hash: stored.accessHash,
       file_reference: stored.fileReference,
@@ -459,7 +490,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     ctx: StepContext,
     maxPartResaves?: number,
   ): Promise<StoredDocument> {
-    return gateway.storeDocument(job.destination_chat_id, {
+    return gatewayFor(part).storeDocument(job.destination_chat_id, {
       file: uploaded,
       fileName: part.name,
       mimeType: part.mimeType,
@@ -504,7 +535,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       return;
     }
     const send = () =>
-      gateway.sendAlbum(
+      gatewayFor(pending[0]?.item.part).sendAlbum(
         chatId,
         pending.map(({ item, delivery, caption }) => ({
           document: storedOf(item.record),
@@ -544,7 +575,12 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     ctx: StepContext,
   ): Promise<{ messageId: number | undefined; record: FileRecord }> {
     const send = (r: FileRecord) =>
-      gateway.sendDocument(chatId, storedOf(r), { randomId, caption, html: true, signal: ctx.signal });
+      gatewayFor(part).sendDocument(chatId, storedOf(r), {
+        randomId,
+        caption,
+        html: true,
+        signal: ctx.signal,
+      });
     try {
       return { ...(await send(record)), record };
     } catch (error) {

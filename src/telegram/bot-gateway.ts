@@ -50,10 +50,22 @@ export interface GatewayOptions {
   log: Logger;
   account: TelegramAccount;
   crashPoint?: (name: string) => void;
+  /**
+   * Where access hashes live. "database": the peers table (the bot's; kept across restarts). "client": gramjs's own
+   * cache, filled by this client's answers — for a second account (the user session), whose access hashes differ
+   * from the bot's: it must neither read the bot's nor overwrite them with its own. @default "database"
+   */
+  peers?: "database" | "client";
 }
 
 export async function createGateway(options: GatewayOptions): Promise<TelegramGateway> {
   const { client, db, log, account } = options;
+  const ownPeers = options.peers !== "client";
+  const knownPeer = (id: number) => (ownPeers ? getPeer(db, id) : Promise.resolve(undefined));
+  const knownUsername = (name: string) =>
+    ownPeers ? findPeerByUsername(db, name) : Promise.resolve(undefined);
+  const rememberPeers = (peers: Parameters<typeof savePeers>[1]) =>
+    ownPeers ? savePeers(db, peers) : Promise.resolve();
   // Edits must see FLOOD_WAIT at once (the status message backs off, jobs do not); call() waits the rest out.
   client.floodSleepThreshold = 0;
   const self = await client.getMe();
@@ -97,7 +109,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
 
   async function inputPeer(chatId: number): Promise<Api.TypeInputPeer> {
     if (chatId === me.id) return new Api.InputPeerSelf();
-    const known = await getPeer(db, chatId);
+    const known = await knownPeer(chatId);
     if (known?.kind === "group") return new Api.InputPeerChat({ chatId: bigId(-chatId) });
     if (known?.access_hash) {
       if (known.kind === "user") {
@@ -119,7 +131,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
     const pts = ptsOfResult(result);
     if (pts && box) void box.acknowledge(pts.pts, pts.count);
     const entities = entitiesOfResult(result);
-    if (entities) void savePeers(db, peersOf(entities));
+    if (entities) void rememberPeers(peersOf(entities));
   }
 
   // gramjs stops reconnecting once its retries are refused (a long outage); from then on we call connect().
@@ -293,7 +305,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
     async resolveChat(ref) {
       const username = usernameOf(ref);
       if (username) {
-        const known = await findPeerByUsername(db, username);
+        const known = await knownUsername(username);
         if (known) return { id: known.id, kind: known.kind, title: known.title ?? username, username };
         let resolved: Api.contacts.ResolvedPeer;
         try {
@@ -304,7 +316,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           }
           throw error;
         }
-        await savePeers(db, peersOf(resolved));
+        await rememberPeers(peersOf(resolved));
         return chatInfo(markedId(resolved.peer), resolved);
       }
       const id = typeof ref === "number" ? ref : Number(ref);
@@ -314,7 +326,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           `Expected @username, a t.me link or a chat id, got ${String(ref)}`,
         );
       }
-      const known = await getPeer(db, id);
+      const known = await knownPeer(id);
       if (known)
         return {
           id,
@@ -322,6 +334,16 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           title: known.title ?? String(id),
           username: known.username ?? undefined,
         };
+      if (!ownPeers) {
+        const peer = await inputPeer(id);
+        const kind =
+          peer instanceof Api.InputPeerChannel
+            ? "channel"
+            : peer instanceof Api.InputPeerChat
+              ? "group"
+              : "user";
+        return { id, kind, title: String(id), username: undefined };
+      }
       throw new TelegramError(
         "CHAT_UNKNOWN",
         `Chat ${id} is unknown: add the bot there first, or use its @username`,

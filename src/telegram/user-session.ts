@@ -4,11 +4,14 @@
  */
 import fs from "node:fs/promises";
 import type { TelegramConfig } from "../config.js";
+import type { Db } from "../db/database.js";
 import { UserError } from "../errors.js";
 import { withDeadline } from "../lib/abort.js";
 import type { Logger } from "../logger.js";
 import { clientFromConfig } from "./bot-client.js";
+import { createGateway } from "./bot-gateway.js";
 import { disconnectClient } from "./connect.js";
+import type { TelegramGateway } from "./gateway.js";
 
 /** Connecting and one request: Telegram answers within seconds; this covers a slow VPS and gramjs's retries. */
 const PROBE_TIMEOUT_MS = 30_000;
@@ -123,6 +126,66 @@ export async function probeUserSession(
     return { ok: false, code: code ?? "SESSION_CHECK_FAILED", reason: (error as Error).message };
   } finally {
     await disconnectClient(client).catch((error: unknown) => log.warn({ err: error }, "disconnect failed"));
+  }
+}
+
+export type PremiumGateway =
+  | { ok: true; gateway: TelegramGateway; me: AccountSummary }
+  | { ok: false; code: string; reason: string };
+
+/**
+ * Opens the user session as a second gateway for files over the bot's limit — only when it works and the account
+ * is Premium (a normal account may send no more than the bot). Its access hashes stay in gramjs's cache, apart from
+ * the bot's peers table. Never throws for a session that does not work: says why instead.
+ */
+export async function openPremiumGateway(
+  config: TelegramConfig,
+  session: string,
+  deps: { db: Db; log: Logger },
+): Promise<PremiumGateway> {
+  const client = clientFromConfig(config, session, deps.log);
+  try {
+    const me = await withDeadline(
+      (async () => {
+        await client.connect();
+        return client.getMe();
+      })(),
+      PROBE_TIMEOUT_MS,
+      undefined,
+      () =>
+        new UserError("TELEGRAM_UNREACHABLE", `No answer from Telegram within ${PROBE_TIMEOUT_MS / 1000} s.`),
+    );
+    const account = summary(me);
+    const refused = me.bot
+      ? { code: "SESSION_IS_BOT", reason: "the session belongs to a bot, not a user" }
+      : !account.premium
+        ? { code: "SESSION_NOT_PREMIUM", reason: `the account ${account.name} has no Telegram Premium` }
+        : undefined;
+    if (refused) {
+      await disconnectClient(client).catch((error: unknown) =>
+        deps.log.warn({ err: error }, "disconnect failed"),
+      );
+      return { ok: false, ...refused };
+    }
+    const gateway = await createGateway({
+      client,
+      db: deps.db,
+      log: deps.log,
+      account: "user",
+      peers: "client",
+    });
+    return { ok: true, gateway, me: account };
+  } catch (error) {
+    await disconnectClient(client).catch((closeError: unknown) =>
+      deps.log.warn({ err: closeError }, "disconnect failed"),
+    );
+    const code =
+      (error as { errorMessage?: string; code?: string }).errorMessage ?? (error as { code?: string }).code;
+    return {
+      ok: false,
+      code: code ?? "SESSION_CHECK_FAILED",
+      reason: `Telegram did not accept it: ${(error as Error).message}`,
+    };
   }
 }
 

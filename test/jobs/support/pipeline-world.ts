@@ -22,8 +22,11 @@ export interface PipelineOptions {
   fileLimit?: number;
   crashPoint?: (name: string) => void;
   retry?: RetryPolicy;
-  /** More for the steps, given the world (a user account). */
-  steps?: (world: Awaited<ReturnType<typeof startGatewayWorld>>) => Promise<Partial<StepDeps>>;
+  /** More for the steps, given the world and the log channel (a user account). */
+  steps?: (
+    world: Awaited<ReturnType<typeof startGatewayWorld>>,
+    logChannel: { id: number; peerId: string },
+  ) => Promise<Partial<StepDeps>>;
   /** Before the runner starts (make users and chats the steps need). */
   before?: (world: Awaited<ReturnType<typeof startGatewayWorld>>) => Promise<void>;
 }
@@ -51,7 +54,7 @@ export async function pipelineWorld(t: TestContext, options: PipelineOptions = {
   await touchUser(db, { id: world.alice.id });
   const events: RunnerEvent[] = [];
   const waiters = new Set<() => void>();
-  const extra = (await options.steps?.(world)) ?? {};
+  const extra = (await options.steps?.(world, channel)) ?? {};
   const runner = createRunner({
     db,
     log,
