@@ -13,9 +13,8 @@ import { createJobSteps, stepSettings } from "./jobs/steps.js";
 import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
 import { openBotGateway } from "./telegram/bot-client.js";
-import type { TelegramGateway } from "./telegram/gateway.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
-import { openPremiumGateway, readUserSession } from "./telegram/user-session.js";
+import { openConfiguredPremium } from "./telegram/user-session.js";
 
 export interface Running {
   stop(reason: string): Promise<void>;
@@ -52,7 +51,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     log.debug({ kind: incoming.kind, chat: incoming.chatId, from: incoming.from.id }, "update");
   });
 
-  const premium = await openPremium(telegram, database.db, log);
+  const premium = await openConfiguredPremium(telegram, { db: database.db, log });
   if (premium) cleanups.push(() => premium.gateway.stop());
 
   const runner = createRunner({
@@ -120,39 +119,4 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     return stopping;
   };
   return { stop, stopped };
-}
-
-/**
- * The Premium user session for files over the bot's 2000 MiB, when one is configured and works; otherwise Medusa
- * goes on with the bot alone (such files are split) and says why once.
- */
-async function openPremium(
-  telegram: NonNullable<Config["telegram"]>,
-  db: Parameters<typeof openPremiumGateway>[2]["db"],
-  log: Logger,
-): Promise<{ gateway: TelegramGateway } | undefined> {
-  let session: string | undefined;
-  try {
-    session = await readUserSession(telegram);
-  } catch (error) {
-    log.warn(
-      { err: error, file: telegram.sessionFile },
-      "cannot read the user session file; going on with the bot alone",
-    );
-    return undefined;
-  }
-  if (!session) return undefined;
-  const opened = await openPremiumGateway(telegram, session, {
-    db,
-    log: log.child({ module: "telegram-user" }),
-  });
-  if (!opened.ok) {
-    log.warn(
-      { code: opened.code, reason: opened.reason },
-      "the configured user session is not used (files over 2000 MiB will be split); going on with the bot alone",
-    );
-    return undefined;
-  }
-  log.info({ user: opened.me }, "Premium user session ready: files over 2000 MiB go through it");
-  return { gateway: opened.gateway };
 }

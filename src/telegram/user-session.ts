@@ -189,6 +189,41 @@ export async function openPremiumGateway(
   }
 }
 
+/**
+ * The Premium user session for files over the bot's 2000 MiB, when one is configured and works; otherwise undefined
+ * (such files are split), said once in the log with the reason. `medusa start` and `medusa upload` open it alike.
+ */
+export async function openConfiguredPremium(
+  config: TelegramConfig,
+  deps: { db: Db; log: Logger },
+): Promise<{ gateway: TelegramGateway } | undefined> {
+  const { log } = deps;
+  let session: string | undefined;
+  try {
+    session = await readUserSession(config);
+  } catch (error) {
+    log.warn(
+      { err: error, file: config.sessionFile },
+      "cannot read the user session file; going on with the bot alone",
+    );
+    return undefined;
+  }
+  if (!session) return undefined;
+  const opened = await openPremiumGateway(config, session, {
+    db: deps.db,
+    log: log.child({ module: "telegram-user" }),
+  });
+  if (!opened.ok) {
+    log.warn(
+      { code: opened.code, reason: opened.reason },
+      "the configured user session is not used (files over 2000 MiB will be split); going on with the bot alone",
+    );
+    return undefined;
+  }
+  log.info({ user: opened.me }, "Premium user session ready: files over 2000 MiB go through it");
+  return { gateway: opened.gateway };
+}
+
 /** TELEGRAM_SESSION, else the file `medusa login` wrote, else none. */
 export async function readUserSession(config: TelegramConfig): Promise<string | undefined> {
   if (config.userSession) return config.userSession;
