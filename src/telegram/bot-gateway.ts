@@ -41,6 +41,8 @@ const CALL_TIMEOUT_MS = 60_000;
 const WATCH_INTERVAL_MS = 2_000;
 const RECONNECT_AFTER_MS = 5_000;
 const MAX_RECONNECT_BACKOFF_MS = 60_000;
+/** Chats a second account reads from its dialogs to learn their access hashes (one request's worth). */
+const DIALOGS_TO_LEARN = 100;
 /** A file a user sends to the bot is small (.txt batch, thumbnail); this bounds a stuck download. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
@@ -123,8 +125,33 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
     try {
       return await client.getInputEntity(chatId);
     } catch (cause) {
-      throw new TelegramError("CHAT_UNKNOWN", `No access hash for chat ${chatId}`, { cause });
+      if (ownPeers) throw new TelegramError("CHAT_UNKNOWN", `No access hash for chat ${chatId}`, { cause });
     }
+    // A fresh session knows no access hashes: its dialogs hold those of its chats (gramjs caches every answer's).
+    await learnDialogs();
+    try {
+      return await client.getInputEntity(chatId);
+    } catch (cause) {
+      throw new TelegramError("CHAT_UNKNOWN", `Chat ${chatId} is not among this account's chats`, { cause });
+    }
+  }
+
+  let dialogsLearnt: Promise<void> | undefined;
+  /** Once per gateway: later misses are chats the account is not in, or joined since (a restart learns them). */
+  function learnDialogs(): Promise<void> {
+    dialogsLearnt ??= call(
+      new Api.messages.GetDialogs({
+        offsetDate: 0,
+        offsetId: 0,
+        offsetPeer: new Api.InputPeerEmpty(),
+        limit: DIALOGS_TO_LEARN,
+        hash: returnBigInt(0),
+      }),
+    ).then(
+      () => undefined,
+      (error: unknown) => log.warn({ err: error }, "could not read the account's chats"),
+    );
+    return dialogsLearnt;
   }
 
   function acknowledgeSent(result: unknown): void {

@@ -46,9 +46,7 @@ async function hybridWorld(t: TestContext) {
       assert.ok(opened.ok, opened.ok ? "" : opened.reason);
       userGateway = opened.gateway;
       world.adopt(opened.gateway);
-      // The operator's client learns the chats' access hashes its own way, as it would from its dialogs.
-      await opened.gateway.resolveChat("@uploads");
-      await opened.gateway.resolveChat("@medusa_log");
+      // Nothing resolved ahead: the operator's fresh session learns its chats' access hashes from its dialogs.
       return { premium: { gateway: opened.gateway, fileLimit: PREMIUM_LIMIT } };
     },
   });
@@ -56,12 +54,15 @@ async function hybridWorld(t: TestContext) {
   await p.gateway.resolveChat("@uploads"); // the bot was added there: it knows the channel
   const inDestination = () =>
     p.world.srv.server.messages({ chat: destination?.id ?? 0 }).filter((m) => m.media);
-  return { ...p, operator, destination, inDestination };
+  return { ...p, operator, destination, inDestination, userGateway };
 }
 
 describe("hybrid accounts: bot and Premium user session", () => {
   it("sends a file over the bot's limit whole through the Premium session, the log copy too; smaller ones by the bot", async (t) => {
     const h = await hybridWorld(t);
+    const dialogs = () => h.world.srv.server.counters().rpcs["messages.GetDialogs"] ?? 0;
+    assert.deepEqual(await h.userGateway.canPost(Number(h.destination.peerId)), { ok: true });
+    assert.equal(dialogs(), 1, "the fresh session learnt the channel from its dialogs");
     const big = await readFile(await makeRandomFile(join(h.files, "big.bin"), 12 * MIB));
     const small = await readFile(await makeRandomFile(join(h.files, "small.bin"), 5 * MIB + 3));
     const jobs = await h.enqueue(

@@ -699,6 +699,62 @@ const methods = {
     const done = ctx.core.world.deleteMessages(ref, r.id, origin(ctx));
     return new Api.messages.AffectedMessages({ pts: c.box.pts, ptsCount: done.length });
   },
+  /**
+   * The account's chats, newest first: its groups and channels and the private chats that have messages, each with
+   * its top message, and the users and chats they name (which is how a client learns their access hashes). One
+   * slice of at most `limit`; no folders, pins or offsets.
+   */
+  "messages.GetDialogs": (ctx: CallContext, r: Api.messages.GetDialogs) => {
+    const self = me(ctx).id;
+    const world = ctx.core.world;
+    const found: { peer: Api.TypePeer; top: MessageRecord | undefined; chat?: ChatRecord; user?: number }[] =
+      [];
+    for (const c of world.chats.values()) {
+      if (!c.members.has(self)) continue;
+      const list = world.messages.get(chatKey({ kind: c.kind, id: c.id })) ?? [];
+      const peer =
+        c.kind === "channel"
+          ? new Api.PeerChannel({ channelId: returnBigInt(c.id) })
+          : new Api.PeerChat({ chatId: returnBigInt(c.id) });
+      found.push({ peer, top: list.findLast((m) => !m.deleted), chat: c });
+    }
+    for (const list of world.messages.values()) {
+      const first = list[0];
+      if (first?.chat.kind !== "private" || (first.chat.a !== self && first.chat.b !== self)) continue;
+      const other = first.chat.a === self ? first.chat.b : first.chat.a;
+      found.push({
+        peer: new Api.PeerUser({ userId: returnBigInt(other) }),
+        top: list.findLast((m) => !m.deleted),
+        user: other,
+      });
+    }
+    found.sort((a, b) => (b.top?.date ?? 0) - (a.top?.date ?? 0));
+    const slice = found.slice(0, Math.max(0, Math.min(r.limit || 100, 100)));
+    const users = new Map<number, Api.TypeUser>();
+    for (const { user } of slice) {
+      const u = user === undefined ? undefined : world.users.get(user);
+      if (u) users.set(u.id, world.renderUser(u, self));
+    }
+    return new Api.messages.DialogsSlice({
+      count: found.length,
+      dialogs: slice.map(
+        ({ peer, top }) =>
+          new Api.Dialog({
+            peer,
+            topMessage: top?.id ?? 0,
+            readInboxMaxId: 0,
+            readOutboxMaxId: 0,
+            unreadCount: 0,
+            unreadMentionsCount: 0,
+            unreadReactionsCount: 0,
+            notifySettings: new Api.PeerNotifySettings({}),
+          }),
+      ),
+      messages: slice.flatMap(({ top }) => (top ? [world.renderMessage(top, self)] : [])),
+      chats: slice.flatMap(({ chat }) => (chat ? [world.renderChat(chat, self)] : [])),
+      users: [...users.values()],
+    });
+  },
   "messages.GetMessages": (ctx: CallContext, r: Api.messages.GetMessages) => {
     const found: MessageRecord[] = [];
     const ids = r.id.map((x) => (x instanceof Api.InputMessageID ? x.id : 0));
