@@ -16,6 +16,7 @@ import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { openBotGateway } from "./telegram/bot-client.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
+import { openConfiguredPremium } from "./telegram/user-session.js";
 
 export interface Running {
   stop(reason: string): Promise<void>;
@@ -69,6 +70,9 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     log.debug({ kind: incoming.kind, chat: incoming.chatId, from: incoming.from.id }, "update");
   });
 
+  const premium = await openConfiguredPremium(telegram, { db: database.db, log });
+  if (premium) cleanups.push(() => premium.gateway.stop());
+
   const runner = createRunner({
     db: database.db,
     log: log.child({ module: "jobs" }),
@@ -82,6 +86,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       db: database.db,
       gateway,
       logChats: createLogChats(database.db, gateway, config.logChannels, log),
+      ...(premium ? { premium } : {}),
       onLogRefused: (chatId, code) => log.warn({ chatId, code }, "a log channel refused a copy"),
       crashPoint,
     }),

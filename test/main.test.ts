@@ -56,8 +56,36 @@ describe("startMedusa", () => {
   });
 });
 
+describe("startMedusa with a user session", () => {
+  for (const [what, premium, revoke, expected] of [
+    ["a Premium session", true, false, /"msg":"Premium user session ready/],
+    ["a session without Premium", false, false, /"code":"SESSION_NOT_PREMIUM".*going on with the bot alone/],
+    ["a revoked session", true, true, /"code":"SESSION_REVOKED".*going on with the bot alone/],
+  ] as const) {
+    it(`opens the user gateway only for a working Premium session: ${what}`, async (t) => {
+      const lines: string[] = [];
+      const sessionFile = path.join(tempDir(t), "user.session");
+      const { srv, config } = await medusaWorld(t, 0, { TELEGRAM_SESSION_FILE: sessionFile });
+      const user = srv.server.createUser({ premium, session: true });
+      await writeFile(sessionFile, user.session ?? "", { mode: 0o600 });
+      if (revoke) srv.server.revokeSession(user.id);
+      const log = createLogger({
+        level: "info",
+        destination: { write: (line: string) => lines.push(line) } as never,
+      });
+      const running = await startMedusa(config, log);
+      try {
+        assert.match(lines.join(""), expected);
+        assert.match(lines.join(""), /"msg":"medusa is running"/, "and the bot runs either way");
+      } finally {
+        await running.stop("test");
+      }
+    });
+  }
+});
+
 /** A local Telegram server with an owner and a bot, and Medusa's configuration for them. */
-async function medusaWorld(t: TestContext, httpPort: number) {
+async function medusaWorld(t: TestContext, httpPort: number, env: Record<string, string> = {}) {
   const dir = tempDir(t);
   const srv = await startTelegramServer({ control: false });
   t.after(() => srv.close());
@@ -76,6 +104,7 @@ async function medusaWorld(t: TestContext, httpPort: number) {
       TELEGRAM_DC_ID: String(srv.dcId),
       DATA_DIR: path.join(dir, "data"),
       HTTP_PORT: String(httpPort),
+      ...env,
     },
     { telegram: true },
   );

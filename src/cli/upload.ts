@@ -36,6 +36,7 @@ import { openBotGateway } from "../telegram/bot-client.js";
 import { channelIdOf, usernameOf } from "../telegram/chat-ref.js";
 import type { ChatInfo, TelegramGateway } from "../telegram/gateway.js";
 import { installGramjsPatches } from "../telegram/gramjs-patches.js";
+import { openConfiguredPremium } from "../telegram/user-session.js";
 import { describeTransfer } from "./download.js";
 
 const USAGE =
@@ -120,6 +121,7 @@ export async function uploadCommand(
   process.on("SIGTERM", onSigterm);
 
   let gateway: TelegramGateway | undefined;
+  let premium: { gateway: TelegramGateway } | undefined;
   let runner: Runner | undefined;
   try {
     await database.db.transaction().execute((trx) => ensureOwner(trx, ownerId));
@@ -161,6 +163,11 @@ export async function uploadCommand(
     if (!job) throw new Error("enqueueJobs returned no job");
     log.info({ job: job.id, chat: chat.id }, "job enqueued");
 
+    // Files over the bot's limit go whole through a working Premium session, as under `medusa start`.
+    premium = await openConfiguredPremium(telegram, {
+      db: database.db,
+      log: log.child({ module: "telegram" }),
+    });
     const reporter = stageReporter(stderr, args.source, chat);
     progress = reporter;
     runner = createRunner({
@@ -171,6 +178,7 @@ export async function uploadCommand(
         db: database.db,
         gateway,
         logChats: createLogChats(database.db, gateway, config.logChannels, log),
+        ...(premium ? { premium } : {}),
         onLogRefused: (chatId, code) => {
           reporter.endLine();
           say(`the log chat ${chatId} refused its copy (${code}); skipped`);
@@ -228,6 +236,7 @@ export async function uploadCommand(
     return EXIT.failed;
   } finally {
     await runner?.stop();
+    await premium?.gateway.stop().catch((error: unknown) => log.warn({ err: error }, "disconnect failed"));
     await gateway?.stop().catch((error: unknown) => log.warn({ err: error }, "disconnect failed"));
     await database.close();
     process.off("SIGINT", onSigint);

@@ -14,10 +14,10 @@ import type { Db } from "../db/database.js";
 import { markDelivered, planDelivery } from "../db/deliveries.js";
 import { findFileByContent, recordFile } from "../db/files.js";
 import { getBatch, recordProgress } from "../db/jobs.js";
-import type { FileRecord, Job } from "../db/schema.js";
+import type { Delivery, FileRecord, Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
 import { getUser } from "../db/users.js";
-import { UserError } from "../errors.js";
+import { UploadError, UserError } from "../errors.js";
 import { httpOptionsFromConfig } from "../fetch/http/download.js";
 import { isLocalSource, takeLocalFile } from "../fetch/local-file.js";
 import { fetchSource, type SourceOptions } from "../fetch/source.js";
@@ -30,9 +30,14 @@ import { makeThumbnail } from "../media/thumbnail.js";
 import type { MediaTools } from "../media/tools.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
 import type { StoredDocument } from "../telegram/send.js";
+import { PART_SIZE } from "../telegram/upload-plan.js";
+import type { UploadedFile, UploadOptions } from "../telegram/uploader.js";
+import { type PremiumAccount, routeFile } from "./accounts.js";
+import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { renderLogCard } from "./log-card.js";
 import type { JobSteps, StepContext } from "./runner.js";
+import { type SavedUpload, trackUpload } from "./upload-resume.js";
 
 /** A bot may send 2000 MiB per file (4000 parts of 512 KiB). */
 export const BOT_FILE_LIMIT = 2000 * 1024 * 1024;
@@ -40,6 +45,13 @@ export const BOT_FILE_LIMIT = 2000 * 1024 * 1024;
 const PROGRESS_EVERY_MS = 1000;
 /** Telegram refuses a stored document whose reference went stale with one of these: upload it again. */
 const STALE_REFERENCE = /^(FILE_REFERENCE_(EXPIRED|INVALID)|MEDIA_INVALID|MEDIA_EMPTY)$/;
+/** A resumed upload whose saved parts Telegram no longer has: upload it afresh under a new file id. */
+const PARTS_GONE = /^(FILE_PARTS_INVALID|FILE_PART_\d+_MISSING)$/;
+/**
+ * Parts a resumed upload re-saves one by one when Telegram reports them missing; past this the saved parts are
+ * taken as expired (a fresh upload at full speed beats re-saving part after part on one connection).
+ */
+const RESUMED_PART_RESAVES = 4;
 /** A log channel that refuses posts is skipped (and reported), never a reason to fail the job. */
 const LOG_REFUSED =
   /^(CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED|CHANNEL_PRIVATE|CHANNEL_INVALID|USER_BANNED_IN_CHANNEL|CHAT_SEND_MEDIA_FORBIDDEN|PEER_ID_INVALID|CHAT_UNKNOWN)$/;
@@ -66,6 +78,29 @@ interface Checkpoint {
   files?: Record<string, number>;
   /** Every send went out; only clean-up is left. */
   sent?: boolean;
+  /** Uploads in progress per part number: file id and acknowledged parts, to resume after a crash. */
+  uploads?: Record<string, SavedUpload>;
+}
+
+/** Where one part's upload progress is kept between attempts. */
+interface UploadSlot {
+  saved: SavedUpload | undefined;
+  write(saved: SavedUpload | undefined): Promise<void>;
+}
+
+/** A part of an album being delivered: its stored document (replaced if Telegram refuses it) and texts. */
+interface AlbumPart {
+  number: number;
+  part: PreparedPart;
+  record: FileRecord;
+  texts: { caption: string; logCard: string };
+}
+
+/** An album part one target has not got yet, with its planned delivery (random_id) and caption there. */
+interface PendingSend {
+  item: AlbumPart;
+  delivery: Delivery;
+  caption: string;
 }
 
 interface PreparedPart {
@@ -80,6 +115,8 @@ interface PreparedPart {
   height?: number;
   streaming?: boolean;
   thumbnail?: string;
+  /** Uploaded and sent by the Premium user session rather than the bot (absent: the bot). */
+  account?: "user";
 }
 
 export interface StepDeps {
@@ -94,6 +131,8 @@ export interface StepDeps {
   logChats: () => Promise<number[]>;
   /** Largest file the uploading account may send; bigger ones are split. @default BOT_FILE_LIMIT */
   fileLimit?: number;
+  /** The Premium user session, for files over `fileLimit` in chats it may post to (log channels too, where it may). */
+  premium?: PremiumAccount;
   /** A log channel refused a post (reported to the owner once by the caller). */
   onLogRefused?: (chatId: number, code: string) => void;
   /** Crash-recovery tests: called between the effects that must survive a crash. */
@@ -178,35 +217,44 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         const parts = checkpoint.parts;
         checkpoint.files ??= {};
         const logChats = await deps.logChats();
-        for (const [index, part] of parts.entries()) {
-          const number = index + 1;
-          let record = await storedFile(job, part, ctx);
-          if (checkpoint.files[number] !== record.id) {
-            checkpoint.files[number] = record.id;
-            await save("sending");
+        const targets: Array<{ chatId: number; target: "destination" | "log" }> = [
+          { chatId: job.destination_chat_id, target: "destination" },
+          ...logChats.map((chatId) => ({ chatId, target: "log" as const })),
+        ];
+        // Parts go out in order, as albums where Telegram allows (up to 10 of one kind), each target in turn.
+        for (const group of albumGroups(parts.map((p) => p.kind))) {
+          const items: AlbumPart[] = [];
+          for (const number of group) {
+            const part = parts[number - 1] as PreparedPart;
+            const record = await storedFile(job, part, ctx, {
+              saved: checkpoint.uploads?.[number],
+              write: async (saved) => {
+                checkpoint.uploads ??= {};
+                if (saved) checkpoint.uploads[number] = saved;
+                else delete checkpoint.uploads[number];
+                await save("uploading");
+                deps.crashPoint?.("deliver.upload-saved");
+              },
+            });
+            if (checkpoint.files[number] !== record.id || checkpoint.uploads?.[number]) {
+              checkpoint.files[number] = record.id;
+              if (checkpoint.uploads) delete checkpoint.uploads[number];
+              await save("sending");
+            }
+            const texts = await captionsFor(job, part, number, parts.length);
+            items.push({ number, part, record, texts });
           }
-          const texts = await captionsFor(job, part, number, parts.length);
-          const targets: Array<{ chatId: number; target: "destination" | "log" }> = [
-            { chatId: job.destination_chat_id, target: "destination" },
-            ...logChats.map((chatId) => ({ chatId, target: "log" as const })),
-          ];
           for (const { chatId, target } of targets) {
-            const caption = target === "destination" ? texts.caption : texts.logCard;
-            const delivery = await planDelivery(db, { jobId: job.id, part: number, chatId, target });
-            if (delivery.message_id !== null) continue;
+            const pending: PendingSend[] = [];
+            for (const item of items) {
+              const delivery = await planDelivery(db, { jobId: job.id, part: item.number, chatId, target });
+              if (delivery.message_id !== null) continue;
+              const caption = target === "destination" ? item.texts.caption : item.texts.logCard;
+              pending.push({ item, delivery, caption });
+            }
+            if (pending.length === 0) continue;
             try {
-              const sent = await sendWithFallback(
-                record,
-                part,
-                chatId,
-                BigInt(delivery.random_id),
-                caption,
-                ctx,
-              );
-              record = sent.record;
-              deps.crashPoint?.("deliver.sent");
-              // A duplicate was posted by an earlier attempt whose record was lost: its id is unknown (0).
-              await markDelivered(db, delivery.id, sent.messageId ?? 0, record.id);
+              await sendPending(pending, chatId, ctx);
             } catch (error) {
               const code = (error as { code?: string }).code ?? "";
               if (target === "log" && LOG_REFUSED.test(code)) {
@@ -226,6 +274,23 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       return { upload_ms: Date.now() - started, bytes_done: job.bytes_total ?? job.bytes_done };
     },
   };
+
+  /**
+   * The account that uploads and sends a part. A part the Premium session uploaded goes out through it to the log
+   * channels too: the bot cannot send another account's document by reference, and a forward needs a chat both
+   * see, which a private destination is not.
+   */
+  function gatewayFor(part: PreparedPart | undefined): TelegramGateway {
+    if (part?.account !== "user") return gateway;
+    if (!deps.premium) {
+      throw new UploadError(
+        "PREMIUM_SESSION_UNAVAILABLE",
+        "This file needs the Premium user session, which is not available now",
+        { hint: "Check the session with `medusa doctor`, or log in again with `medusa login`" },
+      );
+    }
+    return deps.premium.gateway;
+  }
 
   /** The user's caption (their template, or the default) and the log channels' card, for one part. */
   async function captionsFor(
@@ -281,9 +346,16 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       streaming = true;
     }
     const size = (await stat(input)).size;
+    const route = await routeFile({
+      size,
+      chatId: job.destination_chat_id,
+      botLimit: fileLimit,
+      premium: deps.premium,
+      log: ctx.log,
+    });
     const pieces =
-      size > fileLimit
-        ? await splitFile(deps.media, input, { maxBytes: fileLimit, signal: ctx.signal })
+      size > route.limit
+        ? await splitFile(deps.media, input, { maxBytes: route.limit, signal: ctx.signal })
         : [input];
     const name = job.name ?? path.basename(input);
     const parts: PreparedPart[] = [];
@@ -314,32 +386,116 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         ...(pieceInfo.height !== undefined ? { height: pieceInfo.height } : {}),
         streaming,
         ...(thumbnail ? { thumbnail } : {}),
+        ...(route.account === "user" ? { account: "user" as const } : {}),
       });
     }
     return parts;
   }
 
   /** The part as a stored document: reused when this content was uploaded before, uploaded once otherwise. */
-  async function storedFile(job: Job, part: PreparedPart, ctx: StepContext): Promise<FileRecord> {
+  async function storedFile(
+    job: Job,
+    part: PreparedPart,
+    ctx: StepContext,
+    slot?: UploadSlot,
+  ): Promise<FileRecord> {
     if (!jobOptions(job).fresh) {
-      const known = await findFileByContent(db, part.sha256, part.size, "bot");
+      const known = await findFileByContent(db, part.sha256, part.size, part.account ?? "bot");
       if (known) return known;
     }
-    return upload(job, part, ctx);
+    return upload(job, part, ctx, slot);
   }
 
-  async function upload(job: Job, part: PreparedPart, ctx: StepContext): Promise<FileRecord> {
+  /**
+   * Uploads the part and stores it as a document. With a slot, the file id and acknowledged parts are saved as they
+   * arrive and a later attempt resumes from them; when Telegram no longer has them, the part is uploaded afresh.
+   */
+  async function upload(
+    job: Job,
+    part: PreparedPart,
+    ctx: StepContext,
+    slot?: UploadSlot,
+  ): Promise<FileRecord> {
     const progress = throttledProgress(db, job.id);
-    const uploaded = await gateway.uploadFile(part.path, {
-      fileName: part.name,
-      signal: ctx.signal,
-      onProgress: (bytes, total) => progress(bytes, total),
+    const tracker = slot
+      ? trackUpload({
+          saved: slot.saved,
+          part,
+          partCount: Math.ceil(part.size / PART_SIZE),
+          write: slot.write,
+          onError: (error) =>
+            ctx.log.warn({ err: error }, "upload progress not saved; a retry re-sends more"),
+        })
+      : undefined;
+    const send = async (resume: UploadOptions["resume"]) => {
+      try {
+        return await gatewayFor(part).uploadFile(part.path, {
+          fileName: part.name,
+          ...(part.account === "user" ? { premium: true } : {}),
+          signal: ctx.signal,
+          onProgress: (bytes, total) => progress(bytes, total),
+          ...(resume ? { resume } : {}),
+          ...(tracker ? { onPartAcknowledged: tracker.acknowledged } : {}),
+        });
+      } finally {
+        await tracker?.flush();
+      }
+    };
+    const resume = tracker?.resume;
+    if (resume) {
+      ctx.log.info(
+        { part: part.name, acknowledged: resume.acknowledgedParts.length },
+        "resuming the upload from its saved parts",
+      );
+    }
+    let stored: StoredDocument;
+    try {
+      stored = await storeDocument(
+        job,
+        part,
+        await send(resume),
+        ctx,
+        resume ? RESUMED_PART_RESAVES : undefined,
+      );
+    } catch (error) {
+      if (!resume || !tracker || !PARTS_GONE.test(telegramCode(error))) throw error;
+      ctx.log.info({ code: telegramCode(error) }, "the saved parts are gone; uploading afresh");
+      tracker.reset();
+      stored = await storeDocument(job, part, await send(undefined), ctx);
+    }
+    deps.crashPoint?.("deliver.uploaded");
+    return recordFile(db, {
+      sha256: part.sha256,
+      size: part.size,
+      name: part.name,
+      mime_type: part.mimeType,
+      kind: part.kind,
+      account: part.account ?? "bot",
+      document_id: stored.id,
+      access_hash: stored.accessHash,
+      file_reference: stored.fileReference,
+      dc_id: stored.dcId,
+      duration: part.duration === undefined ? null : Math.round(part.duration),
+      width: part.width ?? null,
+      height: part.height ?? null,
+      source_url: job.source_url,
     });
-    const stored = await gateway.storeDocument(job.destination_chat_id, {
+  }
+
+  /** messages.uploadMedia: the uploaded part as a document with its attributes and thumbnail, posted nowhere. */
+  function storeDocument(
+    job: Job,
+    part: PreparedPart,
+    uploaded: UploadedFile,
+    ctx: StepContext,
+    maxPartResaves?: number,
+  ): Promise<StoredDocument> {
+    return gatewayFor(part).storeDocument(job.destination_chat_id, {
       file: uploaded,
       fileName: part.name,
       mimeType: part.mimeType,
       signal: ctx.signal,
+      ...(maxPartResaves !== undefined ? { maxPartResaves } : {}),
       ...(part.kind === "video"
         ? {
             video: {
@@ -354,22 +510,58 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       ...(part.thumbnail ? { thumbnailPath: part.thumbnail } : {}),
       ...(part.kind === "document" ? { forceDocument: true } : {}),
     });
-    deps.crashPoint?.("deliver.uploaded");
-    return recordFile(db, {
-      sha256: part.sha256,
-      size: part.size,
-      name: part.name,
-      mime_type: part.mimeType,
-      kind: part.kind,
-      account: "bot",
-      document_id: stored.id,
-      access_hash: stored.accessHash,
-      file_reference: stored.fileReference,
-      dc_id: stored.dcId,
-      duration: part.duration === undefined ? null : Math.round(part.duration),
-      width: part.width ?? null,
-      height: part.height ?? null,
-      source_url: job.source_url,
+  }
+
+  /**
+   * Sends what one target still lacks of an album: a lone part as one message, two or more as one album, each
+   * item with the random_id its delivery row holds. The album is recorded in one transaction, so after a crash it
+   * is either all recorded or all sent again (and then dropped by Telegram as a duplicate).
+   */
+  async function sendPending(pending: PendingSend[], chatId: number, ctx: StepContext): Promise<void> {
+    if (pending.length === 1) {
+      const [{ item, delivery, caption }] = pending as [PendingSend];
+      const sent = await sendWithFallback(
+        item.record,
+        item.part,
+        chatId,
+        BigInt(delivery.random_id),
+        caption,
+        ctx,
+      );
+      item.record = sent.record;
+      deps.crashPoint?.("deliver.sent");
+      // A duplicate was posted by an earlier attempt whose record was lost: its id is unknown (0).
+      await markDelivered(db, delivery.id, sent.messageId ?? 0, item.record.id);
+      return;
+    }
+    const send = () =>
+      gatewayFor(pending[0]?.item.part).sendAlbum(
+        chatId,
+        pending.map(({ item, delivery, caption }) => ({
+          document: storedOf(item.record),
+          randomId: BigInt(delivery.random_id),
+          caption,
+        })),
+        { html: true, signal: ctx.signal },
+      );
+    let sent: Awaited<ReturnType<typeof send>>;
+    try {
+      sent = await send();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? "";
+      if (!STALE_REFERENCE.test(code)) throw error;
+      ctx.log.info({ code, parts: pending.length }, "stored documents refused; uploading the album again");
+      for (const { item } of pending) {
+        const job = { source_url: item.record.source_url ?? "", destination_chat_id: chatId } as Job;
+        item.record = await upload(job, item.part, ctx);
+      }
+      sent = await send();
+    }
+    deps.crashPoint?.("deliver.sent");
+    await db.transaction().execute(async (trx) => {
+      for (const [index, { item, delivery }] of pending.entries()) {
+        await markDelivered(trx, delivery.id, sent.messageIds[index] ?? 0, item.record.id);
+      }
     });
   }
 
@@ -383,7 +575,12 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     ctx: StepContext,
   ): Promise<{ messageId: number | undefined; record: FileRecord }> {
     const send = (r: FileRecord) =>
-      gateway.sendDocument(chatId, storedOf(r), { randomId, caption, html: true, signal: ctx.signal });
+      gatewayFor(part).sendDocument(chatId, storedOf(r), {
+        randomId,
+        caption,
+        html: true,
+        signal: ctx.signal,
+      });
     try {
       return { ...(await send(record)), record };
     } catch (error) {
@@ -395,6 +592,13 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       return { ...(await send(fresh)), record: fresh };
     }
   }
+}
+
+/** Telegram's error name, whether the error is gramjs's own (errorMessage) or ours (code). */
+function telegramCode(error: unknown): string {
+  const { errorMessage, code } = (error ?? {}) as { errorMessage?: unknown; code?: unknown };
+  if (typeof errorMessage === "string") return errorMessage;
+  return typeof code === "string" ? code : "";
 }
 
 function storedOf(record: FileRecord): StoredDocument {

@@ -27,7 +27,7 @@ import type {
 } from "./gateway.js";
 import { markedId, normalise, peersOf } from "./incoming.js";
 import { entitiesOfResult, formatText, keyboard, ptsOfResult, sentMessageId } from "./outgoing.js";
-import { sendFile, sendStoredDocument, uploadMedia } from "./send.js";
+import { sendFile, sendStoredAlbum, sendStoredDocument, uploadMedia } from "./send.js";
 import { asTelegramError, floodSeconds, TelegramError } from "./telegram-error.js";
 import { UpdateBox } from "./update-box.js";
 import { uploadFile } from "./uploader.js";
@@ -41,6 +41,8 @@ const CALL_TIMEOUT_MS = 60_000;
 const WATCH_INTERVAL_MS = 2_000;
 const RECONNECT_AFTER_MS = 5_000;
 const MAX_RECONNECT_BACKOFF_MS = 60_000;
+/** Chats a second account reads from its dialogs to learn their access hashes (one request's worth). */
+const DIALOGS_TO_LEARN = 100;
 /** A file a user sends to the bot is small (.txt batch, thumbnail); this bounds a stuck download. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
@@ -52,10 +54,22 @@ export interface GatewayOptions {
   crashPoint?: (name: string) => void;
   /** Telegram asked to wait before `method` (a request's class name) again: for metrics. */
   onFloodWait?: (method: string, seconds: number) => void;
+  /**
+   * Where access hashes live. "database": the peers table (the bot's; kept across restarts). "client": gramjs's own
+   * cache, filled by this client's answers — for a second account (the user session), whose access hashes differ
+   * from the bot's: it must neither read the bot's nor overwrite them with its own. @default "database"
+   */
+  peers?: "database" | "client";
 }
 
 export async function createGateway(options: GatewayOptions): Promise<TelegramGateway> {
   const { client, db, log, account } = options;
+  const ownPeers = options.peers !== "client";
+  const knownPeer = (id: number) => (ownPeers ? getPeer(db, id) : Promise.resolve(undefined));
+  const knownUsername = (name: string) =>
+    ownPeers ? findPeerByUsername(db, name) : Promise.resolve(undefined);
+  const rememberPeers = (peers: Parameters<typeof savePeers>[1]) =>
+    ownPeers ? savePeers(db, peers) : Promise.resolve();
   // Edits must see FLOOD_WAIT at once (the status message backs off, jobs do not); call() waits the rest out.
   client.floodSleepThreshold = 0;
   const self = await client.getMe();
@@ -100,7 +114,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
 
   async function inputPeer(chatId: number): Promise<Api.TypeInputPeer> {
     if (chatId === me.id) return new Api.InputPeerSelf();
-    const known = await getPeer(db, chatId);
+    const known = await knownPeer(chatId);
     if (known?.kind === "group") return new Api.InputPeerChat({ chatId: bigId(-chatId) });
     if (known?.access_hash) {
       if (known.kind === "user") {
@@ -114,15 +128,40 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
     try {
       return await client.getInputEntity(chatId);
     } catch (cause) {
-      throw new TelegramError("CHAT_UNKNOWN", `No access hash for chat ${chatId}`, { cause });
+      if (ownPeers) throw new TelegramError("CHAT_UNKNOWN", `No access hash for chat ${chatId}`, { cause });
     }
+    // A fresh session knows no access hashes: its dialogs hold those of its chats (gramjs caches every answer's).
+    await learnDialogs();
+    try {
+      return await client.getInputEntity(chatId);
+    } catch (cause) {
+      throw new TelegramError("CHAT_UNKNOWN", `Chat ${chatId} is not among this account's chats`, { cause });
+    }
+  }
+
+  let dialogsLearnt: Promise<void> | undefined;
+  /** Once per gateway: later misses are chats the account is not in, or joined since (a restart learns them). */
+  function learnDialogs(): Promise<void> {
+    dialogsLearnt ??= call(
+      new Api.messages.GetDialogs({
+        offsetDate: 0,
+        offsetId: 0,
+        offsetPeer: new Api.InputPeerEmpty(),
+        limit: DIALOGS_TO_LEARN,
+        hash: returnBigInt(0),
+      }),
+    ).then(
+      () => undefined,
+      (error: unknown) => log.warn({ err: error }, "could not read the account's chats"),
+    );
+    return dialogsLearnt;
   }
 
   function acknowledgeSent(result: unknown): void {
     const pts = ptsOfResult(result);
     if (pts && box) void box.acknowledge(pts.pts, pts.count);
     const entities = entitiesOfResult(result);
-    if (entities) void savePeers(db, peersOf(entities));
+    if (entities) void rememberPeers(peersOf(entities));
   }
 
   // gramjs stops reconnecting once its retries are refused (a long outage); from then on we call connect().
@@ -296,7 +335,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
     async resolveChat(ref) {
       const username = usernameOf(ref);
       if (username) {
-        const known = await findPeerByUsername(db, username);
+        const known = await knownUsername(username);
         if (known) return { id: known.id, kind: known.kind, title: known.title ?? username, username };
         let resolved: Api.contacts.ResolvedPeer;
         try {
@@ -307,7 +346,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           }
           throw error;
         }
-        await savePeers(db, peersOf(resolved));
+        await rememberPeers(peersOf(resolved));
         return chatInfo(markedId(resolved.peer), resolved);
       }
       const id = typeof ref === "number" ? ref : Number(ref);
@@ -317,7 +356,7 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           `Expected @username, a t.me link or a chat id, got ${String(ref)}`,
         );
       }
-      const known = await getPeer(db, id);
+      const known = await knownPeer(id);
       if (known)
         return {
           id,
@@ -325,6 +364,16 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           title: known.title ?? String(id),
           username: known.username ?? undefined,
         };
+      if (!ownPeers) {
+        const peer = await inputPeer(id);
+        const kind =
+          peer instanceof Api.InputPeerChannel
+            ? "channel"
+            : peer instanceof Api.InputPeerChat
+              ? "group"
+              : "user";
+        return { id, kind, title: String(id), username: undefined };
+      }
       throw new TelegramError(
         "CHAT_UNKNOWN",
         `Chat ${id} is unknown: add the bot there first, or use its @username`,
@@ -434,6 +483,21 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
           randomId: sendOptions.randomId,
           caption,
           entities,
+          ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
+        });
+      } catch (error) {
+        throw asTelegramError(error);
+      }
+    },
+
+    async sendAlbum(chatId, items, sendOptions) {
+      try {
+        return await sendStoredAlbum(client, {
+          peer: await inputPeer(chatId),
+          items: items.map((item) => {
+            const [caption, entities] = formatText(item.caption ?? "", { html: sendOptions.html ?? false });
+            return { document: item.document, randomId: item.randomId, caption, entities };
+          }),
           ...(sendOptions.signal ? { signal: sendOptions.signal } : {}),
         });
       } catch (error) {

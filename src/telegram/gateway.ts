@@ -154,6 +154,15 @@ export interface TelegramGateway {
     document: StoredDocument,
     options: { randomId: bigint; caption?: string; html?: boolean; signal?: AbortSignal },
   ): Promise<{ messageId: number | undefined; duplicate: boolean }>;
+  /**
+   * Sends stored documents by reference as one album (1 to 10 of one kind), each with its caller-stored random_id
+   * and caption, in order; `duplicate` when an earlier attempt with these ids already posted it (no ids known then).
+   */
+  sendAlbum(
+    chatId: number,
+    items: Array<{ document: StoredDocument; randomId: bigint; caption?: string }>,
+    options: { html?: boolean; signal?: AbortSignal },
+  ): Promise<{ messageIds: (number | undefined)[]; duplicate: boolean }>;
   connectionState(): ConnectionState;
   onConnectionState(listener: (state: ConnectionState) => void): () => void;
   stop(): Promise<void>;

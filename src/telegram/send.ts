@@ -74,6 +74,12 @@ export interface SendFileParams {
   timeoutMs?: number;
   /** Options for the thumbnail upload and part re-saves. */
   upload?: Pick<UploadOptions, "premium">;
+  /**
+   * FILE_PART_X_MISSING answers re-saved before the error reaches the caller. A resumed upload sets it low: many
+   * missing parts mean the saved parts expired, and a fresh upload is faster than re-saving them one by one.
+   * @default 16
+   */
+  maxPartResaves?: number;
 }
 
 export interface SentFile {
@@ -320,6 +326,69 @@ export async function sendStoredDocument(
   }
 }
 
+/** Telegram's limit on the items of one album (messages.sendMultiMedia). */
+export const MAX_ALBUM_ITEMS = 10;
+
+export interface AlbumItem {
+  document: StoredDocument;
+  /** Persisted by the caller before the first attempt, one per item. */
+  randomId: bigint;
+  caption?: string;
+  entities?: Api.TypeMessageEntity[];
+}
+
+/**
+ * Sends stored documents by reference as one album (messages.sendMultiMedia): 1 to 10 items of one kind (videos,
+ * or documents, or audio). Telegram takes the album whole or not at all, so a re-send after a crash answers
+ * RANDOM_ID_DUPLICATE and posts nothing: `duplicate` then, with no message ids.
+ */
+export async function sendStoredAlbum(
+  client: TelegramClient,
+  params: { peer: Api.TypeInputPeer; items: AlbumItem[]; signal?: AbortSignal; timeoutMs?: number },
+): Promise<{ messageIds: (number | undefined)[]; duplicate: boolean }> {
+  if (params.items.length < 1 || params.items.length > MAX_ALBUM_ITEMS) {
+    throw new TypeError(`Expected 1 to ${MAX_ALBUM_ITEMS} album items, got ${params.items.length}`);
+  }
+  const request = () =>
+    new Api.messages.SendMultiMedia({
+      peer: params.peer,
+      multiMedia: params.items.map(
+        (item) =>
+          new Api.InputSingleMedia({
+            media: new Api.InputMediaDocument({
+              id: new Api.InputDocument({
+                id: helpers.returnBigInt(item.document.id),
+                accessHash: helpers.returnBigInt(item.document.accessHash),
+                fileReference: item.document.fileReference,
+              }),
+            }),
+            randomId: helpers.returnBigInt(item.randomId),
+            message: item.caption ?? "",
+            ...(item.entities && item.entities.length > 0 ? { entities: item.entities } : {}),
+          }),
+      ),
+    });
+  try {
+    const result = (await withResaves(client, params, undefined, request)) as Api.TypeUpdates;
+    const updates = "updates" in result ? result.updates : "update" in result ? [result.update] : [];
+    const byRandomId = new Map<string, number>();
+    for (const update of updates) {
+      if (update instanceof Api.UpdateMessageID && update.randomId !== undefined) {
+        byRandomId.set(update.randomId.toString(), update.id);
+      }
+    }
+    return {
+      messageIds: params.items.map((item) => byRandomId.get(item.randomId.toString())),
+      duplicate: false,
+    };
+  } catch (error) {
+    if (isRpcError(error) && error.errorMessage === RANDOM_ID_DUPLICATE) {
+      return { messageIds: params.items.map(() => undefined), duplicate: true };
+    }
+    throw error;
+  }
+}
+
 /**
  * Sends `request()` on the main sender, waiting out short FLOOD_WAITs and re-saving parts Telegram lost
  * (FILE_PART_X_MISSING) in `params.file` and `thumb`. Bounded: each pass sends, or spends a re-save or a wait,
@@ -332,6 +401,7 @@ async function withResaves(
     signal?: AbortSignal | undefined;
     timeoutMs?: number | undefined;
     upload?: SendFileParams["upload"];
+    maxPartResaves?: number | undefined;
   },
   thumb: UploadedFile | undefined,
   request: () => Api.AnyRequest,
@@ -362,7 +432,7 @@ async function withResaves(
         continue;
       }
       const missing = isRpcError(error) ? FILE_PART_MISSING.exec(error.errorMessage) : null;
-      if (!missing || resaves >= MAX_PART_RESAVES) throw error;
+      if (!missing || resaves >= (params.maxPartResaves ?? MAX_PART_RESAVES)) throw error;
       resaves++;
       const part = Number(missing[1]);
       const options = { signal: params.signal, premium: params.upload?.premium };

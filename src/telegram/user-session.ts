@@ -4,11 +4,14 @@
  */
 import fs from "node:fs/promises";
 import type { TelegramConfig } from "../config.js";
+import type { Db } from "../db/database.js";
 import { UserError } from "../errors.js";
 import { withDeadline } from "../lib/abort.js";
 import type { Logger } from "../logger.js";
 import { clientFromConfig } from "./bot-client.js";
+import { createGateway } from "./bot-gateway.js";
 import { disconnectClient } from "./connect.js";
+import type { TelegramGateway } from "./gateway.js";
 
 /** Connecting and one request: Telegram answers within seconds; this covers a slow VPS and gramjs's retries. */
 const PROBE_TIMEOUT_MS = 30_000;
@@ -124,6 +127,101 @@ export async function probeUserSession(
   } finally {
     await disconnectClient(client).catch((error: unknown) => log.warn({ err: error }, "disconnect failed"));
   }
+}
+
+export type PremiumGateway =
+  | { ok: true; gateway: TelegramGateway; me: AccountSummary }
+  | { ok: false; code: string; reason: string };
+
+/**
+ * Opens the user session as a second gateway for files over the bot's limit — only when it works and the account
+ * is Premium (a normal account may send no more than the bot). Its access hashes stay in gramjs's cache, apart from
+ * the bot's peers table. Never throws for a session that does not work: says why instead.
+ */
+export async function openPremiumGateway(
+  config: TelegramConfig,
+  session: string,
+  deps: { db: Db; log: Logger },
+): Promise<PremiumGateway> {
+  const client = clientFromConfig(config, session, deps.log);
+  try {
+    const me = await withDeadline(
+      (async () => {
+        await client.connect();
+        return client.getMe();
+      })(),
+      PROBE_TIMEOUT_MS,
+      undefined,
+      () =>
+        new UserError("TELEGRAM_UNREACHABLE", `No answer from Telegram within ${PROBE_TIMEOUT_MS / 1000} s.`),
+    );
+    const account = summary(me);
+    const refused = me.bot
+      ? { code: "SESSION_IS_BOT", reason: "the session belongs to a bot, not a user" }
+      : !account.premium
+        ? { code: "SESSION_NOT_PREMIUM", reason: `the account ${account.name} has no Telegram Premium` }
+        : undefined;
+    if (refused) {
+      await disconnectClient(client).catch((error: unknown) =>
+        deps.log.warn({ err: error }, "disconnect failed"),
+      );
+      return { ok: false, ...refused };
+    }
+    const gateway = await createGateway({
+      client,
+      db: deps.db,
+      log: deps.log,
+      account: "user",
+      peers: "client",
+    });
+    return { ok: true, gateway, me: account };
+  } catch (error) {
+    await disconnectClient(client).catch((closeError: unknown) =>
+      deps.log.warn({ err: closeError }, "disconnect failed"),
+    );
+    const code =
+      (error as { errorMessage?: string; code?: string }).errorMessage ?? (error as { code?: string }).code;
+    return {
+      ok: false,
+      code: code ?? "SESSION_CHECK_FAILED",
+      reason: `Telegram did not accept it: ${(error as Error).message}`,
+    };
+  }
+}
+
+/**
+ * The Premium user session for files over the bot's 2000 MiB, when one is configured and works; otherwise undefined
+ * (such files are split), said once in the log with the reason. `medusa start` and `medusa upload` open it alike.
+ */
+export async function openConfiguredPremium(
+  config: TelegramConfig,
+  deps: { db: Db; log: Logger },
+): Promise<{ gateway: TelegramGateway } | undefined> {
+  const { log } = deps;
+  let session: string | undefined;
+  try {
+    session = await readUserSession(config);
+  } catch (error) {
+    log.warn(
+      { err: error, file: config.sessionFile },
+      "cannot read the user session file; going on with the bot alone",
+    );
+    return undefined;
+  }
+  if (!session) return undefined;
+  const opened = await openPremiumGateway(config, session, {
+    db: deps.db,
+    log: log.child({ module: "telegram-user" }),
+  });
+  if (!opened.ok) {
+    log.warn(
+      { code: opened.code, reason: opened.reason },
+      "the configured user session is not used (files over 2000 MiB will be split); going on with the bot alone",
+    );
+    return undefined;
+  }
+  log.info({ user: opened.me }, "Premium user session ready: files over 2000 MiB go through it");
+  return { gateway: opened.gateway };
 }
 
 /** TELEGRAM_SESSION, else the file `medusa login` wrote, else none. */

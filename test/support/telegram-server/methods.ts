@@ -229,10 +229,20 @@ async function mediaDocument(ctx: CallContext, media: Api.TypeInputMedia): Promi
   throw new RpcFailure(400, "MEDIA_INVALID");
 }
 
+/** What an album may group together: photos with videos, documents with documents, audio with audio. */
+function albumKind(doc: DocumentRecord): "visual" | "audio" | "document" {
+  if (doc.photo) return "visual";
+  if (doc.attributes.some((a) => a instanceof Api.DocumentAttributeVideo && !a.roundMessage)) return "visual";
+  if (doc.attributes.some((a) => a instanceof Api.DocumentAttributeAudio)) return "audio";
+  return "document";
+}
+
 function newMessage(
   ctx: CallContext,
   chat: ChatRef,
-  fields: Partial<Pick<MessageRecord, "text" | "document" | "buttons" | "replyToMsgId" | "forwardedFrom">>,
+  fields: Partial<
+    Pick<MessageRecord, "text" | "document" | "buttons" | "replyToMsgId" | "forwardedFrom" | "groupedId">
+  >,
 ): MessageRecord {
   const self = me(ctx);
   if (!ctx.core.world.canWrite(self.id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
@@ -245,6 +255,7 @@ function newMessage(
       buttons: fields.buttons,
       replyToMsgId: fields.replyToMsgId,
       forwardedFrom: fields.forwardedFrom,
+      ...(fields.groupedId === undefined ? {} : { groupedId: fields.groupedId }),
     },
     origin(ctx),
   );
@@ -601,14 +612,27 @@ const methods = {
     if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
     if (r.multiMedia.length < 1 || r.multiMedia.length > 10)
       throw new RpcFailure(400, "MULTI_MEDIA_TOO_LONG");
-    for (const m of r.multiMedia) claimRandomId(ctx, m.randomId);
+    for (const m of r.multiMedia)
+      if (m.message.length > 1024) throw new RpcFailure(400, "MEDIA_CAPTION_TOO_LONG");
+    // All or nothing, as Telegram: one used random_id and the whole album is refused, none of its ids claimed.
+    const ids = r.multiMedia.map((m) => m.randomId?.toString());
+    if (ids.some((id) => id === undefined || id === "0")) throw new RpcFailure(400, "RANDOM_ID_EMPTY");
+    if (new Set(ids).size !== ids.length) throw new RpcFailure(400, "RANDOM_ID_INVALID");
+    for (const id of ids) {
+      if (ctx.core.usedRandomIds.has(`${me(ctx).id}:${id}`)) throw new RpcFailure(500, "RANDOM_ID_DUPLICATE");
+    }
     const docs: DocumentRecord[] = [];
     for (const m of r.multiMedia) docs.push(await mediaDocument(ctx, m.media));
+    // An album is photos and videos, or documents, or audio: never a mix.
+    if (new Set(docs.map(albumKind)).size > 1) throw new RpcFailure(400, "MEDIA_INVALID");
+    for (const m of r.multiMedia) claimRandomId(ctx, m.randomId);
+    const groupedId = r.multiMedia.length > 1 ? randomLong() : undefined;
     const records = r.multiMedia.map((m, i) => ({
       message: newMessage(ctx, chat, {
         text: m.message,
         document: docs[i],
         replyToMsgId: replyToId(r.replyTo),
+        ...(groupedId === undefined ? {} : { groupedId }),
       }),
       randomId: m.randomId,
     }));
@@ -674,6 +698,62 @@ const methods = {
     }
     const done = ctx.core.world.deleteMessages(ref, r.id, origin(ctx));
     return new Api.messages.AffectedMessages({ pts: c.box.pts, ptsCount: done.length });
+  },
+  /**
+   * The account's chats, newest first: its groups and channels and the private chats that have messages, each with
+   * its top message, and the users and chats they name (which is how a client learns their access hashes). One
+   * slice of at most `limit`; no folders, pins or offsets.
+   */
+  "messages.GetDialogs": (ctx: CallContext, r: Api.messages.GetDialogs) => {
+    const self = me(ctx).id;
+    const world = ctx.core.world;
+    const found: { peer: Api.TypePeer; top: MessageRecord | undefined; chat?: ChatRecord; user?: number }[] =
+      [];
+    for (const c of world.chats.values()) {
+      if (!c.members.has(self)) continue;
+      const list = world.messages.get(chatKey({ kind: c.kind, id: c.id })) ?? [];
+      const peer =
+        c.kind === "channel"
+          ? new Api.PeerChannel({ channelId: returnBigInt(c.id) })
+          : new Api.PeerChat({ chatId: returnBigInt(c.id) });
+      found.push({ peer, top: list.findLast((m) => !m.deleted), chat: c });
+    }
+    for (const list of world.messages.values()) {
+      const first = list[0];
+      if (first?.chat.kind !== "private" || (first.chat.a !== self && first.chat.b !== self)) continue;
+      const other = first.chat.a === self ? first.chat.b : first.chat.a;
+      found.push({
+        peer: new Api.PeerUser({ userId: returnBigInt(other) }),
+        top: list.findLast((m) => !m.deleted),
+        user: other,
+      });
+    }
+    found.sort((a, b) => (b.top?.date ?? 0) - (a.top?.date ?? 0));
+    const slice = found.slice(0, Math.max(0, Math.min(r.limit || 100, 100)));
+    const users = new Map<number, Api.TypeUser>();
+    for (const { user } of slice) {
+      const u = user === undefined ? undefined : world.users.get(user);
+      if (u) users.set(u.id, world.renderUser(u, self));
+    }
+    return new Api.messages.DialogsSlice({
+      count: found.length,
+      dialogs: slice.map(
+        ({ peer, top }) =>
+          new Api.Dialog({
+            peer,
+            topMessage: top?.id ?? 0,
+            readInboxMaxId: 0,
+            readOutboxMaxId: 0,
+            unreadCount: 0,
+            unreadMentionsCount: 0,
+            unreadReactionsCount: 0,
+            notifySettings: new Api.PeerNotifySettings({}),
+          }),
+      ),
+      messages: slice.flatMap(({ top }) => (top ? [world.renderMessage(top, self)] : [])),
+      chats: slice.flatMap(({ chat }) => (chat ? [world.renderChat(chat, self)] : [])),
+      users: [...users.values()],
+    });
   },
   "messages.GetMessages": (ctx: CallContext, r: Api.messages.GetMessages) => {
     const found: MessageRecord[] = [];

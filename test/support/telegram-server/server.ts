@@ -121,6 +121,8 @@ export interface MessageView {
   replyToMsgId: number | null;
   buttons: { text: string; data: string | null; url: string | null }[][] | null;
   media: MediaView | null;
+  /** The album it was sent in (messages.sendMultiMedia), as text; null for a lone message. */
+  groupedId: string | null;
 }
 
 export interface UserView {
@@ -551,6 +553,11 @@ export class TelegramServer {
     });
   }
 
+  /** Forgets every saved part of uploads not yet sent, as Telegram's expiry does; returns how many uploads. */
+  expireUploadedParts(): Promise<number> {
+    return this.core.uploads.expireParts();
+  }
+
   /** Every uploaded-and-sent file, newest last. */
   documents(): MediaView[] {
     return [...this.world.documents.values()].map((d) => viewMedia(d));
@@ -652,6 +659,7 @@ export class TelegramServer {
           row.map((b) => ({ text: b.text, data: b.data ? b.data.toString() : null, url: b.url ?? null })),
         ) ?? null,
       media: m.document ? viewMedia(m.document) : null,
+      groupedId: m.groupedId?.toString() ?? null,
     };
   }
 }

@@ -214,6 +214,25 @@ export class UploadStore {
     return u.assembled;
   }
 
+  /**
+   * Telegram keeps saved parts for minutes to hours: this forgets every part not yet sent, as an expiry would, and
+   * returns how many uploads were dropped. Assembled (sent) files stay.
+   */
+  async expireParts(): Promise<number> {
+    let dropped = 0;
+    for (const [key, u] of this.uploads) {
+      if (u.assembled || (u.big && u.assembling)) continue;
+      if (u.big && u.file) {
+        await Promise.allSettled(u.writes);
+        await (await u.file).close().catch(() => undefined);
+        await rm(u.filePath, { force: true });
+      }
+      this.uploads.delete(key);
+      dropped++;
+    }
+    return dropped;
+  }
+
   async close(): Promise<void> {
     for (const u of this.uploads.values()) {
       if (u.big && u.file) {

@@ -105,6 +105,8 @@ export interface MessageRecord {
   buttons: { text: string; data: Buffer | undefined; url: string | undefined }[][] | undefined;
   replyToMsgId: number | undefined;
   forwardedFrom: { chat: ChatRef; id: number } | undefined;
+  /** The album (messages.sendMultiMedia) the message belongs to. */
+  groupedId?: bigint;
 }
 
 /**
@@ -447,6 +449,7 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
       message: m.text,
       editDate: m.editDate,
       post: broadcast,
+      groupedId: m.groupedId === undefined ? undefined : returnBigInt(m.groupedId),
       media: m.document
         ? m.document.photo
           ? new Api.MessageMediaPhoto({ photo: this.renderPhoto(m.document) })

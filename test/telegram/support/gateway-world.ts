@@ -21,6 +21,8 @@ export interface GatewayWorld {
   database: OpenedDatabase;
   /** Opens the bot's gateway on the world's database; every incoming update lands in `received`. */
   open(handler?: (incoming: Incoming) => Promise<void>): Promise<TelegramGateway>;
+  /** Stops `gateway` (another account's) with the world's own, before the server closes. */
+  adopt(gateway: TelegramGateway): void;
   received: Incoming[];
   /** Resolves once `received` holds `count` updates (bounded). */
   waitForReceived(count: number, timeoutMs?: number): Promise<Incoming[]>;
@@ -63,6 +65,9 @@ export async function startGatewayWorld(
     alice: { id: alice.id, username: "alice" },
     database,
     received,
+    adopt(gateway) {
+      gateways.push(gateway);
+    },
     async open(handler) {
       const gateway = await openBotGateway(config, {
         db: database.db,
