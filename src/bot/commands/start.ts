@@ -1,0 +1,16 @@
+import { type Command, EVERYONE } from "../command.js";
+import { mainMenu } from "../keyboards.js";
+
+export const start: Command = {
+  name: "start",
+  description: "cmd.start",
+  roles: EVERYONE,
+  async run(ctx) {
+    const from = ctx.incoming.from;
+    const name = from.firstName ?? from.username ?? String(from.id);
+    const role = ctx.role === "owner" || ctx.role === "admin" ? ctx.role : "user";
+    await ctx.reply(ctx.t("start.welcome", { name, id: from.id, role: ctx.t(`role.${role}`) }), {
+      buttons: mainMenu(ctx),
+    });
+  },
+};
