@@ -8,7 +8,7 @@ import { nowIso } from "../db/database.js";
 import { StoreError } from "../db/errors.js";
 import { hasEventSince, recordEvent } from "../db/events.js";
 import { enqueueJobs } from "../db/job-queue.js";
-import { requestsSince } from "../db/jobs.js";
+import { countUnfinishedForUser, requestsSince } from "../db/jobs.js";
 import type { Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
 import type { JobOptions } from "../jobs/steps.js";
@@ -92,12 +92,13 @@ export async function queueLinks(
         if (!(error instanceof StoreError) || error.code !== "USER_QUEUE_FULL") throw error;
         // Nothing was inserted: the cap is counted before any row is written. Take what fits, in order.
         const fits = error.fits ?? 0;
+        const queued = fits > 0 ? await enqueueJobs(trx, rows.slice(0, fits), caps, enqueueOptions) : [];
         refusal = {
           kind: "queue",
           limit: limits.queuedJobsPerUser,
-          queued: limits.queuedJobsPerUser - fits,
+          queued: await countUnfinishedForUser(trx, userId),
         };
-        return fits > 0 ? enqueueJobs(trx, rows.slice(0, fits), caps, enqueueOptions) : [];
+        return queued;
       }
     });
   }

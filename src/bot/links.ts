@@ -13,7 +13,7 @@ import type { BotContext } from "./context.js";
 import { type LinkRequest, queueLinks, refusalText } from "./enqueue.js";
 import { etaText, fitLines, jobLabel, linkLabel } from "./render.js";
 
-const LINK = /\bhttps?:\/\/[^\s<>"|]+/gi;
+const LINK = /\bhttps?:\/\/[^\s<>"]+/gi;
 /** Bounds the work on one message whatever it holds (Telegram's own limit is 4096 characters). */
 const MAX_SCANNED_LINKS = 1000;
 
@@ -28,19 +28,17 @@ export function findLinks(text: string): FoundLinks {
   const invalid: FoundLinks["invalid"] = [];
   let scanned = 0;
   for (const line of text.split(/\r?\n/)) {
-    const found = [...line.matchAll(LINK)];
-    if (found.length === 0) continue;
-    // "link | name": the name is what follows the bar after the line's last link.
-    const last = found[found.length - 1]!;
-    const rest = line.slice((last.index ?? 0) + last[0].length);
-    const bar = /^\s*\|\s*(.+?)\s*$/.exec(rest);
+    // "link | name": what follows the first bar names the line's (last) link, and is never scanned for links.
+    const bar = line.indexOf("|");
+    const linkPart = bar < 0 ? line : line.slice(0, bar);
+    const name = bar < 0 ? undefined : line.slice(bar + 1).trim() || undefined;
+    const found = [...linkPart.matchAll(LINK)];
     for (const [index, match] of found.entries()) {
       if (++scanned > MAX_SCANNED_LINKS) return { links, invalid };
       const raw = match[0].replace(/[).,;!?]+$/, "");
       try {
         const url = parseHttpUrl(raw);
-        const name = index === found.length - 1 && bar ? bar[1] : undefined;
-        links.push({ url: url.href, name: name || undefined });
+        links.push({ url: url.href, name: index === found.length - 1 ? name : undefined });
       } catch (error) {
         invalid.push({ link: raw, reason: error instanceof MedusaError ? error.userMessage : "not a link" });
       }
