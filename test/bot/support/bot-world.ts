@@ -45,6 +45,8 @@ export interface BotWorld {
   banned: Person;
   /** How often the bot woke the runner. */
   wakes: number;
+  /** What the bot logged at info and above. */
+  logs: Record<string, unknown>[];
   chat(person: Person): ChatSpec;
   /** Sends text as `person` and waits for the bot's first message after it in that chat. */
   say(person: Person, text: string, replyTo?: number): Promise<MessageView>;
@@ -116,10 +118,14 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     await srv.close();
   });
   const world = {} as BotWorld;
+  const logs: Record<string, unknown>[] = [];
   const bot = createBot({
     db,
     gateway,
-    log: createLogger({ level: "silent" }),
+    log: createLogger({
+      level: "info",
+      destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    }),
     ownerId: owner.id,
     limits: {
       queuedJobsPerUser: 50,
@@ -152,6 +158,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     stranger,
     banned,
     wakes: 0,
+    logs,
     chat,
     send: (p: Person, text: string, replyTo?: number) => srv.server.sendText(p.id, chat(p), text, replyTo),
     replyAfter: (c: ChatSpec, afterId: number) =>
