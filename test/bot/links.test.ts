@@ -68,7 +68,6 @@ describe("links", () => {
     );
     const hits = await listEvents(w.database.db, { action: "limit.rate" });
     assert.equal(hits.length, 1, "the limit was hit and told once");
-    // The message that went over names the limit even when part of it was queued.
     const more = await w.say(w.admin, "https://example.com/x.mp4\nhttps://example.com/y.mp4");
     assert.match(more.text, /^Queued 2/, "admins have no rate limit");
   });
@@ -130,6 +129,18 @@ describe("links", () => {
     ).map((j) => j.status);
     assert.deepEqual(statuses, ["cancelled", "cancelled", "queued"]);
 
+    assert.equal(
+      (await w.say(w.admin, "/queue all")).text,
+      [
+        "Queue · 0 running, 1 waiting",
+        `#${r1!.id} · https://example.com/r1.mp4 · place 1 · user ${w.russian.id}`,
+      ].join("\n"),
+    );
+    assert.equal(
+      (await w.say(w.user, "/queue all")).text,
+      "Nothing of yours is queued or running. Send a link to start.",
+      "a user's /queue all shows their own",
+    );
     assert.equal((await w.say(w.admin, `/cancel ${r1!.id}`)).text, `Cancelled: #${r1!.id}.`);
     const [event] = await listEvents(w.database.db, { category: "admin" });
     assert.deepEqual(
