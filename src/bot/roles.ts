@@ -42,35 +42,47 @@ export async function changeRole(ctx: BotContext, command: string, args: string,
   }
   const username = current?.username ?? target.username;
   const who = username ? `@${username} (${targetId})` : String(targetId);
-  if (current?.role === role) {
-    await ctx.reply(ctx.t("admin.already", { who, role: ctx.t(`role.${role as "user"}`) }));
+  // /demote takes an admin back to user; it is not a way round /ban or /allow.
+  if (current?.role === role || (command === "demote" && current?.role !== "admin")) {
+    await ctx.reply(
+      ctx.t("admin.already", { who, role: ctx.t(`role.${(current?.role ?? role) as "user"}`) }),
+    );
     return;
   }
-  await setRole(ctx.db, targetId, role, actorId);
-  let cancelled = 0;
-  if (role === "banned") {
-    const outcome = await requestCancel(ctx.db, { userId: targetId });
-    cancelled = outcome.cancelled.length + outcome.flagged.length;
-  }
-  const action = { user: "user.allowed", admin: "user.promoted", banned: "user.banned", owner: "" }[role];
-  const finalAction = current?.role === "admin" && role === "user" ? "user.demoted" : action;
-  await recordEvent(ctx.db, {
-    category: "admin",
-    action: finalAction,
-    actorId,
-    subject: targetId,
-    data: { from: current?.role ?? null, to: role, ...(role === "banned" ? { cancelled } : {}) },
+  const demoted = current?.role === "admin" && role === "user";
+  const action = demoted
+    ? "user.demoted"
+    : role === "admin"
+      ? "user.promoted"
+      : role === "banned"
+        ? "user.banned"
+        : "user.allowed";
+  // The role, a banned user's cancelled jobs and the audit event land together or not at all.
+  const cancelled = await ctx.db.transaction().execute(async (trx) => {
+    await setRole(trx, targetId, role, actorId);
+    let count = 0;
+    if (role === "banned") {
+      const outcome = await requestCancel(trx, { userId: targetId });
+      count = outcome.cancelled.length + outcome.flagged.length;
+    }
+    await recordEvent(trx, {
+      category: "admin",
+      action,
+      actorId,
+      subject: targetId,
+      data: { from: current?.role ?? null, to: role, ...(role === "banned" ? { cancelled: count } : {}) },
+    });
+    return count;
   });
   ctx.log.info({ actor: actorId, target: targetId, from: current?.role ?? null, to: role }, "role changed");
   await setMenuFor(ctx.deps, ctx.commands, targetId, role);
-  const key =
-    finalAction === "user.demoted"
-      ? "admin.demoted"
-      : role === "admin"
-        ? "admin.promoted"
-        : role === "banned"
-          ? "admin.banned"
-          : "admin.allowed";
+  const key = demoted
+    ? "admin.demoted"
+    : role === "admin"
+      ? "admin.promoted"
+      : role === "banned"
+        ? "admin.banned"
+        : "admin.allowed";
   await ctx.reply(ctx.t(key, { who, cancelled }));
 }
 

@@ -134,6 +134,11 @@ describe("commands by role", () => {
       (await w.say(w.admin, `/ban ${w.owner.id}`)).text,
       "The owner's role comes from the configuration; it cannot be changed here.",
     );
+    assert.equal(
+      (await w.say(w.owner, `/demote ${w.banned.id}`)).text,
+      `User ${w.banned.id} is already banned.`,
+    );
+    assert.equal((await getUser(w.database.db, w.banned.id))?.role, "banned", "/demote is no way to unban");
     assert.equal((await w.say(w.admin, "/ban")).text, "Write /ban 123456789 or /ban @username.");
     assert.equal(
       (await w.say(w.admin, "/ban @nobody_known")).text,

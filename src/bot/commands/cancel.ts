@@ -28,16 +28,20 @@ export const cancel: Command = {
       await ctx.reply(ctx.t("cancel.notFound", { id }));
       return;
     }
-    const outcome = await requestCancel(ctx.db, id);
-    if (job.user_id !== userId) {
-      await recordEvent(ctx.db, {
-        category: "admin",
-        action: "job.cancelled",
-        actorId: userId,
-        subject: id,
-        data: { owner: job.user_id },
-      });
-    }
+    // The cancel and, for someone else's job, its audit event land together.
+    const outcome = await ctx.db.transaction().execute(async (trx) => {
+      const result = await requestCancel(trx, id);
+      if (job.user_id !== userId) {
+        await recordEvent(trx, {
+          category: "admin",
+          action: "job.cancelled",
+          actorId: userId,
+          subject: id,
+          data: { owner: job.user_id },
+        });
+      }
+      return result;
+    });
     await report(ctx, outcome);
   },
 };

@@ -1,6 +1,6 @@
 import { listUnfinished } from "../../db/jobs.js";
 import { queueOverview } from "../../db/queue-overview.js";
-import { ADMINS, type Command, EVERYONE } from "../command.js";
+import { type Command, EVERYONE } from "../command.js";
 import type { BotContext } from "../context.js";
 import { clockUtc, etaText, fitLines, jobLabel } from "../render.js";
 
@@ -9,7 +9,7 @@ export const queue: Command = {
   description: "cmd.queue",
   roles: EVERYONE,
   async run(ctx, args) {
-    const all = args.toLowerCase() === "all" && ADMINS.includes(ctx.role as never);
+    const all = args.toLowerCase() === "all" && (ctx.role === "owner" || ctx.role === "admin");
     await ctx.reply(await queueText(ctx, all));
   },
 };
