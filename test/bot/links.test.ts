@@ -34,6 +34,20 @@ describe("links", () => {
     assert.equal(w.wakes, 1, "the runner is woken once per message");
   });
 
+  it("does not queue a message's links twice when its update comes again after a crash", async (t) => {
+    const w = await startBotWorld(t);
+    const sent = w.send(w.user, "https://example.com/a.mp4\nhttps://example.com/b.mp4");
+    await w.replyAfter(w.chat(w.user), sent.id);
+    const first = w.received.find((u) => u.kind === "message" && u.messageId === sent.id);
+    assert.ok(first);
+    // What the gateway hands over when the process died inside the handler of this update.
+    await w.bot.handle({ ...first, redelivered: true });
+    const jobs = await jobsOf(w, w.user.id);
+    assert.equal(jobs.length, 2);
+    const again = w.botMessages(w.chat(w.user)).at(-1);
+    assert.equal(again?.text, `These links were queued already: #${jobs[0]!.id}, #${jobs[1]!.id}.`);
+  });
+
   it("renders a hostile name literally: HTML, Markdown, bidi marks and 300 characters", async (t) => {
     const w = await startBotWorld(t);
     const name = `<b>bold</b> *star* _under_ [x](https://evil.example) \u202Egnp.exe ${"y".repeat(300)}`;

@@ -13,7 +13,7 @@ import type { Role } from "../../../src/db/schema.js";
 import { ensureOwner, setRole } from "../../../src/db/users.js";
 import { createLogger } from "../../../src/logger.js";
 import { openBotGateway } from "../../../src/telegram/bot-client.js";
-import type { TelegramGateway } from "../../../src/telegram/gateway.js";
+import type { Incoming, TelegramGateway } from "../../../src/telegram/gateway.js";
 import { installGramjsPatches } from "../../../src/telegram/gramjs-patches.js";
 import { type RunningTelegramServer, startTelegramServer } from "../../support/telegram-server/index.js";
 import type { ChatSpec, MessageView } from "../../support/telegram-server/server.js";
@@ -45,6 +45,8 @@ export interface BotWorld {
   banned: Person;
   /** How often the bot woke the runner. */
   wakes: number;
+  /** Every update the gateway handed to the bot, in order. */
+  received: Incoming[];
   /** What the bot logged at info and above. */
   logs: Record<string, unknown>[];
   chat(person: Person): ChatSpec;
@@ -139,7 +141,11 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     },
     ...(options.status ? { status: options.status } : {}),
   });
-  await gateway.start((incoming) => bot.handle(incoming));
+  const received: Incoming[] = [];
+  await gateway.start((incoming) => {
+    received.push(incoming);
+    return bot.handle(incoming);
+  });
 
   const chat = (p: Person): ChatSpec => ({ user: p.id, peer: botView.id });
   const fromBot = (m: MessageView) => m.fromId === botView.id;
@@ -158,6 +164,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     stranger,
     banned,
     wakes: 0,
+    received,
     logs,
     chat,
     send: (p: Person, text: string, replyTo?: number) => srv.server.sendText(p.id, chat(p), text, replyTo),
