@@ -86,6 +86,36 @@ describe("links", () => {
     assert.match(more.text, /^Queued 2/, "admins have no rate limit");
   });
 
+  it("queues what fits under the rate limit, says the rest went over it, and counts a batch once", async (t) => {
+    const w = await startBotWorld(t, { limits: { ratePerMinute: 3 } });
+    const links = ["a", "b", "c", "d", "e"].map((n) => `https://example.com/${n}.mp4`).join("\n");
+    const reply = await w.say(w.user, links);
+    assert.equal((await jobsOf(w, w.user.id)).length, 3);
+    assert.match(
+      reply.text,
+      /\n\n3 of 5 queued; the rest went over a limit:\nYou reached the limit of 3 requests a minute\. It resets at /,
+    );
+    const list = await w.sendDocument(
+      w.russian,
+      "ten.txt",
+      Array.from({ length: 10 }, (_, i) => `https://e.com/${i}`).join("\n"),
+    );
+    assert.match(
+      (await w.replyAfter(w.chat(w.russian), list.id)).text,
+      /^Пакет #\d+: в очереди 10 ссылок из ten\.txt\.$/,
+    );
+    assert.equal(
+      (await w.say(w.russian, "https://e.com/x\nhttps://e.com/y")).text.split("\n")[0],
+      "В очереди: 2",
+    );
+    const over = await w.sendDocument(w.russian, "more.txt", "https://e.com/z\n");
+    assert.match(
+      (await w.replyAfter(w.chat(w.russian), over.id)).text,
+      /^Достигнут предел: 3 запросов в минуту\. Он сбросится в \d\d:\d\d:\d\d UTC/,
+      "the list, the two links and this list are four requests",
+    );
+  });
+
   it("queues what fits under the per-user cap and says the rest went over it", async (t) => {
     const w = await startBotWorld(t, { limits: { queuedJobsPerUser: 2 } });
     const links = ["a", "b", "c"].map((n) => `https://example.com/${n}.mp4`).join("\n");
