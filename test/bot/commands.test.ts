@@ -91,10 +91,14 @@ describe("commands by role", () => {
       reply.text,
       `You do not have access to this bot yet.\nYour Telegram id: ${w.stranger.id}\nSend this id to the bot's owner and ask them to run /allow ${w.stranger.id}.`,
     );
+    const fetches = () => w.srv.server.counters().rpcs["upload.GetFile"] ?? 0;
+    const before = fetches();
     w.send(w.stranger, "/start");
     w.send(w.stranger, "https://example.com/b.mp4");
+    await w.sendDocument(w.stranger, "list.txt", "https://example.com/c.mp4\n");
     await w.barrier();
     assert.equal(w.botMessages(w.chat(w.stranger)).length, 1, "one notice, not one per message");
+    assert.equal(fetches(), before, "a stranger's list is not downloaded");
     const jobs = await w.database.db.selectFrom("jobs").selectAll().execute();
     assert.deepEqual(jobs, []);
     assert.equal(await getUser(w.database.db, w.stranger.id), undefined, "no users row for a stranger");
