@@ -74,6 +74,8 @@ export interface BotWorld {
 export interface BotWorldOptions {
   limits?: Partial<BotLimits>;
   status?: StatusHooks;
+  /** The bot's clock; a fixed one keeps every request of a test in one rate window however slow the machine. */
+  clock?: () => number;
 }
 
 export async function startBotWorld(t: TestContext, options: BotWorldOptions = {}): Promise<BotWorld> {
@@ -140,6 +142,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
       world.wakes++;
     },
     ...(options.status ? { status: options.status } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const received: Incoming[] = [];
   await gateway.start((incoming) => {
