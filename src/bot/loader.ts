@@ -6,6 +6,7 @@
  */
 import { hasEventSince, recordEvent } from "../db/events.js";
 import { getUser, touchUser } from "../db/users.js";
+import { parseCommand } from "./command.js";
 import type { Middleware } from "./composer.js";
 
 /** A stranger is told how to get in at most once per this window. */
@@ -39,8 +40,12 @@ async function refuseStranger(ctx: Parameters<Middleware>[0]): Promise<void> {
     await ctx.answer(ctx.t("access.denied.short", { id }), true);
     return;
   }
-  // In a group, strangers' chatter is none of the bot's business unless they address it with a command.
-  if (ctx.incoming.chatKind !== "user" && !ctx.incoming.text.startsWith("/")) return;
+  // In a group, strangers' chatter (and commands for other bots) is none of the bot's business: only a command
+  // addressed to it by name ("/start@thisbot") gets the notice there.
+  if (ctx.incoming.chatKind !== "user") {
+    const mention = parseCommand(ctx.incoming.text)?.mention?.toLowerCase();
+    if (mention === undefined || mention !== ctx.gateway.me.username?.toLowerCase()) return;
+  }
   const since = new Date(ctx.now() - ACCESS_NOTICE_MS).toISOString();
   if (await hasEventSince(ctx.db, { action: "access.denied", actorId: id, since })) return;
   await recordEvent(ctx.db, { category: "analytics", action: "access.denied", actorId: id });

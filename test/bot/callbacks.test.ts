@@ -88,14 +88,24 @@ describe("callbacks", () => {
       message: `You do not have access to this bot. Your id is ${w.stranger.id}: send it to the owner.`,
       alert: true,
     });
-    w.srv.server.sendText(w.stranger.id, chat, "hello all"); // chatter in a group: no access notice
-    await w.barrier();
+    // Chatter and commands for other bots in a group get no access notice; a command for this bot does.
+    w.srv.server.sendText(w.stranger.id, chat, "hello all");
+    w.srv.server.sendText(w.stranger.id, chat, "/start@other_bot");
+    w.srv.server.sendText(w.stranger.id, chat, "/start");
+    const asked = w.srv.server.sendText(w.stranger.id, chat, "/start@medusa_bot");
+    const notice = await w.srv.server.waitForMessage(
+      chat,
+      (m) => m.fromId === w.botUser.id && m.id > asked.id,
+      WAIT_MS,
+    );
+    assert.match(notice.text, /^You do not have access to this bot yet\./);
+    assert.equal(notice.replyToMsgId, asked.id);
     assert.deepEqual(
       w.srv.server
         .messages(chat, false)
         .filter((m) => m.fromId === w.botUser.id)
         .map((m) => m.id),
-      [menu.id],
+      [menu.id, notice.id],
     );
   });
 
