@@ -40,6 +40,26 @@ describe("links", () => {
     assert.equal(w.wakes, 1, "the runner is woken once per message");
   });
 
+  it("in a group, queues links for the group and quotes the message; chatter and unknown commands get nothing", async (t) => {
+    const w = await startBotWorld(t);
+    const group = w.srv.server.createChat({
+      kind: "group",
+      title: "Team",
+      creatorId: w.owner.id,
+      members: [w.user.id, w.botUser.id],
+    });
+    const chat = { chat: group.id };
+    w.srv.server.sendText(w.user.id, chat, "hello");
+    w.srv.server.sendText(w.user.id, chat, "/frobnicate");
+    const sent = w.srv.server.sendText(w.user.id, chat, "https://example.com/g.mp4 | Group file");
+    const reply = await w.srv.server.waitForMessage(chat, (m) => m.fromId === w.botUser.id, 30_000);
+    assert.equal(reply.replyToMsgId, sent.id);
+    assert.match(reply.text, /^Queued 1\n#\d+ · Group file · place 1$/);
+    const [job] = await jobsOf(w, w.user.id);
+    assert.equal(job?.request_chat_id, -group.id);
+    assert.equal(job?.destination_chat_id, -group.id);
+  });
+
   it("does not queue a message's links twice when its update comes again after a crash", async (t) => {
     const w = await startBotWorld(t);
     const sent = w.send(w.user, "https://example.com/a.mp4\nhttps://example.com/b.mp4");
