@@ -187,8 +187,17 @@ describe("commands by role", () => {
     assert.equal(sets.get(commandSetKey("default", "ru"))?.[0]?.description, "приветствие и ваш id");
     assert.deepEqual(names(commandSetKey(`peer:${w.admin.id}`, "")), [...base, "allow", "ban"]);
     assert.deepEqual(names(commandSetKey(`peer:${w.admin.id}`, "ru")), [...base, "allow", "ban"]);
-    // The owner never wrote to this bot, so there is no way to reach them yet: skipped, not a failure.
+    // The owner never wrote to this bot, so there is no way to reach them yet: skipped, not a failure, and set
+    // once they send /start.
     assert.equal(sets.get(commandSetKey(`peer:${w.owner.id}`, "")), undefined);
+    await w.say(w.owner, "/start");
+    assert.deepEqual(names(commandSetKey(`peer:${w.owner.id}`, "")), [
+      ...base,
+      "allow",
+      "ban",
+      "promote",
+      "demote",
+    ]);
     await w.say(w.user, "/start");
     await w.say(w.owner, `/promote ${w.user.id}`);
     assert.deepEqual(names(commandSetKey(`peer:${w.user.id}`, "")), [...base, "allow", "ban"]);
