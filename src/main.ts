@@ -1,7 +1,9 @@
 /**
- * The composition root: config → logger → database → Telegram → http, handed down explicitly. `stop()` runs once,
+ * The composition root: config → logger → database → Telegram → jobs → bot → http, handed down explicitly. `stop()` runs once,
  * on SIGINT/SIGTERM or a fatal error, and undoes everything in reverse order.
  */
+
+import { createBot, MAX_LINKS_PER_MESSAGE } from "./bot/bot.js";
 import type { Config } from "./config.js";
 import { openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
@@ -63,13 +65,6 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   connected = () => gateway.connectionState() === "connected";
   cleanups.push(() => gateway.stop());
   log.info({ bot: gateway.me }, "logged in to Telegram");
-  // Catches up on what arrived while Medusa was down, then takes updates live. The bot layer that answers them
-  // plugs in here; until then each update is logged and marked handled.
-  await gateway.start(async (incoming) => {
-    metrics.onUpdate(incoming.kind === "message" ? incoming.date : undefined);
-    log.debug({ kind: incoming.kind, chat: incoming.chatId, from: incoming.from.id }, "update");
-  });
-
   const premium = await openConfiguredPremium(telegram, { db: database.db, log });
   if (premium) cleanups.push(() => premium.gateway.stop());
 
@@ -91,6 +86,32 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       crashPoint,
     }),
   });
+  const bot = createBot({
+    db: database.db,
+    gateway,
+    log: log.child({ module: "bot" }),
+    ownerId: Number(telegram.ownerId),
+    limits: {
+      queuedJobsPerUser: config.limits.queuedJobsPerUser,
+      ratePerMinute: config.limits.ratePerMinute,
+      linksPerMessage: MAX_LINKS_PER_MESSAGE,
+      workers: config.limits.concurrentJobs,
+    },
+    wake: () => runner.wake(),
+    // The live status message per chat (src/bot/status.ts) plugs in here as `status: { handleCallback, track }`.
+  });
+  // Catches up on what arrived while Medusa was down, then takes updates live; a job queued meanwhile waits for
+  // the runner below.
+  await gateway.start((incoming) => {
+    metrics.onUpdate(incoming.kind === "message" ? incoming.date : undefined);
+    return bot.handle(incoming);
+  });
+  try {
+    await bot.setMenus();
+  } catch (error) {
+    log.warn({ err: error }, "the command menus could not be set");
+  }
+
   // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
   await runner.start();
   cleanups.push(() => runner.stop());

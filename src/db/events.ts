@@ -36,3 +36,19 @@ export async function listEvents(
   if (filter.action) query = query.where("action", "=", filter.action);
   return query.execute();
 }
+
+/** Whether `actorId` has an event `action` at or after `since` (ISO text): one notice per window, not per try. */
+export async function hasEventSince(
+  db: Db,
+  filter: { action: string; actorId: number; since: string },
+): Promise<boolean> {
+  const row = await db
+    .selectFrom("events")
+    .select("id")
+    .where("action", "=", filter.action)
+    .where("actor_id", "=", filter.actorId)
+    .where("at", ">=", filter.since)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

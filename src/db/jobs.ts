@@ -333,3 +333,40 @@ export async function finishBatchIfDone(db: Db, batchId: number): Promise<Batch 
 export async function getBatch(db: Db, id: number): Promise<Batch | undefined> {
   return db.selectFrom("batches").selectAll().where("id", "=", id).executeTakeFirst();
 }
+
+export interface RecentRequests {
+  /** Links and batches the user asked for since the given time (a batch counts once, whatever its size). */
+  count: number;
+  /** When the oldest of them was made: the window frees up a minute after it. */
+  oldest: string | null;
+}
+
+/** What a rate limit counts: single jobs (not part of a batch) and batches the user made since `since`. */
+export async function requestsSince(db: Db, userId: number, since: string): Promise<RecentRequests> {
+  const jobs = await db
+    .selectFrom("jobs")
+    .select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.min("created_at").as("oldest")])
+    .where("user_id", "=", userId)
+    .where("batch_id", "is", null)
+    .where("created_at", ">=", since)
+    .executeTakeFirstOrThrow();
+  const batches = await db
+    .selectFrom("batches")
+    .select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.min("created_at").as("oldest")])
+    .where("user_id", "=", userId)
+    .where("created_at", ">=", since)
+    .executeTakeFirstOrThrow();
+  const oldest = [jobs.oldest, batches.oldest].filter((t): t is string => typeof t === "string").sort()[0];
+  return { count: Number(jobs.n) + Number(batches.n), oldest: oldest ?? null };
+}
+
+/** The jobs one chat message asked for (a redelivered update must not queue them twice). */
+export async function jobsOfRequest(db: Db, chatId: number, messageId: number): Promise<Job[]> {
+  return db
+    .selectFrom("jobs")
+    .selectAll()
+    .where("request_chat_id", "=", chatId)
+    .where("request_message_id", "=", messageId)
+    .orderBy("id")
+    .execute();
+}

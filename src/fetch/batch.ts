@@ -134,7 +134,8 @@ export function applyRange<T>(entries: T[], range: string): T[] {
   const match = /^\s*(\d{1,7})\s*(?:(-)\s*(\d{1,7})?)?\s*$/.exec(range);
   const start = Number(match?.[1]);
   const end = match?.[3] !== undefined ? Number(match[3]) : match?.[2] ? entries.length : start;
-  if (!match || start < 1 || end < start) {
+  // "9-" of a 3-link list is a range past the end, not a malformed one: say so before the order check.
+  if (!match || start < 1 || (end < start && start <= entries.length)) {
     throw new UserError("BATCH_BAD_RANGE", `Bad range "${range}"`, {
       userMessage: `“${range.slice(0, 40)}” is not a range; write it as start-end, such as 3-10.`,
     });

@@ -25,7 +25,7 @@ import type {
   PostCheck,
   TelegramGateway,
 } from "./gateway.js";
-import { markedId, normalise, peersOf } from "./incoming.js";
+import { fileOf, markedId, normalise, peersOf } from "./incoming.js";
 import { entitiesOfResult, formatText, keyboard, ptsOfResult, sentMessageId } from "./outgoing.js";
 import { sendFile, sendStoredAlbum, sendStoredDocument, uploadMedia } from "./send.js";
 import { asTelegramError, floodSeconds, TelegramError } from "./telegram-error.js";
@@ -421,6 +421,24 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
         }
         throw error;
       }
+    },
+
+    async messageFile(chatId, messageId) {
+      const peer = await inputPeer(chatId);
+      const id = [new Api.InputMessageID({ id: messageId })];
+      const result = await call<Api.messages.TypeMessages>(
+        peer instanceof Api.InputPeerChannel
+          ? new Api.channels.GetMessages({
+              channel: new Api.InputChannel({ channelId: peer.channelId, accessHash: peer.accessHash }),
+              id,
+            })
+          : new Api.messages.GetMessages({ id }),
+      );
+      if (result instanceof Api.messages.MessagesNotModified) return undefined;
+      const message = result.messages.find((m): m is Api.Message => m instanceof Api.Message);
+      // messages.getMessages looks in the bot's own box: a message of another chat with the same id is not it.
+      if (!message || markedId(message.peerId) !== chatId) return undefined;
+      return fileOf(message.media);
     },
 
     async downloadFile(file: IncomingFile, { maxBytes, signal }) {

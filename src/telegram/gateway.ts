@@ -136,6 +136,8 @@ export interface TelegramGateway {
   resolveChat(ref: string | number): Promise<ChatInfo>;
   /** May this account post in `chatId`? */
   canPost(chatId: number): Promise<PostCheck>;
+  /** The file attached to a message of a chat the bot is in (the .txt a /batch replies to); undefined if none. */
+  messageFile(chatId: number, messageId: number): Promise<IncomingFile | undefined>;
   /** Fetches a file a user sent into memory; refuses files over `maxBytes` before fetching a byte. */
   downloadFile(file: IncomingFile, options: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer>;
   uploadFile(path: string, options?: UploadOptions): Promise<UploadedFile>;

@@ -102,7 +102,7 @@ function entityOf(e: Api.TypeMessageEntity): TextEntity {
   return { type: "other", ...base };
 }
 
-function fileOf(media: Api.TypeMessageMedia | undefined): IncomingFile | undefined {
+export function fileOf(media: Api.TypeMessageMedia | undefined): IncomingFile | undefined {
   if (media instanceof Api.MessageMediaDocument && media.document instanceof Api.Document) {
     const d = media.document;
     const named = d.attributes.find(

@@ -106,6 +106,9 @@ describe("parseBatch", () => {
       code(() => parseBatch(text, { range: "x" })),
       "BATCH_BAD_RANGE",
     );
+    assert.throws(() => parseBatch(text, { range: "9-" }), {
+      userMessage: "The list has only 4 links; the range starts at 9.",
+    });
   });
 
   it("refuses files over the size and line bounds with a clear error", () => {

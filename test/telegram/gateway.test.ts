@@ -136,6 +136,35 @@ describe("gateway", () => {
     );
   });
 
+  it("finds the file of a message by id in its own chat only (what /batch replies to)", async (t) => {
+    const world = await startGatewayWorld(t);
+    const gateway = await world.open();
+    const chat = { user: world.alice.id, peer: world.bot.id };
+    const doc = await world.srv.server.sendDocument(world.alice.id, chat, {
+      name: "links.txt",
+      mimeType: "text/plain",
+      content: Buffer.from("https://example.com/a\n"),
+    });
+    const text = world.srv.server.sendText(world.alice.id, chat, "no file here");
+    const bob = world.srv.server.createUser({ firstName: "Bob" });
+    const other = await world.srv.server.sendDocument(
+      bob.id,
+      { user: bob.id, peer: world.bot.id },
+      { name: "other.txt", content: Buffer.from("x") },
+    );
+    await world.waitForReceived(3);
+    const file = await gateway.messageFile(world.alice.id, doc.id);
+    assert.equal(file?.name, "links.txt");
+    assert.equal(file?.size, 22);
+    assert.equal(await gateway.messageFile(world.alice.id, text.id), undefined);
+    assert.equal(
+      await gateway.messageFile(world.alice.id, other.id),
+      undefined,
+      "Bob's message is not in Alice's chat",
+    );
+    assert.equal(await gateway.messageFile(world.alice.id, 999_999), undefined);
+  });
+
   it("resolves a channel by @username and tells whether the bot may post there", async (t) => {
     const world = await startGatewayWorld(t);
     const gateway = await world.open();

@@ -17,6 +17,7 @@ import {
   type ChatRecord,
   type ChatRef,
   chatKey,
+  commandSetKey,
   type DocumentRecord,
   type MessageRecord,
   now,
@@ -101,6 +102,12 @@ function resolvePeer(ctx: CallContext, peer: unknown): ChatRef {
   }
   if (peer instanceof Api.InputPeerChannel) return { kind: "channel", id: resolveChannel(ctx, peer).id };
   throw new RpcFailure(400, "PEER_ID_INVALID");
+}
+
+/** The id a command scope's peer names: the other user of a private chat, else the chat's own id. */
+function scopePeerId(ctx: CallContext, peer: unknown): number {
+  const ref = resolvePeer(ctx, peer);
+  return ref.kind === "private" ? ref.b : ref.id;
 }
 
 function resolveChannel(ctx: CallContext, ch: unknown) {
@@ -805,7 +812,18 @@ const methods = {
   "bots.SetBotCommands": (ctx: CallContext, r: Api.bots.SetBotCommands) => {
     const self = me(ctx);
     if (!self.bot) throw new RpcFailure(400, "USER_BOT_REQUIRED");
-    self.commands = r.commands.map((c) => ({ command: c.command, description: c.description }));
+    const commands = r.commands.map((c) => ({ command: c.command, description: c.description }));
+    const scope = r.scope;
+    const name =
+      scope instanceof Api.BotCommandScopeUsers
+        ? "users"
+        : scope instanceof Api.BotCommandScopeChatAdmins
+          ? "chat_admins"
+          : scope instanceof Api.BotCommandScopePeer
+            ? `peer:${scopePeerId(ctx, scope.peer)}`
+            : "default";
+    if (name === "default" && r.langCode === "") self.commands = commands;
+    self.commandSets.set(commandSetKey(name, r.langCode), commands);
     return true;
   },
 

@@ -84,6 +84,8 @@ export interface UserOptions {
   /** A cloud password: auth.signIn then answers SESSION_PASSWORD_NEEDED and auth.checkPassword (SRP) follows. */
   password?: string;
   passwordHint?: string;
+  /** The app's language ("en", "ru"), which Telegram shows to bots. */
+  langCode?: string;
 }
 
 /** What the server tells in-process listeners (tests wait on these instead of sleeping). */
@@ -440,18 +442,23 @@ export class TelegramServer {
     from: number,
     chat: ChatSpec,
     messageId: number,
-    button: { data?: string; text?: string },
+    button: { data?: string; text?: string; forged?: boolean },
     timeoutMs = 5000,
   ): Promise<{ answered: boolean; message: string | null; alert: boolean }> {
     const ref = this.chatRef(chat);
     const m = this.world.getMessage(ref, messageId);
     if (!m) throw new Error(`no message ${messageId} in that chat`);
-    const b = m.buttons
-      ?.flat()
-      .find(
-        (x) =>
-          x.data && (button.data !== undefined ? x.data.toString() === button.data : x.text === button.text),
-      );
+    // A forged press sends data no button carries, as a modified client can (messages.getBotCallbackAnswer).
+    const b =
+      button.forged && button.data !== undefined
+        ? { data: Buffer.from(button.data, "utf8") }
+        : m.buttons
+            ?.flat()
+            .find(
+              (x) =>
+                x.data &&
+                (button.data !== undefined ? x.data.toString() === button.data : x.text === button.text),
+            );
     if (!b?.data) throw new Error("no such callback button on that message");
     const user = this.world.users.get(from)!;
     const queryId = randomLong();

@@ -29,6 +29,10 @@ export interface UserRecord {
   botToken: string | undefined;
   /** Bot commands set with bots.setBotCommands (default scope). */
   commands: { command: string; description: string }[];
+  /** Every command list set with bots.setBotCommands, by `commandSetKey(scope, langCode)`. */
+  commandSets: Map<string, { command: string; description: string }[]>;
+  /** The language the user's app reports (shown to bots only, as Telegram does). */
+  langCode: string | undefined;
   /** The account's common message box: pts, seq, date and the log getDifference reads. */
   box: UpdateBox;
   /** Digits only; users log in with it (auth.sendCode). */
@@ -143,6 +147,13 @@ export interface CreateUserOptions {
   /** Users only: a cloud password (2FA) asked after the code. */
   password?: string;
   passwordHint?: string;
+  /** Users only: the app's language ("en", "ru"), which Telegram shows to bots. */
+  langCode?: string;
+}
+
+/** The key of a command list: the scope ("default", "users", "chat_admins", "peer:<id>") and the language. */
+export function commandSetKey(scope: string, langCode: string): string {
+  return `${scope}|${langCode}`;
 }
 
 /** What a test says when it makes a group or channel (server, control API and client share it). */
@@ -201,6 +212,8 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
       premium: !bot && (opts.premium ?? false),
       botToken: bot ? `${id}:${randomBytes(26).toString("base64url")}` : undefined,
       commands: [],
+      commandSets: new Map(),
+      langCode: bot ? undefined : opts.langCode,
       box: new UpdateBox(() => this.updateLog, true, now()),
       phone,
       password: opts.password === undefined ? undefined : newPasswordRecord(opts.password, opts.passwordHint),
@@ -364,6 +377,7 @@ export class World extends EventEmitter<{ event: [WorldEvent] }> {
       accessHash: returnBigInt(u.accessHash),
       firstName: u.firstName,
       username: u.username,
+      langCode: viewerId !== undefined && this.users.get(viewerId)?.bot ? u.langCode : undefined,
       botInfoVersion: u.bot ? 1 : undefined,
       status: u.bot ? undefined : new Api.UserStatusRecently({}),
     });

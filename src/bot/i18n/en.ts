@@ -1,0 +1,119 @@
+/**
+ * Every text the bot shows, in English: the reference catalog whose keys every other language has (a test checks
+ * that each catalog has the same keys and the same {placeholders}). Texts are Telegram HTML; {params} are escaped
+ * when filled in, so a name holding "<b>" shows as written.
+ */
+export const en = {
+  "error.user": "⚠️ {message}",
+  "error.hint": "{hint}",
+  "error.internal": "⚠️ Something went wrong on our side. The operator has the details.",
+  "error.internal.next": "Try again in a minute; if it keeps happening, tell the operator.",
+
+  "access.denied":
+    "You do not have access to this bot yet.\nYour Telegram id: <code>{id}</code>\nSend this id to the bot's owner and ask them to run <code>/allow {id}</code>.",
+  "access.denied.short": "You do not have access to this bot. Your id is {id}: send it to the owner.",
+
+  "role.owner": "owner",
+  "role.admin": "admin",
+  "role.user": "user",
+  "role.banned": "banned",
+
+  "start.welcome":
+    "<b>Hello, {name}!</b>\nSend me a link and I upload the file to Telegram (up to 2000 MiB a file).\nSeveral links: one per line; “link | new name” renames. A .txt list of links becomes a batch.\n\nYour id: <code>{id}</code> · role: {role}",
+  "menu.queue": "📋 My queue",
+  "menu.help": "❓ Help",
+
+  "help.title": "<b>Commands</b>",
+  "help.line": "/{name} — {description}",
+  "help.usage":
+    "Send links one per line; “link | new name” renames. Send a .txt list for a batch, or reply <code>/batch 3-10</code> to one to take links 3 to 10.",
+
+  "cmd.start": "welcome and your id",
+  "cmd.help": "what I can do",
+  "cmd.queue": "your running and waiting jobs",
+  "cmd.cancel": "cancel a job: /cancel 12, or /cancel all",
+  "cmd.batch": "reply to a .txt list: /batch [from-to] [destination]",
+  "cmd.allow": "let a user in: /allow ID or @username",
+  "cmd.ban": "ban a user and cancel their jobs: /ban ID or @username",
+  "cmd.promote": "make a user an admin: /promote ID or @username",
+  "cmd.demote": "make an admin a user again: /demote ID or @username",
+
+  "command.unknown": "I do not know /{name}. /help lists the commands.",
+  "command.forbidden": "/{name} is not available to you. /help lists yours.",
+  "text.hint": "Send me a link (http or https), or a .txt list of links. /help tells more.",
+  "document.notText": "I take .txt lists of links only. Send links one per line in a .txt file.",
+
+  "links.queued": "<b>Queued {count}</b>",
+  "links.line": "#{id} · {name} · place {position}",
+  "links.lineEta": "#{id} · {name} · place {position} · ≈ {eta}",
+  "links.lineRunning": "#{id} · {name} · started",
+  "links.tooMany":
+    "Only the first {max} links of a message are taken; {skipped} were left out. Send a .txt list for more.",
+  "links.invalid": "Not queued: {link} — {reason}",
+  "links.existing": "These links were queued already: {ids}.",
+
+  "limit.rate":
+    "You reached the limit of {limit} requests a minute. It resets at {time} UTC (in {seconds} s); send the rest then.",
+  "limit.queue":
+    "You have {queued} unfinished jobs; the limit is {limit}. The limit frees up as your jobs finish: see /queue.",
+  "limit.partial": "{queued} of {wanted} queued; the rest went over a limit:",
+
+  "batch.queued": "<b>Batch #{batch}</b>: {count} links from {name} queued.",
+  "batch.firstPlace": "First of them: place {position}.",
+  "batch.rejected": "<b>Not queued</b>",
+  "batch.rejectedLine": "Line {line}: {reason}",
+  "batch.duplicate": "Line {line}: the same link as line {first}",
+  "batch.more": "… and {count} more",
+  "batch.empty": "The list has no link I can take.",
+  "batch.needReply":
+    "Reply <code>/batch</code> to a .txt list (for example <code>/batch 3-10 @channel</code>).",
+  "batch.tooBig": "The list is {size}; at most {max} are accepted. Split it into several files.",
+  "batch.noFile": "The message you replied to holds no .txt list.",
+
+  "destination.notFound": "I cannot find the chat {chat}. Check the name, or make me a member first.",
+  "destination.cannotPost": "I cannot post in {title}: make me an admin there, then try again.",
+  "destination.notAllowed": "You may send files only here or to a chat an admin added for you.",
+
+  "queue.empty": "Nothing of yours is queued or running. Send a link to start.",
+  "queue.emptyAll": "Nothing is queued or running.",
+  "queue.title": "<b>Your queue</b> · {running} running, {waiting} waiting in all",
+  "queue.titleAll": "<b>Queue</b> · {running} running, {waiting} waiting",
+  "queue.running": "#{id} · {name} · {status}{percent}",
+  "queue.waiting": "#{id} · {name} · place {position}",
+  "queue.waitingEta": "#{id} · {name} · place {position} · ≈ {eta}",
+  "queue.later": "#{id} · {name} · tries again at {time} UTC",
+  "queue.cancelling": "#{id} · {name} · cancelling",
+  "queue.owner": "user {user}",
+  "queue.more": "… and {count} more",
+
+  "status.queued": "queued",
+  "status.downloading": "downloading",
+  "status.processing": "preparing",
+  "status.uploading": "uploading",
+  "status.sending": "sending",
+
+  "cancel.usage": "<code>/cancel 12</code> cancels job 12; <code>/cancel all</code> cancels all of yours.",
+  "cancel.done": "Cancelled: {ids}.",
+  "cancel.stopping": "Stopping: {ids}. They end in a moment.",
+  "cancel.none": "Nothing of yours to cancel.",
+  "cancel.notFound": "You have no unfinished job #{id}. /queue lists yours.",
+
+  "admin.usage": "Write <code>/{name} 123456789</code> or <code>/{name} @username</code>.",
+  "admin.unknownUser": "I do not know {who}. Use their numeric id (they get it from /start).",
+  "admin.owner": "The owner's role comes from the configuration; it cannot be changed here.",
+  "admin.notOnAdmin": "Only the owner can change an admin's role.",
+  "admin.self": "You cannot change your own role.",
+  "admin.allowed": "User {who} may use the bot now.",
+  "admin.banned": "User {who} is banned; {cancelled} of their jobs were cancelled.",
+  "admin.promoted": "User {who} is an admin now.",
+  "admin.demoted": "User {who} is a user again.",
+  "admin.already": "User {who} is already {role}.",
+
+  "callback.invalid": "This button is no longer valid.",
+  "callback.notYours": "This button belongs to someone else.",
+  "callback.unavailable": "The live status is not available yet.",
+} as const;
+
+export type MessageKey = keyof typeof en;
+/** A catalog: a text for every key (a missing one fails typechecking and the catalog test). */
+export type Catalog = Readonly<Record<MessageKey, string>>;

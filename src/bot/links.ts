@@ -1,0 +1,107 @@
+/**
+ * A message with links becomes jobs: every http(s) link in it, one per line or several on a line; "link | new name"
+ * renames (the name is sanitised later, with the download). At most `linksPerMessage` are taken; more belong in a
+ * .txt list. The reply lists what was queued with each job's place in the queue.
+ */
+import { jobsOfRequest } from "../db/jobs.js";
+import { queueOverview } from "../db/queue-overview.js";
+import type { Job } from "../db/schema.js";
+import { getUserSettings } from "../db/settings.js";
+import { MedusaError } from "../errors.js";
+import { parseHttpUrl } from "../fetch/guard/url-guard.js";
+import type { BotContext } from "./context.js";
+import { type LinkRequest, queueLinks, refusalText } from "./enqueue.js";
+import { etaText, fitLines, jobLabel, linkLabel } from "./render.js";
+
+const LINK = /\bhttps?:\/\/[^\s<>"]+/gi;
+/** Bounds the work on one message whatever it holds (Telegram's own limit is 4096 characters). */
+const MAX_SCANNED_LINKS = 1000;
+
+export interface FoundLinks {
+  links: LinkRequest[];
+  /** Links that are not valid http(s) links, with why. */
+  invalid: { link: string; reason: string }[];
+}
+
+export function findLinks(text: string): FoundLinks {
+  const links: LinkRequest[] = [];
+  const invalid: FoundLinks["invalid"] = [];
+  let scanned = 0;
+  for (const line of text.split(/\r?\n/)) {
+    // "link | name": what follows the first bar names the line's (last) link, and is never scanned for links.
+    const bar = line.indexOf("|");
+    const linkPart = bar < 0 ? line : line.slice(0, bar);
+    const name = bar < 0 ? undefined : line.slice(bar + 1).trim() || undefined;
+    const found = [...linkPart.matchAll(LINK)];
+    for (const [index, match] of found.entries()) {
+      if (++scanned > MAX_SCANNED_LINKS) return { links, invalid };
+      const raw = match[0].replace(/[).,;!?]+$/, "");
+      try {
+        const url = parseHttpUrl(raw);
+        links.push({ url: url.href, name: index === found.length - 1 ? name : undefined });
+      } catch (error) {
+        invalid.push({ link: raw, reason: error instanceof MedusaError ? error.userMessage : "not a link" });
+      }
+    }
+  }
+  return { links, invalid };
+}
+
+/** Queues the links of a message and replies once. */
+export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<void> {
+  if (ctx.incoming.kind !== "message") return;
+  const lines: string[] = [];
+  // A redelivered update (the process died while handling it) may have queued its jobs already.
+  if (ctx.incoming.redelivered) {
+    const existing = await jobsOfRequest(ctx.db, ctx.incoming.chatId, ctx.incoming.messageId);
+    if (existing.length > 0) {
+      await ctx.reply(ctx.t("links.existing", { ids: existing.map((j) => `#${j.id}`).join(", ") }));
+      return;
+    }
+  }
+  const max = ctx.deps.limits.linksPerMessage;
+  const wanted = found.links.slice(0, max);
+  const settings = await getUserSettings(ctx.db, ctx.incoming.from.id);
+  const outcome = await queueLinks(ctx, wanted, {
+    destinationChatId: settings.destinationChatId ?? ctx.incoming.chatId,
+  });
+  if (outcome.jobs.length === 0 && outcome.refusal && outcome.quiet) return;
+
+  if (outcome.jobs.length > 0) lines.push(...(await queuedLines(ctx, outcome.jobs)));
+  if (outcome.refusal) {
+    if (outcome.jobs.length > 0) {
+      lines.push("", ctx.t("limit.partial", { queued: outcome.jobs.length, wanted: wanted.length }));
+    }
+    lines.push(refusalText(ctx, outcome.refusal));
+  }
+  if (found.links.length > max) {
+    lines.push("", ctx.t("links.tooMany", { max, skipped: found.links.length - max }));
+  }
+  for (const bad of found.invalid) {
+    lines.push(ctx.t("links.invalid", { link: linkLabel(bad.link), reason: bad.reason }));
+  }
+  const [head = "", ...rest] = lines;
+  await ctx.reply(fitLines(head, rest, (count) => ctx.t("queue.more", { count })));
+}
+
+/** "Queued N" and one line per job with its place (and a wait estimate once recent jobs give one). */
+export async function queuedLines(ctx: BotContext, jobs: readonly Job[]): Promise<string[]> {
+  const overview = await queueOverview(ctx.db, { userId: ctx.incoming.from.id });
+  const byId = new Map(overview.jobs.map((e) => [e.id, e]));
+  const lines = [ctx.t("links.queued", { count: jobs.length })];
+  for (const job of jobs) {
+    const entry = byId.get(job.id);
+    const name = jobLabel(job);
+    if (!entry || entry.position === null) {
+      lines.push(ctx.t("links.lineRunning", { id: job.id, name }));
+      continue;
+    }
+    const eta = etaText(entry.position, overview.recent.averageJobMs, ctx.deps.limits.workers);
+    lines.push(
+      eta
+        ? ctx.t("links.lineEta", { id: job.id, name, position: entry.position, eta })
+        : ctx.t("links.line", { id: job.id, name, position: entry.position }),
+    );
+  }
+  return lines;
+}
