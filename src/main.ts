@@ -7,6 +7,7 @@ import { openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
 import { startHttpServer } from "./http/server.js";
+import { createBatchFinisher } from "./jobs/batch-finish.js";
 import { createLogChats } from "./jobs/log-chats.js";
 import { createRunner } from "./jobs/runner.js";
 import { createJobSteps, stepSettings } from "./jobs/steps.js";
@@ -50,6 +51,18 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     log.debug({ kind: incoming.kind, chat: incoming.chatId, from: incoming.from.id }, "update");
   });
 
+  const logChats = createLogChats(database.db, gateway, config.logChannels, log);
+  const onLogRefused = (chatId: number, code: string) =>
+    log.warn({ chatId, code }, "a log channel refused a copy");
+  // A batch's summary goes out when its last job ends, and at start for any a crash left owed.
+  const batches = createBatchFinisher({
+    db: database.db,
+    gateway,
+    logChats,
+    log: log.child({ module: "batches" }),
+    onLogRefused,
+    crashPoint,
+  });
   const runner = createRunner({
     db: database.db,
     log: log.child({ module: "jobs" }),
@@ -61,14 +74,21 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       ...stepSettings(config),
       db: database.db,
       gateway,
-      logChats: createLogChats(database.db, gateway, config.logChannels, log),
-      onLogRefused: (chatId, code) => log.warn({ chatId, code }, "a log channel refused a copy"),
+      logChats,
+      onLogRefused,
       crashPoint,
     }),
+    onEvent: (event) => {
+      if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
+        void batches.jobEnded(event.job);
+      }
+    },
   });
   // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
   await runner.start();
   cleanups.push(() => runner.stop());
+  void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
+  cleanups.push(() => batches.stop());
 
   let ready = false;
   if (config.http.port > 0) {

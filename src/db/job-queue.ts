@@ -30,6 +30,7 @@ import {
   later,
   moveJob,
   refusal,
+  type SkippedLine,
   UNFINISHED_STATUSES,
 } from "./jobs.js";
 import { FINISHED_STATUSES, type Job, type JobStatus } from "./schema.js";
@@ -42,7 +43,7 @@ export interface QueueLimits {
 
 export interface EnqueueOptions {
   /** Make the jobs one batch (a .txt list): a batches row, and batch_id/position on each job. One user only. */
-  batch?: { chatId: number; sourceName: string | null };
+  batch?: { chatId: number; sourceName: string | null; skipped?: readonly SkippedLine[] };
   /** @default nowIso() */
   now?: string;
 }
@@ -117,6 +118,7 @@ export async function enqueueJobs(
         userId: jobs[0]!.user_id,
         chatId: options.batch.chatId,
         sourceName: options.batch.sourceName,
+        skipped: options.batch.skipped,
         total: jobs.length,
         now,
       })

@@ -41,7 +41,7 @@ const PROGRESS_EVERY_MS = 1000;
 /** Telegram refuses a stored document whose reference went stale with one of these: upload it again. */
 const STALE_REFERENCE = /^(FILE_REFERENCE_(EXPIRED|INVALID)|MEDIA_INVALID|MEDIA_EMPTY)$/;
 /** A log channel that refuses posts is skipped (and reported), never a reason to fail the job. */
-const LOG_REFUSED =
+export const LOG_REFUSED =
   /^(CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED|CHANNEL_PRIVATE|CHANNEL_INVALID|USER_BANNED_IN_CHANNEL|CHAT_SEND_MEDIA_FORBIDDEN|PEER_ID_INVALID|CHAT_UNKNOWN)$/;
 
 /**

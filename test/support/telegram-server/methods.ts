@@ -566,6 +566,7 @@ const methods = {
 
   "messages.SendMessage": (ctx: CallContext, r: Api.messages.SendMessage) => {
     const chat = resolvePeer(ctx, r.peer);
+    if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
     if (!r.message.trim()) throw new RpcFailure(400, "MESSAGE_EMPTY");
     if (r.message.length > 4096) throw new RpcFailure(400, "MESSAGE_TOO_LONG");
     claimRandomId(ctx, r.randomId);
