@@ -142,6 +142,11 @@ export interface ClaimOptions {
    * @default any job
    */
   ids?: readonly number[];
+  /**
+   * Claim a batch's job only once every earlier job of its batch (lower position) has ended, so a batch is
+   * delivered in the order of its file however its downloads finish. @default false
+   */
+  inBatchOrder?: boolean;
   /** @default nowIso() */
   now?: string;
 }
@@ -196,7 +201,24 @@ export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | und
     .where((eb) => eb.or([eb("j.locked_by", "is", null), eb("j.locked_until", "<", now)]))
     .where("j.cancel_requested", "=", 0)
     .whereRef("j.attempts", "<", "j.max_attempts")
-    .$if(ids !== undefined, (q) => q.where("j.id", "in", ids ?? []));
+    .$if(ids !== undefined, (q) => q.where("j.id", "in", ids ?? []))
+    .$if(options.inBatchOrder === true, (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb("j.batch_id", "is", null),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom("jobs as e")
+                .select("e.id")
+                .whereRef("e.batch_id", "=", "j.batch_id")
+                .whereRef("e.position", "<", "j.position")
+                .where("e.status", "not in", FINISHED_STATUSES),
+            ),
+          ),
+        ]),
+      ),
+    );
   const next = db
     .selectFrom(heads.as("h"))
     .select("h.id")
