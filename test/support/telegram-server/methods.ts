@@ -581,8 +581,9 @@ const methods = {
     const chat = resolvePeer(ctx, r.peer);
     if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
     if (r.message.length > 1024) throw new RpcFailure(400, "MEDIA_CAPTION_TOO_LONG");
-    claimRandomId(ctx, r.randomId);
+    // A send refused for its media (MEDIA_INVALID) posted nothing: its random_id stays free for the retry.
     const document = await mediaDocument(ctx, r.media);
+    claimRandomId(ctx, r.randomId);
     const message = newMessage(ctx, chat, {
       text: r.message,
       document,
