@@ -11,6 +11,7 @@ import { createBatchFinisher } from "./jobs/batch-finish.js";
 import { createLogChats } from "./jobs/log-chats.js";
 import { createRunner } from "./jobs/runner.js";
 import { createJobSteps, stepSettings } from "./jobs/steps.js";
+import { createWorkCleanup } from "./jobs/work-cleanup.js";
 import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
 import { openBotGateway } from "./telegram/bot-client.js";
@@ -63,6 +64,10 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     onLogRefused,
     crashPoint,
   });
+  // The folders of jobs that failed or were cancelled, now and whatever a crash left behind.
+  const work = createWorkCleanup(database.db, config.paths.work, log.child({ module: "jobs" }));
+  const swept = await work.sweep();
+  if (swept > 0) log.info({ swept }, "removed the work folders of ended jobs");
   const runner = createRunner({
     db: database.db,
     log: log.child({ module: "jobs" }),
@@ -80,6 +85,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     }),
     onEvent: (event) => {
       if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
+        if (event.type !== "done") void work.jobEnded(event.job);
         void batches.jobEnded(event.job);
       }
     },

@@ -13,6 +13,7 @@ import { parseBatch } from "../../src/fetch/batch.js";
 import { createBatchFinisher } from "../../src/jobs/batch-finish.js";
 import { createRunner, type RunnerEvent } from "../../src/jobs/runner.js";
 import { createJobSteps, type JobOptions } from "../../src/jobs/steps.js";
+import { createWorkCleanup } from "../../src/jobs/work-cleanup.js";
 import { createLogger } from "../../src/logger.js";
 import { FFMPEG, FFPROBE, serveDirectory, YTDLP } from "../support/media-fixtures.js";
 import { startGatewayWorld } from "../telegram/support/gateway-world.js";
@@ -62,6 +63,7 @@ export async function pipelineWorld(t: TestContext, options: PipelineOptions = {
   };
   const finisher = createBatchFinisher({ db, gateway, logChats: async () => logChats, log });
   const workRoot = join(world.dir, "work");
+  const work = createWorkCleanup(db, workRoot, log);
   const runner = createRunner({
     db,
     log,
@@ -88,7 +90,8 @@ export async function pipelineWorld(t: TestContext, options: PipelineOptions = {
     onEvent: (event) => {
       events.push(event);
       if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
-        finisher.jobEnded(event.job).then(notify, notify);
+        const ended = event.type === "done" ? Promise.resolve() : work.jobEnded(event.job);
+        Promise.all([ended, finisher.jobEnded(event.job)]).then(notify, notify);
       }
       notify();
     },
