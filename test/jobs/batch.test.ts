@@ -100,6 +100,8 @@ describe("batch: a 30-link list to delivered messages and one summary", () => {
     }
     const big = await readFile(await makeRandomFile(join(p.files, "big.bin"), 20 * MIB));
     expected.push({ line: add(`${site}/big.bin`), kind: "split", data: big });
+    // The Premium route slots in here: one more line over FILE_LIMIT, with a Premium user session in the steps,
+    // expected whole (kind "bin", uploaded by the user session) instead of split, and 31 links in the list.
     const links = lines.filter((l) => /https?:\/\//.test(l)).length;
     assert.equal(links, 30, "thirty links in the list");
 
