@@ -10,9 +10,11 @@ import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { startHttpServer } from "./http/server.js";
+import { createBatchFinisher } from "./jobs/batch-finish.js";
 import { createLogChats } from "./jobs/log-chats.js";
 import { createRunner } from "./jobs/runner.js";
 import { createJobSteps, stepSettings } from "./jobs/steps.js";
+import { createWorkCleanup } from "./jobs/work-cleanup.js";
 import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
@@ -68,6 +70,22 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   const premium = await openConfiguredPremium(telegram, { db: database.db, log });
   if (premium) cleanups.push(() => premium.gateway.stop());
 
+  const logChats = createLogChats(database.db, gateway, config.logChannels, log);
+  const onLogRefused = (chatId: number, code: string) =>
+    log.warn({ chatId, code }, "a log channel refused a copy");
+  // A batch's summary goes out when its last job ends, and at start for any a crash left owed.
+  const batches = createBatchFinisher({
+    db: database.db,
+    gateway,
+    logChats,
+    log: log.child({ module: "batches" }),
+    onLogRefused,
+    crashPoint,
+  });
+  // The folders of jobs that failed or were cancelled, now and whatever a crash left behind.
+  const work = createWorkCleanup(database.db, config.paths.work, log.child({ module: "jobs" }));
+  const swept = await work.sweep();
+  if (swept > 0) log.info({ swept }, "removed the work folders of ended jobs");
   const runner = createRunner({
     db: database.db,
     log: log.child({ module: "jobs" }),
@@ -75,16 +93,22 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     fetchConcurrency: config.limits.concurrentJobs,
     deliverConcurrency: 1,
     crashPoint,
-    onEvent: (event) => metrics.onRunnerEvent(event),
     steps: createJobSteps({
       ...stepSettings(config),
       db: database.db,
       gateway,
-      logChats: createLogChats(database.db, gateway, config.logChannels, log),
+      logChats,
       ...(premium ? { premium } : {}),
-      onLogRefused: (chatId, code) => log.warn({ chatId, code }, "a log channel refused a copy"),
+      onLogRefused,
       crashPoint,
     }),
+    onEvent: (event) => {
+      metrics.onRunnerEvent(event);
+      if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
+        if (event.type !== "done") void work.jobEnded(event.job);
+        void batches.jobEnded(event.job);
+      }
+    },
   });
   const bot = createBot({
     db: database.db,
@@ -115,6 +139,8 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
   await runner.start();
   cleanups.push(() => runner.stop());
+  void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
+  cleanups.push(() => batches.stop());
 
   if (config.http.port > 0) {
     const server = await startHttpServer(config.http.host, config.http.port, {

@@ -30,6 +30,7 @@ import {
   later,
   moveJob,
   refusal,
+  type SkippedLine,
   UNFINISHED_STATUSES,
 } from "./jobs.js";
 import { FINISHED_STATUSES, type Job, type JobStatus } from "./schema.js";
@@ -42,7 +43,7 @@ export interface QueueLimits {
 
 export interface EnqueueOptions {
   /** Make the jobs one batch (a .txt list): a batches row, and batch_id/position on each job. One user only. */
-  batch?: { chatId: number; sourceName: string | null };
+  batch?: { chatId: number; sourceName: string | null; skipped?: readonly SkippedLine[] };
   /** @default nowIso() */
   now?: string;
 }
@@ -117,6 +118,7 @@ export async function enqueueJobs(
         userId: jobs[0]!.user_id,
         chatId: options.batch.chatId,
         sourceName: options.batch.sourceName,
+        skipped: options.batch.skipped,
         total: jobs.length,
         now,
       })
@@ -140,6 +142,11 @@ export interface ClaimOptions {
    * @default any job
    */
   ids?: readonly number[];
+  /**
+   * Claim a batch's job only once every earlier job of its batch (lower position) has ended, so a batch is
+   * delivered in the order of its file however its downloads finish. @default false
+   */
+  inBatchOrder?: boolean;
   /** @default nowIso() */
   now?: string;
 }
@@ -194,7 +201,24 @@ export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | und
     .where((eb) => eb.or([eb("j.locked_by", "is", null), eb("j.locked_until", "<", now)]))
     .where("j.cancel_requested", "=", 0)
     .whereRef("j.attempts", "<", "j.max_attempts")
-    .$if(ids !== undefined, (q) => q.where("j.id", "in", ids ?? []));
+    .$if(ids !== undefined, (q) => q.where("j.id", "in", ids ?? []))
+    .$if(options.inBatchOrder === true, (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb("j.batch_id", "is", null),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom("jobs as e")
+                .select("e.id")
+                .whereRef("e.batch_id", "=", "j.batch_id")
+                .whereRef("e.position", "<", "j.position")
+                .where("e.status", "not in", FINISHED_STATUSES),
+            ),
+          ),
+        ]),
+      ),
+    );
   const next = db
     .selectFrom(heads.as("h"))
     .select("h.id")

@@ -70,6 +70,7 @@ export type JobRequest = Pick<
   | "run_at"
   | "max_attempts"
   | "bytes_total"
+  | "batch_line"
 >;
 
 /** `now` plus `ms`, as stored. */
@@ -236,9 +237,22 @@ export async function listJobsForUser(db: Db, userId: number, limit = 20): Promi
     .execute();
 }
 
+/** A line of a batch file that never became a job (not a link, a repeated link), as its summary reports it. */
+export interface SkippedLine {
+  line: number;
+  reason: string;
+}
+
 export async function insertBatch(
   trx: Trx,
-  batch: { userId: number; chatId: number; sourceName: string | null; total: number; now: string },
+  batch: {
+    userId: number;
+    chatId: number;
+    sourceName: string | null;
+    total: number;
+    now: string;
+    skipped?: readonly SkippedLine[] | undefined;
+  },
 ): Promise<Batch> {
   return trx
     .insertInto("batches")
@@ -248,6 +262,7 @@ export async function insertBatch(
       source_name: batch.sourceName,
       total: batch.total,
       created_at: batch.now,
+      skipped: JSON.stringify(batch.skipped ?? []),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -287,6 +302,7 @@ export async function createBatch(
     chatId: number;
     sourceName: string | null;
     jobs: Omit<NewJob, "batch_id" | "position">[];
+    skipped?: readonly SkippedLine[];
   },
 ): Promise<{ batch: Batch; jobs: Job[] }> {
   const now = nowIso();

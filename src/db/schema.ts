@@ -70,6 +70,12 @@ export interface BatchesTable {
   status_message_id: number | null;
   created_at: Timestamp;
   finished_at: string | null;
+  /** JSON [{ line, reason }]: lines of the file that never became jobs. */
+  skipped: ColumnType<string, string | undefined, string>;
+  /** The summary as rendered when the batch ended (Telegram HTML). */
+  summary: string | null;
+  /** Every chat has the summary (or refused it); null while one is owed. */
+  summary_sent_at: string | null;
 }
 
 export interface FilesTable {
@@ -134,6 +140,8 @@ export interface JobsTable {
   checkpoint: ColumnType<string, string | undefined, string>;
   /** JSON list of child process-group ids running for the job. */
   pids: ColumnType<string, string | undefined, string>;
+  /** The line of the batch file this job came from. */
+  batch_line: number | null;
 }
 
 export interface DeliveriesTable {
@@ -145,6 +153,20 @@ export interface DeliveriesTable {
   target: "destination" | "log";
   random_id: string;
   message_id: number | null;
+  created_at: Timestamp;
+  sent_at: string | null;
+}
+
+export interface BatchSummariesTable {
+  id: Generated<number>;
+  batch_id: number;
+  chat_id: number;
+  target: "chat" | "log";
+  random_id: string;
+  /** 0 when an earlier attempt posted it (the re-send was a duplicate). */
+  message_id: number | null;
+  /** Why the chat refused it for good; it is skipped. */
+  refused: string | null;
   created_at: Timestamp;
   sent_at: string | null;
 }
@@ -245,6 +267,7 @@ export interface Database {
   files: FilesTable;
   jobs: JobsTable;
   deliveries: DeliveriesTable;
+  batch_summaries: BatchSummariesTable;
   events: EventsTable;
   update_state: UpdateStateTable;
   handled_updates: HandledUpdatesTable;
@@ -266,6 +289,7 @@ export type Job = Selectable<JobsTable>;
 export type NewJob = Insertable<JobsTable>;
 export type JobUpdate = Updateable<JobsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
+export type BatchSummaryDelivery = Selectable<BatchSummariesTable>;
 export type EventRecord = Selectable<EventsTable>;
 export type UpdateState = Pick<Selectable<UpdateStateTable>, "pts" | "qts" | "date" | "seq">;
 export type Peer = Selectable<PeersTable>;

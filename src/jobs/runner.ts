@@ -173,6 +173,8 @@ export function createRunner(options: RunnerOptions): Runner {
             workerId,
             leaseMs,
             statuses: LANE_STATUSES[lane],
+            // Downloads run side by side; a batch's files are posted in the order of its file.
+            inBatchOrder: lane === "deliver",
             ...(options.onlyJobs ? { ids: options.onlyJobs } : {}),
           });
         } catch (error) {

@@ -35,6 +35,7 @@ import type { UploadedFile, UploadOptions } from "../telegram/uploader.js";
 import { type PremiumAccount, routeFile } from "./accounts.js";
 import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
+import { reuseDelivered } from "./dedupe.js";
 import { renderLogCard } from "./log-card.js";
 import type { JobSteps, StepContext } from "./runner.js";
 import { type SavedUpload, trackUpload } from "./upload-resume.js";
@@ -44,7 +45,7 @@ export const BOT_FILE_LIMIT = 2000 * 1024 * 1024;
 /** Progress rows are written at most this often per job. */
 const PROGRESS_EVERY_MS = 1000;
 /** Telegram refuses a stored document whose reference went stale with one of these: upload it again. */
-const STALE_REFERENCE = /^(FILE_REFERENCE_(EXPIRED|INVALID)|MEDIA_INVALID|MEDIA_EMPTY)$/;
+export const STALE_REFERENCE = /^(FILE_REFERENCE_(EXPIRED|INVALID)|MEDIA_INVALID|MEDIA_EMPTY)$/;
 /** A resumed upload whose saved parts Telegram no longer has: upload it afresh under a new file id. */
 const PARTS_GONE = /^(FILE_PARTS_INVALID|FILE_PART_\d+_MISSING)$/;
 /**
@@ -53,7 +54,7 @@ const PARTS_GONE = /^(FILE_PARTS_INVALID|FILE_PART_\d+_MISSING)$/;
  */
 const RESUMED_PART_RESAVES = 4;
 /** A log channel that refuses posts is skipped (and reported), never a reason to fail the job. */
-const LOG_REFUSED =
+export const LOG_REFUSED =
   /^(CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED|CHANNEL_PRIVATE|CHANNEL_INVALID|USER_BANNED_IN_CHANNEL|CHAT_SEND_MEDIA_FORBIDDEN|PEER_ID_INVALID|CHAT_UNKNOWN)$/;
 
 /**
@@ -160,6 +161,8 @@ export function createJobSteps(deps: StepDeps): JobSteps {
 
   return {
     async fetch(job, ctx) {
+      const reused = await reuseDelivered({ db, gateway }, job, ctx);
+      if (reused) return reused;
       const workDir = job.work_dir ?? path.join(deps.workRoot, `job-${job.id}`);
       if (job.download_path && (await isComplete(job.download_path, job.bytes_total))) return {};
       // An earlier attempt's leftovers (a partial download under a random name) would only take disk space.
@@ -601,7 +604,7 @@ function telegramCode(error: unknown): string {
   return typeof code === "string" ? code : "";
 }
 
-function storedOf(record: FileRecord): StoredDocument {
+export function storedOf(record: FileRecord): StoredDocument {
   return {
     id: record.document_id,
     accessHash: record.access_hash,

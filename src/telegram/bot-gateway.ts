@@ -10,7 +10,7 @@ import { UpdateConnectionState } from "telegram/network/index.js";
 import type { Db } from "../db/database.js";
 import { findPeerByUsername, getPeer, savePeers } from "../db/peers.js";
 import type { TelegramAccount } from "../db/schema.js";
-import { abortableSleep, withDeadline } from "../lib/abort.js";
+import { abortableSleep, throwIfAborted, withDeadline } from "../lib/abort.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { randomLong } from "../lib/ids.js";
 import type { Logger } from "../logger.js";
@@ -28,6 +28,7 @@ import type {
 import { fileOf, markedId, normalise, peersOf } from "./incoming.js";
 import { entitiesOfResult, formatText, keyboard, ptsOfResult, sentMessageId } from "./outgoing.js";
 import { sendFile, sendStoredAlbum, sendStoredDocument, uploadMedia } from "./send.js";
+import { sendTextOnce } from "./send-text.js";
 import { asTelegramError, floodSeconds, TelegramError } from "./telegram-error.js";
 import { UpdateBox } from "./update-box.js";
 import { uploadFile } from "./uploader.js";
@@ -521,6 +522,52 @@ export async function createGateway(options: GatewayOptions): Promise<TelegramGa
       } catch (error) {
         throw asTelegramError(error);
       }
+    },
+
+    async sendTextOnce(chatId, text, onceOptions) {
+      const [message, entities] = formatText(text, { html: onceOptions.html ?? false });
+      try {
+        const sent = await sendTextOnce(client, {
+          peer: await inputPeer(chatId),
+          message,
+          entities,
+          randomId: onceOptions.randomId,
+          signal: onceOptions.signal,
+        });
+        if (sent.duplicate) return { messageId: undefined, duplicate: true };
+        acknowledgeSent(sent.result);
+        return { messageId: sentMessageId(sent.result), duplicate: false };
+      } catch (error) {
+        throw asTelegramError(error);
+      }
+    },
+
+    async refreshDocument(chatId, document, refreshOptions = {}) {
+      throwIfAborted(refreshOptions.signal);
+      const media = await call<Api.TypeMessageMedia>(
+        new Api.messages.UploadMedia({
+          peer: await inputPeer(chatId),
+          media: new Api.InputMediaDocument({
+            id: new Api.InputDocument({
+              id: returnBigInt(document.id),
+              accessHash: returnBigInt(document.accessHash),
+              fileReference: document.fileReference,
+            }),
+          }),
+        }),
+      );
+      if (!(media instanceof Api.MessageMediaDocument) || !(media.document instanceof Api.Document)) {
+        throw new TelegramError("MEDIA_INVALID", `Telegram answered uploadMedia with ${media.className}`);
+      }
+      const d = media.document;
+      return {
+        id: d.id.toString(),
+        accessHash: d.accessHash.toString(),
+        fileReference: Buffer.from(d.fileReference),
+        dcId: d.dcId,
+        size: Number(d.size.toString()),
+        mimeType: d.mimeType,
+      };
     },
 
     connectionState: () => state,

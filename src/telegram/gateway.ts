@@ -165,6 +165,25 @@ export interface TelegramGateway {
     items: Array<{ document: StoredDocument; randomId: bigint; caption?: string }>,
     options: { html?: boolean; signal?: AbortSignal },
   ): Promise<{ messageIds: (number | undefined)[]; duplicate: boolean }>;
+  /**
+   * Sends text with a caller-stored random_id, for a message that must go out once across crashes (a batch's
+   * summary); `duplicate` when an earlier attempt with that id already posted it (its id is then unknown).
+   */
+  sendTextOnce(
+    chatId: number,
+    text: string,
+    options: { randomId: bigint; html?: boolean; signal?: AbortSignal },
+  ): Promise<{ messageId: number | undefined; duplicate: boolean }>;
+  /**
+   * Asks for a stored document again by reference (messages.uploadMedia; nothing is posted, nothing uploaded): the
+   * document with a fresh file reference, or an error coded FILE_REFERENCE_EXPIRED / MEDIA_INVALID when Telegram
+   * no longer accepts it (upload the file again).
+   */
+  refreshDocument(
+    chatId: number,
+    document: StoredDocument,
+    options?: { signal?: AbortSignal },
+  ): Promise<StoredDocument>;
   connectionState(): ConnectionState;
   onConnectionState(listener: (state: ConnectionState) => void): () => void;
   stop(): Promise<void>;

@@ -52,6 +52,31 @@ const claim = (db: Db, workerId: string, now: string, statuses?: readonly JobSta
   claimJob(db, { workerId, leaseMs: LEASE_MS, now, ...(statuses ? { statuses } : {}) });
 
 describe("claiming", () => {
+  it("in batch order, holds a batch's job back until every earlier one has ended; other jobs go ahead", async (t) => {
+    const { db } = await queueDatabase(t);
+    const [first, second, third] = await db.transaction().execute((trx) =>
+      enqueueJobs(trx, [request(1, 0), request(1, 1), request(1, 2)], NO_CAPS, {
+        batch: { chatId: 1, sourceName: "links.txt" },
+        now: at(0),
+      }),
+    );
+    const [single] = await enqueue(db, 2, 1);
+    for (const job of [second, third, single]) await transitionJob(db, job!.id, "processing");
+    const ordered = (now: string) =>
+      claimJob(db, { workerId: "d", leaseMs: LEASE_MS, now, statuses: UPLOADS, inBatchOrder: true });
+    assert.equal((await ordered(at(1)))?.id, single!.id, "the single link is not held up by the batch");
+    assert.equal(await ordered(at(1)), undefined, "line 2 waits for line 1, still downloading");
+    assert.equal(
+      (await claim(db, "d2", at(1), UPLOADS))?.id,
+      second!.id,
+      "without the option it would go first",
+    );
+    await releaseJob(db, second!.id, "d2", { now: at(1) });
+    await transitionJob(db, first!.id, "failed");
+    assert.equal((await ordered(at(2)))?.id, second!.id, "line 1 ended (failed): line 2 goes");
+    assert.equal(await ordered(at(2)), undefined, "line 3 waits for line 2");
+  });
+
   it("takes higher priority first, then the oldest job", async (t) => {
     const { db } = await queueDatabase(t);
     const [first, second] = await enqueue(db, 1, 2);

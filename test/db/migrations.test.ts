@@ -6,10 +6,12 @@ import { knownMigrations, migrateToLatest, openDatabase } from "../../src/db/dat
 import * as m0001 from "../../src/db/migrations/0001_initial.js";
 import * as m0002 from "../../src/db/migrations/0002_updates.js";
 import * as m0003 from "../../src/db/migrations/0003_job_queue.js";
+import * as m0005 from "../../src/db/migrations/0005_batch_summary.js";
 import * as m0007 from "../../src/db/migrations/0007_history_totals.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const TABLES = [
+  "batch_summaries",
   "batches",
   "bot_settings",
   "chats",
@@ -275,5 +277,49 @@ describe("migrations", () => {
       .map((c) => c.name)
       .filter((name) => ["priority", "run_at", "locked_by"].includes(name));
     assert.deepEqual(columns, [], "the columns added before the failure were rolled back");
+  });
+
+  it("owe no summary for batches that ended before the batch summary migration, and can be undone", async (t) => {
+    const opened = openDatabase(path.join(tempDir(t), "medusa.db"));
+    t.after(() => opened.close());
+    const upTo = (names: string[]) =>
+      new Migrator({
+        db: opened.db,
+        provider: {
+          getMigrations: async () =>
+            Object.fromEntries(
+              Object.entries({
+                "0001_initial": m0001,
+                "0002_updates": m0002,
+                "0003_job_queue": m0003,
+                "0005_batch_summary": m0005,
+              }).filter(([name]) => names.includes(name)),
+            ),
+        },
+      });
+    const before = upTo(["0001_initial", "0002_updates", "0003_job_queue"]);
+    assert.equal((await before.migrateToLatest()).error, undefined);
+    opened.sqlite.prepare("INSERT INTO users (id) VALUES (1)").run();
+    opened.sqlite
+      .prepare(
+        "INSERT INTO batches (user_id, chat_id, total, status, finished_at) VALUES (1, 1, 0, 'done', '2024-05-01T10:00:00.000Z'), (1, 1, 3, 'running', NULL)",
+      )
+      .run();
+    const all = upTo(["0001_initial", "0002_updates", "0003_job_queue", "0005_batch_summary"]);
+    assert.equal((await all.migrateToLatest()).error, undefined);
+    assert.deepEqual(opened.sqlite.prepare("SELECT id, summary_sent_at, skipped FROM batches").all(), [
+      { id: 1, summary_sent_at: "2024-05-01T10:00:00.000Z", skipped: "[]" },
+      { id: 2, summary_sent_at: null, skipped: "[]" },
+    ]);
+    assert.throws(
+      () => opened.sqlite.prepare("UPDATE batches SET skipped = '[1,' WHERE id = 2").run(),
+      /CHECK constraint failed/,
+    );
+    assert.equal((await all.migrateDown()).error, undefined);
+    const batchColumns = (
+      opened.sqlite.prepare("SELECT name FROM pragma_table_info('batches')").all() as { name: string }[]
+    ).map((c) => c.name);
+    assert.ok(!batchColumns.includes("summary_sent_at"), "the columns are gone after down");
+    assert.equal((await all.migrateToLatest()).error, undefined);
   });
 });

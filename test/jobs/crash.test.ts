@@ -1,20 +1,23 @@
 /**
- * Medusa killed with SIGKILL at the points where a crash could lose or double a delivery, then started again:
- * every file reaches the user and the log channel exactly once, byte for byte, and no work files are left.
- * The real `medusa start` runs as a child process; the test plays the local Telegram server and a web site.
+ * Medusa killed with SIGKILL at the points where a crash could lose or double a delivery, then started again: the
+ * three links of a batch (a clip, a plain file, an HLS stream through yt-dlp) reach the user and the log channel
+ * exactly once, byte for byte, the batch's summary goes to both exactly once, and neither work files nor tool
+ * processes (yt-dlp, ffmpeg) are left. The real `medusa start` runs as a child process; the test plays the local
+ * Telegram server and a web site.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { openAndMigrate } from "../../src/db/database.js";
 import { enqueueJobs } from "../../src/db/job-queue.js";
-import { getJob } from "../../src/db/jobs.js";
+import { getBatch, getJob } from "../../src/db/jobs.js";
 import { savePeers } from "../../src/db/peers.js";
 import { touchUser } from "../../src/db/users.js";
-import { makeClip, makeRandomFile, serveDirectory } from "../support/media-fixtures.js";
+import { makeClip, makeHls, makeRandomFile, serveDirectory } from "../support/media-fixtures.js";
 import { startTelegramServer } from "../support/telegram-server/index.js";
 import { tempDir } from "../support/temp-dir.js";
 import { API_HASH, API_ID } from "../telegram-server/helpers.js";
@@ -31,6 +34,8 @@ interface WorldOptions {
   telegramBandwidth?: number;
   /** Size of the plain file. @default 1_200_000 */
   binBytes?: number;
+  /** A third link: a page with an HLS stream, fetched by yt-dlp (a tool a kill leaves running). @default false */
+  stream?: boolean;
 }
 
 async function crashWorld(t: TestContext, options: WorldOptions = {}) {
@@ -58,6 +63,22 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
     await makeClip(path.join(site, "clip.mp4"), { seconds: 2, faststart: true }),
     await makeRandomFile(path.join(site, "data.bin"), options.binBytes ?? 1_200_000),
   ];
+  const names = ["clip.mp4", "data.bin"];
+  if (options.stream) {
+    // A page with an HLS stream: yt-dlp fetches it (a tool group the job records, to be ended after a kill).
+    // Its segments come slowly (about 4 s in all) from a second site, so a kill lands while yt-dlp runs.
+    const source = await makeClip(path.join(dir, "stream-source.mp4"), { seconds: 3 });
+    const slow = path.join(dir, "slow");
+    await mkdir(path.join(slow, "hls"), { recursive: true });
+    await makeHls(source, path.join(slow, "hls"));
+    const slowSite = await serveDirectory(slow, { bytesPerSecond: 10_000 });
+    t.after(() => slowSite.close());
+    await writeFile(
+      path.join(site, "stream.html"),
+      `<html><head><title>Stream</title></head><body><video src="${slowSite.origin}/hls/index.m3u8"></video></body></html>`,
+    );
+    names.push("stream.html");
+  }
   const web = await serveDirectory(
     site,
     options.siteBytesPerSecond ? { bytesPerSecond: options.siteBytesPerSecond } : {},
@@ -88,7 +109,6 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
     TELEGRAM_SERVER_KEY_FILE: keyFile,
     TELEGRAM_DC_ID: String(srv.dcId),
     DATA_DIR: dataDir,
-    HTTP_PORT: "0",
     ALLOW_PRIVATE_NETWORKS: "true",
     LOG_CHANNELS: channel.peerId,
     LOG_LEVEL: "warn",
@@ -97,10 +117,11 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
   t.after(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   });
-  const medusa = (extra: Record<string, string> = {}) => {
+  const medusa = async (extra: Record<string, string> = {}) => {
+    const port = await freePort();
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli.ts"), "start"], {
       cwd: ROOT, // where --import finds tsx; every path Medusa uses is absolute
-      env: { ...env, ...extra },
+      env: { ...env, HTTP_PORT: String(port), ...extra },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -118,26 +139,53 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
         resolve(signal ?? String(code));
       });
     });
-    return { child, exit, stderr: () => stderr };
+    /** Resolves once it is up (/readyz answers 200): its SIGTERM handler is in place (bounded). */
+    const ready = async () => {
+      const deadline = Date.now() + DONE_TIMEOUT_MS;
+      for (;;) {
+        const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false, // not listening yet
+        );
+        if (ok) return;
+        if (Date.now() > deadline) throw new Error(`medusa never became ready\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    return { child, exit, ready, stderr: () => stderr };
   };
+  // One batch (line 2 of the list is not a link), as the bot queues a .txt.
   const jobs = await database.db.transaction().execute((trx) =>
     enqueueJobs(
       trx,
-      ["clip.mp4", "data.bin"].map((name) => ({
+      names.map((name, i) => ({
         user_id: alice.id,
         request_chat_id: alice.id,
         destination_chat_id: alice.id,
         source_url: `${web.origin}/${name}`,
+        batch_line: i === 0 ? 1 : i + 2,
       })),
       { perUserQueued: 10, totalQueued: 10 },
+      {
+        batch: { chatId: alice.id, sourceName: "links.txt", skipped: [{ line: 2, reason: "no link found" }] },
+      },
     ),
   );
+  const batchId = jobs[0]?.batch_id ?? 0;
+  /** Every job ended and the batch's summary out (bounded). */
   const allDone = async () => {
     const deadline = Date.now() + DONE_TIMEOUT_MS;
     for (;;) {
       const rows = await Promise.all(jobs.map((j) => getJob(database.db, j.id)));
-      if (rows.every((r) => r?.status === "done" || r?.status === "failed")) return rows;
-      if (Date.now() > deadline) throw new Error(`jobs unfinished: ${rows.map((r) => r?.status).join(",")}`);
+      const batch = await getBatch(database.db, batchId);
+      if (rows.every((r) => r?.status === "done" || r?.status === "failed") && batch?.summary_sent_at) {
+        return rows;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `unfinished: ${rows.map((r) => r?.status).join(",")}, summary ${batch?.summary_sent_at}`,
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   };
@@ -158,20 +206,81 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
+  /** Resolves with the tool groups the job of `source` runs, once its yt-dlp download moves bytes (bounded). */
+  const toolRunning = async (source: string) => {
+    const deadline = Date.now() + DONE_TIMEOUT_MS;
+    for (;;) {
+      const rows = await Promise.all(jobs.map((j) => getJob(database.db, j.id)));
+      // Bytes moved: the download run itself (not yt-dlp's short probe before it).
+      const busy = rows.find((r) => r?.source_url.endsWith(source) && r.pids !== "[]" && r.bytes_done > 0);
+      if (busy) return busy.pids;
+      if (Date.now() > deadline) throw new Error(`no tool ran: ${rows.map((r) => r?.status)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
   const jobRows = () => Promise.all(jobs.map((j) => getJob(database.db, j.id)));
-  return { srv, alice, bot, channel, dataDir, medusa, allDone, hashes, jobIn, jobRows };
+  return {
+    srv,
+    alice,
+    bot,
+    channel,
+    dir,
+    dataDir,
+    medusa,
+    allDone,
+    hashes,
+    jobCount: jobs.length,
+    jobRowsDone: jobs.map(() => "done"),
+    jobIn,
+    toolRunning,
+    jobRows,
+  };
+}
+
+/** A port free now, for one start of Medusa's health server (the test polls its /readyz). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Processes whose command line names a path under `dir`: the tools a job runs name its work folder. */
+async function processesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => ""); // gone meanwhile
+    if (cmdline.includes(dir)) found.push(`${pid}: ${cmdline.replaceAll("\0", " ")}`);
+  }
+  return found;
 }
 
 async function assertDeliveredOnce(w: Awaited<ReturnType<typeof crashWorld>>): Promise<void> {
-  const toAlice = w.srv.server.messages({ user: w.alice.id, peer: w.bot.id }).filter((m) => m.media);
-  const toLog = w.srv.server.messages({ chat: w.channel.id }).filter((m) => m.media);
-  assert.deepEqual(
-    toAlice.map((m) => m.media?.sha256).sort(),
-    [...w.hashes].sort(),
-    "once each, byte-identical",
-  );
-  assert.deepEqual(toLog.map((m) => m.media?.sha256).sort(), [...w.hashes].sort(), "one log copy each");
+  const chat = w.srv.server.messages({ user: w.alice.id, peer: w.bot.id });
+  const log = w.srv.server.messages({ chat: w.channel.id });
+  const toAlice = chat.filter((m) => m.media);
+  const toLog = log.filter((m) => m.media);
+  const files = toAlice.map((m) => m.media?.sha256);
+  assert.equal(toAlice.length, w.jobCount, "each file once");
+  for (const hash of w.hashes)
+    assert.equal(files.filter((h) => h === hash).length, 1, "once, byte-identical");
+  if (w.jobCount > w.hashes.length) {
+    const stream = toAlice.find((m) => !w.hashes.includes(m.media?.sha256 ?? ""));
+    assert.equal(
+      stream?.media?.attributes.find((a) => a.type === "video")?.type,
+      "video",
+      "the stream, a video",
+    );
+  }
+  assert.deepEqual(toLog.map((m) => m.media?.sha256).sort(), [...files].sort(), "one log copy each");
+  const summaries = (messages: typeof chat) => messages.filter((m) => m.text.includes("Batch finished"));
+  assert.equal(summaries(chat).length, 1, "the summary once to the user");
+  assert.match(summaries(chat)[0]?.text ?? "", new RegExp(`Done: ${w.jobCount} · Failed: 0 · Skipped: 1`));
+  assert.equal(summaries(log).length, 1, "the summary once to the log channel");
   assert.deepEqual(await readdir(path.join(w.dataDir, "work")), [], "no work files left");
+  assert.deepEqual(await processesUnder(w.dir), [], "no tool process left");
 }
 
 describe("crash recovery: SIGKILL, then start again", () => {
@@ -181,17 +290,18 @@ describe("crash recovery: SIGKILL, then start again", () => {
   ] as const) {
     it(`delivers every file exactly once after a kill ${when}`, async (t) => {
       const w = await crashWorld(t, options);
-      const first = w.medusa();
+      const first = await w.medusa();
       await w.jobIn(status);
       first.child.kill("SIGKILL");
       assert.equal(await first.exit, "SIGKILL");
-      const healthy = w.medusa();
+      const healthy = await w.medusa();
       const rows = await w.allDone();
+      await healthy.ready();
       healthy.child.kill("SIGTERM");
       assert.equal(await healthy.exit, "0", healthy.stderr());
       assert.deepEqual(
         rows.map((r) => r?.status),
-        ["done", "done"],
+        w.jobRowsDone,
       );
       await assertDeliveredOnce(w);
     });
@@ -199,7 +309,7 @@ describe("crash recovery: SIGKILL, then start again", () => {
 
   it("stops within 10 s on SIGTERM mid-download, gives the lease back, and finishes after a start", async (t) => {
     const w = await crashWorld(t, { siteBytesPerSecond: 1_000_000, binBytes: 6_000_000 });
-    const first = w.medusa();
+    const first = await w.medusa();
     await w.jobIn("downloading");
     const asked = Date.now();
     first.child.kill("SIGTERM");
@@ -209,13 +319,34 @@ describe("crash recovery: SIGKILL, then start again", () => {
     const stopped = await w.jobRows();
     assert.deepEqual(
       stopped.map((r) => r?.locked_by ?? null),
-      [null, null],
+      stopped.map(() => null),
       "no lease left behind",
     );
-    const healthy = w.medusa();
+    const healthy = await w.medusa();
     await w.allDone();
+    await healthy.ready();
     healthy.child.kill("SIGTERM");
     assert.equal(await healthy.exit, "0", healthy.stderr());
+    await assertDeliveredOnce(w);
+  });
+
+  it("ends the tools a killed Medusa left running (yt-dlp, ffmpeg) and delivers every file exactly once", async (t) => {
+    const w = await crashWorld(t, { stream: true });
+    const first = await w.medusa();
+    const groups = await w.toolRunning("stream.html");
+    first.child.kill("SIGKILL");
+    assert.equal(await first.exit, "SIGKILL");
+    assert.notDeepEqual(await processesUnder(w.dir), [], `yt-dlp (groups ${groups}) outlived the kill`);
+    const healthy = await w.medusa();
+    const rows = await w.allDone();
+    await healthy.ready();
+    healthy.child.kill("SIGTERM");
+    assert.equal(await healthy.exit, "0", healthy.stderr());
+    assert.deepEqual(
+      rows.map((r) => r?.status),
+      w.jobRowsDone,
+      rows.map((r) => r?.error_message).join("; "),
+    );
     await assertDeliveredOnce(w);
   });
 
@@ -225,18 +356,25 @@ describe("crash recovery: SIGKILL, then start again", () => {
     "deliver.sent",
     "deliver.sent:2",
     "deliver.recorded",
+    // The batch's summary: the batch just finished, between a send and its record (user, then log channel), and
+    // after the last record.
+    "summary.finished",
+    "summary.sent",
+    "summary.sent:2",
+    "summary.recorded",
   ]) {
     it(`delivers every file exactly once after a kill at ${point}`, async (t) => {
       const w = await crashWorld(t);
-      const crashing = w.medusa({ MEDUSA_CRASH_AT: point });
+      const crashing = await w.medusa({ MEDUSA_CRASH_AT: point });
       assert.equal(await crashing.exit, "SIGKILL", `the crash point was reached\n${crashing.stderr()}`);
-      const healthy = w.medusa();
+      const healthy = await w.medusa();
       const rows = await w.allDone();
+      await healthy.ready();
       healthy.child.kill("SIGTERM");
       assert.equal(await healthy.exit, "0", healthy.stderr());
       assert.deepEqual(
         rows.map((r) => r?.status),
-        ["done", "done"],
+        w.jobRowsDone,
         rows.map((r) => r?.error_message).join("; "),
       );
       await assertDeliveredOnce(w);

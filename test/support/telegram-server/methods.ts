@@ -584,6 +584,7 @@ const methods = {
 
   "messages.SendMessage": (ctx: CallContext, r: Api.messages.SendMessage) => {
     const chat = resolvePeer(ctx, r.peer);
+    if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
     if (!r.message.trim()) throw new RpcFailure(400, "MESSAGE_EMPTY");
     if (r.message.length > 4096) throw new RpcFailure(400, "MESSAGE_TOO_LONG");
     claimRandomId(ctx, r.randomId);
@@ -598,8 +599,9 @@ const methods = {
     const chat = resolvePeer(ctx, r.peer);
     if (!ctx.core.world.canWrite(me(ctx).id, chat)) throw new RpcFailure(403, "CHAT_WRITE_FORBIDDEN");
     if (r.message.length > 1024) throw new RpcFailure(400, "MEDIA_CAPTION_TOO_LONG");
-    claimRandomId(ctx, r.randomId);
+    // A send refused for its media (MEDIA_INVALID) posted nothing: its random_id stays free for the retry.
     const document = await mediaDocument(ctx, r.media);
+    claimRandomId(ctx, r.randomId);
     const message = newMessage(ctx, chat, {
       text: r.message,
       document,
