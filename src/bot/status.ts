@@ -78,6 +78,8 @@ export interface StatusBoard {
   ): Promise<CallbackAnswer>;
   /** Shows each board's current state once more (bounded), then clears every timer. */
   stop(): Promise<void>;
+  /** Chats whose board is live now. */
+  activeChats(): number[];
 }
 
 type Press = { kind: "cancel"; jobId: number } | { kind: "cancelAll" } | { kind: "page"; page: number };
@@ -133,6 +135,8 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
   const canAct = options.canActOnJob ?? ((userId: number, job: Job) => job.user_id === userId);
   const textsFor = options.textsFor ?? (() => STATUS_TEXTS_EN);
   const boards = new Map<number, Board>();
+  /** When each chat's last board call ended, kept past a board's end: the next board of the chat waits too. */
+  const lastCalls = new Map<number, number>();
   let stopped = false;
 
   function boardOf(chatId: number, messageId?: number): Board {
@@ -143,7 +147,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         messageId,
         resumed: messageId !== undefined,
         page: 0,
-        lastCallAt: Number.NEGATIVE_INFINITY,
+        lastCallAt: lastCalls.get(chatId) ?? Number.NEGATIVE_INFINITY,
         lastLookAt: Number.NEGATIVE_INFINITY,
         dueAt: 0,
         floodUntil: 0,
@@ -183,6 +187,11 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     }, due - now);
   }
 
+  function forgetOldCalls(): void {
+    const old = Date.now() - intervalMs;
+    for (const [chatId, at] of lastCalls) if (at < old && !boards.has(chatId)) lastCalls.delete(chatId);
+  }
+
   function runFlush(board: Board): void {
     board.again = false;
     board.flushing = flush(board)
@@ -195,6 +204,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         board.lastLookAt = Date.now();
         if (outcome === "closed" && !board.again) {
           if (boards.get(board.chatId) === board) boards.delete(board.chatId);
+          forgetOldCalls();
           return;
         }
         schedule(board, board.again ? "wake" : "tick");
@@ -247,6 +257,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
       throw error;
     } finally {
       board.lastCallAt = Date.now();
+      lastCalls.set(board.chatId, board.lastCallAt);
     }
     return rendered.finished ? "closed" : "open";
   }
@@ -401,6 +412,8 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
       wake(chatId, true);
       return answer;
     },
+
+    activeChats: () => [...boards.keys()],
 
     async stop() {
       if (stopped) return;
