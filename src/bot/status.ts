@@ -21,12 +21,14 @@ import {
   boardRows,
   chatsWithUnfinishedJobs,
   currentStatusMessage,
+  moveBoard,
   unfinishedJobsInChat,
 } from "../db/status-board.js";
 import { MedusaError } from "../errors.js";
 import type { RunnerEvent } from "../jobs/runner.js";
 import { TERMINAL_CHAT_ID } from "../jobs/steps.js";
 import { withDeadline } from "../lib/abort.js";
+import { backoffDelay } from "../lib/backoff.js";
 import { displayUrl, type Logger } from "../logger.js";
 import { messageLink } from "../telegram/chat-ref.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
@@ -41,6 +43,11 @@ const STOP_EDIT_TIMEOUT_MS = 10_000;
 const MIN_SAMPLE_MS = 500;
 /** Weight of the newest measurement in a job's speed (the rest is the speed before). */
 const SPEED_SMOOTHING = 0.5;
+/** A board whose calls keep failing (not FLOOD_WAIT) tries again at most this far apart. */
+const MAX_RETRY_MS = 60_000;
+/** Telegram will not take our posts in the chat (the user blocked the bot, the bot lost its rights). */
+const CANNOT_POST =
+  /^(USER_IS_BLOCKED|INPUT_USER_DEACTIVATED|PEER_ID_INVALID|CHAT_UNKNOWN|CHAT_WRITE_FORBIDDEN|CHAT_RESTRICTED|CHAT_ADMIN_REQUIRED|CHANNEL_PRIVATE|CHANNEL_INVALID|USER_BANNED_IN_CHANNEL)$/;
 /** A board looks at the database at most this often, whatever the interval (0 in tests). */
 const MIN_TICK_MS = 250;
 
@@ -122,6 +129,12 @@ interface Board {
   flushing: Promise<void> | undefined;
   /** Something asked for a refresh while a flush ran. */
   again: boolean;
+  /** Calls that failed in a row (not FLOOD_WAIT): the next waits longer. */
+  failures: number;
+  /** Telegram refuses our posts in this chat: the board follows its jobs to the end without calling. */
+  muted: boolean;
+  /** The message this board replaces (it was deleted): its finished jobs move to the new one. */
+  replaced: number | undefined;
   shown: string | undefined;
   samples: Map<number, Sample>;
 }
@@ -154,6 +167,9 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         timer: undefined,
         flushing: undefined,
         again: false,
+        failures: 0,
+        muted: false,
+        replaced: undefined,
         shown: undefined,
         samples: new Map(),
       };
@@ -175,7 +191,17 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     }
     const now = Date.now();
     const earliest = reason === "wake" ? board.lastCallAt : board.lastLookAt;
-    const due = Math.max(now, earliest + intervalMs, board.lastLookAt + MIN_TICK_MS, board.floodUntil);
+    const retry =
+      board.failures > 0
+        ? backoffDelay(board.failures, { baseMs: intervalMs, maxMs: MAX_RETRY_MS, jitter: 0.2 })
+        : 0;
+    const due = Math.max(
+      now,
+      earliest + intervalMs,
+      board.lastCallAt + retry,
+      board.lastLookAt + MIN_TICK_MS,
+      board.floodUntil,
+    );
     if (board.timer) {
       if (board.dueAt <= due) return;
       clearTimeout(board.timer);
@@ -223,7 +249,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     const rendered = await render(board, rows);
     board.page = rendered.page;
     const key = JSON.stringify([rendered.text, rendered.buttons]);
-    if (key === board.shown) return rendered.finished ? "closed" : "open";
+    if (key === board.shown || board.muted) return rendered.finished ? "closed" : "open";
     try {
       if (board.messageId === undefined) {
         const sent = await gateway.sendText(board.chatId, rendered.text, {
@@ -232,6 +258,8 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
           silent: true,
         });
         board.messageId = sent.messageId;
+        if (board.replaced !== undefined) await moveBoard(db, board.chatId, board.replaced, sent.messageId);
+        board.replaced = undefined;
         await attachToStatusMessage(db, board.chatId, sent.messageId);
       } else {
         await gateway.editText(board.chatId, board.messageId, rendered.text, {
@@ -240,6 +268,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         });
       }
       board.shown = key;
+      board.failures = 0;
     } catch (error) {
       const code = error instanceof MedusaError ? error.code : undefined;
       if (code === "FLOOD_WAIT") {
@@ -249,11 +278,20 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         return "open";
       }
       if (code === "MESSAGE_ID_INVALID" || code === "MESSAGE_EDIT_TIME_EXPIRED") {
-        // The message was deleted (or is too old to edit): the next update posts a new one.
+        // The message was deleted (or is too old to edit): the next update posts a new one, with the same jobs.
+        log.info({ chat: board.chatId, code }, "status message gone; posting a new one");
+        board.replaced = board.messageId;
         board.messageId = undefined;
         board.shown = undefined;
         return "open";
       }
+      if (code !== undefined && CANNOT_POST.test(code)) {
+        // Blocked, kicked, or no right to write: asking again every interval would only earn a FLOOD_WAIT.
+        log.info({ chat: board.chatId, code }, "status board cannot post in this chat; it stays silent");
+        board.muted = true;
+        return rendered.finished ? "closed" : "open";
+      }
+      board.failures++;
       throw error;
     } finally {
       board.lastCallAt = Date.now();
@@ -339,9 +377,10 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     return speed;
   }
 
-  function wake(chatId: number, start: boolean): void {
+  /** Refreshes the chat's board soon; with `start`, starts one if there is none (on `messageId`, when known). */
+  function wake(chatId: number, start: boolean, messageId?: number | null): void {
     if (stopped || chatId === TERMINAL_CHAT_ID) return;
-    const board = start ? boardOf(chatId) : boards.get(chatId);
+    const board = start ? boardOf(chatId, messageId ?? undefined) : boards.get(chatId);
     if (board) schedule(board, "wake");
   }
 
@@ -379,7 +418,10 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     },
 
     async resumeAll() {
-      for (const chatId of await chatsWithUnfinishedJobs(db, TERMINAL_CHAT_ID)) wake(chatId, true);
+      for (const chatId of await chatsWithUnfinishedJobs(db, TERMINAL_CHAT_ID)) {
+        // Looked up now, not at the first edit: a job that finishes meanwhile must still show on its board.
+        wake(chatId, true, await currentStatusMessage(db, chatId));
+      }
     },
 
     onRunnerEvent(event) {
@@ -409,7 +451,8 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         press.kind === "cancel"
           ? await cancelOne(press.jobId, fromUserId, chatId, texts)
           : await cancelAll(fromUserId, chatId, texts);
-      wake(chatId, true);
+      // The pressed message is the board: with no live one (a restart), the cancelled jobs show there.
+      wake(chatId, true, messageId);
       return answer;
     },
 

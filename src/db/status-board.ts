@@ -27,6 +27,16 @@ export async function attachToStatusMessage(db: Db, chatId: number, messageId: n
   return Number(result.numUpdatedRows);
 }
 
+/** Moves every job of status message `from` to `to` (the board's message was deleted and posted again). */
+export async function moveBoard(db: Db, chatId: number, from: number, to: number): Promise<void> {
+  await db
+    .updateTable("jobs")
+    .set({ status_message_id: to })
+    .where("request_chat_id", "=", chatId)
+    .where("status_message_id", "=", from)
+    .execute();
+}
+
 /** The status message the chat's unfinished jobs are attached to (the newest), if any: the board to resume. */
 export async function currentStatusMessage(db: Db, chatId: number): Promise<number | undefined> {
   const row = await db

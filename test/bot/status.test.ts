@@ -89,21 +89,29 @@ async function boardWorld(t: TestContext, options: WorldOptions = {}) {
   // The HTML the board hands the gateway (the server keeps only the visible text, not the links).
   const html: string[] = [];
   const real = gateway;
-  board = createStatusBoard({
-    db,
-    gateway: {
-      sendText: (chatId, text, textOptions) => {
-        html.push(text);
-        return real.sendText(chatId, text, textOptions);
-      },
-      editText: (chatId, messageId, text, textOptions) => {
-        html.push(text);
-        return real.editText(chatId, messageId, text, textOptions);
-      },
+  const recording: Pick<TelegramGateway, "sendText" | "editText"> = {
+    sendText: (chatId, text, textOptions) => {
+      html.push(text);
+      return real.sendText(chatId, text, textOptions);
     },
-    log: log.child({ module: "status" }),
-    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
-  });
+    editText: (chatId, messageId, text, textOptions) => {
+      html.push(text);
+      return real.editText(chatId, messageId, text, textOptions);
+    },
+  };
+  /** A board on this world (as a restarted Medusa makes one); button presses go to the newest. */
+  const newBoard = () => {
+    const made = createStatusBoard({
+      db,
+      gateway: recording,
+      log: log.child({ module: "status" }),
+      ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
+    });
+    board = made;
+    t.after(() => made.stop());
+    return made;
+  };
+  board = newBoard();
   const runner: Runner = createRunner({
     db,
     log: createLogger({ level: "silent" }),
@@ -133,10 +141,7 @@ async function boardWorld(t: TestContext, options: WorldOptions = {}) {
     },
   });
   if (options.run ?? true) await runner.start();
-  t.after(async () => {
-    await runner.stop();
-    await board?.stop();
-  });
+  t.after(() => runner.stop());
 
   /** Each send and edit of a board message (a bot message without a file), as the server saw it. */
   const calls: Array<{ type: "message" | "edit"; at: number; messageId: number; text: string }> = [];
@@ -176,6 +181,7 @@ async function boardWorld(t: TestContext, options: WorldOptions = {}) {
     return jobs;
   }
 
+  const first = board;
   return {
     world,
     server,
@@ -185,7 +191,7 @@ async function boardWorld(t: TestContext, options: WorldOptions = {}) {
     chat,
     channel,
     channelChat,
-    board,
+    board: first,
     runner,
     events,
     calls,
@@ -194,6 +200,7 @@ async function boardWorld(t: TestContext, options: WorldOptions = {}) {
     logLines,
     file,
     enqueue,
+    newBoard,
   };
 }
 
@@ -507,5 +514,64 @@ describe("status board: one live message per chat", () => {
       spacing.every((ms) => ms >= 1000),
       `edits at most once per interval: ${spacing.join(", ")}`,
     );
+  });
+
+  it("posts a new message with the same jobs when the old one is gone", async (t) => {
+    const w = await boardWorld(t, {
+      intervalMs: 1000,
+      rate: 48 * KIB,
+      serverFaults: {
+        faults: {
+          methodFaults: [
+            { method: "messages.EditMessage", code: 400, message: "MESSAGE_ID_INVALID", times: 1 },
+          ],
+        },
+      },
+    });
+    const jobs = await w.enqueue(await Promise.all([w.file("q.bin", 96 * KIB), w.file("r.bin", 192 * KIB)]));
+    w.board.track(w.alice.id);
+    await until("2 jobs settled", () => settled(w.events, 2));
+    const final = await until("the final state", () =>
+      w.calls.find((c) => c.text.startsWith("All jobs finished")),
+    );
+    const posted = w.calls.filter((c) => c.type === "message");
+    assert.equal(posted.length, 2, "the first message, then its replacement");
+    assert.equal(final.messageId, posted[1]?.messageId);
+    assert.equal(final.text.match(/✅ Done/g)?.length, 2, "both jobs on the new message");
+    for (const job of jobs) assert.equal((await getJob(w.db, job.id))?.status_message_id, final.messageId);
+  });
+
+  it("stays silent in a chat that refuses the bot's messages, and the jobs go on", async (t) => {
+    const w = await boardWorld(t, {
+      intervalMs: 1000,
+      serverFaults: {
+        faults: { methodFaults: [{ method: "messages.SendMessage", code: 403, message: "USER_IS_BLOCKED" }] },
+      },
+    });
+    await w.enqueue(await Promise.all([w.file("s.bin", 64 * KIB), w.file("u.bin", 64 * KIB)]));
+    w.board.track(w.alice.id);
+    await until("2 jobs settled", () => settled(w.events, 2));
+    await until("the board to stop", () => w.board.activeChats().length === 0);
+    assert.equal(w.server.counters().rpcs["messages.SendMessage"], 1, "asked once, not every interval");
+    assert.equal(w.events.filter((e) => e.type === "done").length, 2);
+  });
+
+  it("resumes a chat's board on its own message after a restart", async (t) => {
+    const w = await boardWorld(t, { intervalMs: 1000, run: false });
+    const jobs = await w.enqueue(["https://example.com/one.bin", "https://example.com/two.bin"]);
+    w.board.track(w.alice.id);
+    const first = await until("the board", () => w.calls.find((c) => c.type === "message"));
+    await w.board.stop();
+    const restarted = w.newBoard();
+    await restarted.resumeAll();
+    assert.deepEqual(restarted.activeChats(), [w.alice.id]);
+    const answer = await restarted.handleCallback(CANCEL_ALL_DATA, w.alice.id, w.alice.id);
+    assert.equal(answer.text, "Cancelled 2 jobs.");
+    const final = await until("the final state", () =>
+      w.calls.find((c) => c.text.startsWith("All jobs finished")),
+    );
+    assert.equal(final.messageId, first.messageId, "the same message, edited");
+    assert.equal(w.calls.filter((c) => c.type === "message").length, 1);
+    for (const job of jobs) assert.equal((await getJob(w.db, job.id))?.status, "cancelled");
   });
 });
