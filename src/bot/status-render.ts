@@ -25,6 +25,8 @@ export type BoardStage =
   | "uploading"
   | "sending"
   | "cancelling"
+  | "pausing"
+  | "paused"
   | "done"
   | "failed"
   | "cancelled";
@@ -64,6 +66,8 @@ export interface RenderedBoard {
 export const STATUS_CALLBACK_PREFIX = "st:";
 export const cancelJobData = (jobId: number) => `st:c:${jobId}`;
 export const CANCEL_ALL_DATA = "st:ca";
+export const pauseJobData = (jobId: number) => `st:pz:${jobId}`;
+export const resumeJobData = (jobId: number) => `st:r:${jobId}`;
 export const pageData = (page: number) => `st:p:${page}`;
 
 /** Enough jobs per page to read at a glance, and few enough buttons (Telegram allows 100) to press the right one. */
@@ -73,7 +77,8 @@ const NAME_MAX = 80;
 /** Errors are one sentence; a longer one is someone's HTML page or a stack. */
 const REASON_MAX = 200;
 const BAR_CELLS = 10;
-const CANCEL_BUTTONS_PER_ROW = 4;
+/** Each job has two buttons (pause or resume, cancel): two jobs a row. */
+const JOBS_PER_ROW = 2;
 
 const STAGE_RANK: Record<BoardStage, number> = {
   downloading: 0,
@@ -81,8 +86,10 @@ const STAGE_RANK: Record<BoardStage, number> = {
   uploading: 0,
   sending: 0,
   cancelling: 0,
+  pausing: 0,
   retrying: 1,
   queued: 2,
+  paused: 2,
   done: 3,
   failed: 3,
   cancelled: 3,
@@ -92,7 +99,7 @@ const STAGE_RANK: Record<BoardStage, number> = {
 export function boardOrder(a: BoardJob, b: BoardJob): number {
   const rank = STAGE_RANK[a.stage] - STAGE_RANK[b.stage];
   if (rank !== 0) return rank;
-  if (a.stage === "queued" && b.stage === "queued") {
+  if (a.position !== null || b.position !== null) {
     const pa = a.position ?? Number.MAX_SAFE_INTEGER;
     const pb = b.position ?? Number.MAX_SAFE_INTEGER;
     if (pa !== pb) return pa - pb;
@@ -122,6 +129,10 @@ function stageLine(job: BoardJob, texts: StatusTexts): string {
       return escapeHtml(texts.retrying(seconds(job.etaMs ?? 0)));
     case "cancelling":
       return escapeHtml(texts.cancelling);
+    case "pausing":
+      return escapeHtml(texts.pausing);
+    case "paused":
+      return escapeHtml(texts.paused);
     case "done":
       return job.link
         ? `✅ ${escapeHtml(texts.done)} · <a href="${escapeHtml(job.link)}">${escapeHtml(texts.open)}</a>`
@@ -205,13 +216,17 @@ export function renderBoard(
   const buttons: Button[][] = [];
   const start = pages.slice(0, current).reduce((n, p) => n + p.length, 0);
   const shown = ordered.slice(start, start + (pages[current]?.length ?? 0));
-  const cancellable = shown.filter((j) => !isFinishedStage(j.stage) && j.stage !== "cancelling");
-  for (let i = 0; i < cancellable.length; i += CANCEL_BUTTONS_PER_ROW) {
+  const actionable = shown.filter((j) => !isFinishedStage(j.stage) && j.stage !== "cancelling");
+  for (let i = 0; i < actionable.length; i += JOBS_PER_ROW) {
     buttons.push(
-      cancellable.slice(i, i + CANCEL_BUTTONS_PER_ROW).map((j) => ({
-        text: texts.cancelButton(`#${j.id}`),
-        data: cancelJobData(j.id),
-      })),
+      actionable.slice(i, i + JOBS_PER_ROW).flatMap((j): Button[] => {
+        const label = `#${j.id}`;
+        const pause =
+          j.stage === "paused" || j.stage === "pausing"
+            ? { text: texts.resumeButton(label), data: resumeJobData(j.id) }
+            : { text: texts.pauseButton(label), data: pauseJobData(j.id) };
+        return [pause, { text: texts.cancelButton(label), data: cancelJobData(j.id) }];
+      }),
     );
   }
   if (ordered.some((j) => !isFinishedStage(j.stage) && j.stage !== "cancelling")) {

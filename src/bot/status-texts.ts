@@ -19,6 +19,9 @@ export interface StatusTexts {
   retrying(wait: string): string;
   /** A running job whose cancel was asked for. */
   cancelling: string;
+  /** A paused job (kept in place, not started until resumed), and a running one stopping for its pause. */
+  paused: string;
+  pausing: string;
   done: string;
   /** The text of the link to the delivered message. */
   open: string;
@@ -33,11 +36,16 @@ export interface StatusTexts {
   /** A button that cancels one job, named by its number on the board ("#12"). */
   cancelButton(label: string): string;
   cancelAll: string;
+  /** Buttons that pause and resume one job ("#12"). */
+  pauseButton(label: string): string;
+  resumeButton(label: string): string;
   previous: string;
   next: string;
   /** Answers to a button press (shown by Telegram as a toast). */
   answerCancelled: string;
   answerCancelledAll(count: number): string;
+  answerPaused: string;
+  answerResumed: string;
   answerNothingToCancel: string;
   answerAlreadyFinished: string;
   answerNotYours: string;
@@ -55,6 +63,8 @@ export const STATUS_TEXTS_EN: StatusTexts = {
   queued: (position) => (position === null ? "Queued" : `Queued, #${position} in line`),
   retrying: (wait) => `Retrying in ${wait}`,
   cancelling: "Cancelling…",
+  paused: "⏸ Paused",
+  pausing: "Pausing…",
   done: "Done",
   open: "open",
   failed: "Failed",
@@ -64,10 +74,14 @@ export const STATUS_TEXTS_EN: StatusTexts = {
   page: (current, total) => `Page ${current} of ${total}`,
   cancelButton: (label) => `✖ ${label}`,
   cancelAll: "✖ Cancel all",
+  pauseButton: (label) => `⏸ ${label}`,
+  resumeButton: (label) => `▶ ${label}`,
   previous: "‹ Prev",
   next: "Next ›",
   answerCancelled: "Cancelled.",
   answerCancelledAll: (count) => (count === 1 ? "Cancelled 1 job." : `Cancelled ${count} jobs.`),
+  answerPaused: "Paused. It keeps its place; press ▶ to go on.",
+  answerResumed: "Resumed.",
   answerNothingToCancel: "Nothing to cancel.",
   answerAlreadyFinished: "That job has already finished.",
   answerNotYours: "That is not your job.",
@@ -94,6 +108,8 @@ export const STATUS_TEXTS_RU: StatusTexts = {
   queued: (position) => (position === null ? "В очереди" : `В очереди, №${position}`),
   retrying: (wait) => `Повтор через ${wait}`,
   cancelling: "Отмена…",
+  paused: "⏸ На паузе",
+  pausing: "Пауза…",
   done: "Готово",
   open: "открыть",
   failed: "Ошибка",
@@ -103,10 +119,14 @@ export const STATUS_TEXTS_RU: StatusTexts = {
   page: (current, total) => `Страница ${current} из ${total}`,
   cancelButton: (label) => `✖ ${label}`,
   cancelAll: "✖ Отменить все",
+  pauseButton: (label) => `⏸ ${label}`,
+  resumeButton: (label) => `▶ ${label}`,
   previous: "‹ Назад",
   next: "Далее ›",
   answerCancelled: "Отменено.",
   answerCancelledAll: (count) => `Отменено: ${count} ${ruPlural(count, "задача", "задачи", "задач")}.`,
+  answerPaused: "На паузе. Место в очереди сохранено; нажмите ▶, чтобы продолжить.",
+  answerResumed: "Продолжаем.",
   answerNothingToCancel: "Нечего отменять.",
   answerAlreadyFinished: "Эта задача уже завершена.",
   answerNotYours: "Это не ваша задача.",

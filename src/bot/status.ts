@@ -9,12 +9,12 @@
  * own message, and the runner's events only wake a board up.
  */
 import { z } from "zod";
-import type { Db } from "../db/database.js";
-import { requestCancel } from "../db/job-queue.js";
+import { type Db, nowIso } from "../db/database.js";
+import { requestCancel, setPaused } from "../db/job-queue.js";
 import { getJob } from "../db/jobs.js";
 import { getPeer } from "../db/peers.js";
 import { queueOverview, type RecentSpeed } from "../db/queue-overview.js";
-import type { Job } from "../db/schema.js";
+import { FINISHED_STATUSES, type Job } from "../db/schema.js";
 import {
   attachToStatusMessage,
   type BoardRow,
@@ -43,6 +43,9 @@ const STOP_EDIT_TIMEOUT_MS = 10_000;
 const MIN_SAMPLE_MS = 500;
 /** Weight of the newest measurement in a job's speed (the rest is the speed before). */
 const SPEED_SMOOTHING = 0.5;
+/** How often a board with nothing running looks again by itself (events and presses wake it sooner). */
+const IDLE_TICK_MS = 30_000;
+const IDLE_STAGES: readonly BoardStage[] = ["queued", "paused", "done", "failed", "cancelled"];
 /** A board whose calls keep failing (not FLOOD_WAIT) tries again at most this far apart. */
 const MAX_RETRY_MS = 60_000;
 /** Telegram will not take our posts in the chat (the user blocked the bot, the bot lost its rights). */
@@ -59,6 +62,8 @@ export interface StatusBoardOptions {
   intervalMs?: number;
   /** May this user cancel this job? (its owner, or an admin). @default only the job's owner */
   canActOnJob?: (userId: number, job: Job) => boolean | Promise<boolean>;
+  /** Called when a job was resumed, so the runner claims it at once (runner.wake). */
+  onResumed?: () => void;
   /** The words of a chat's board (its user's language). @default English */
   textsFor?: (chatId: number) => StatusTexts | Promise<StatusTexts>;
 }
@@ -89,7 +94,12 @@ export interface StatusBoard {
   activeChats(): number[];
 }
 
-type Press = { kind: "cancel"; jobId: number } | { kind: "cancelAll" } | { kind: "page"; page: number };
+type Press =
+  | { kind: "cancel"; jobId: number }
+  | { kind: "cancelAll" }
+  | { kind: "pause"; jobId: number }
+  | { kind: "resume"; jobId: number }
+  | { kind: "page"; page: number };
 
 /** The board's callback data, checked before anything is looked up. */
 const PRESS = z.union([
@@ -98,6 +108,14 @@ const PRESS = z.union([
     .regex(/^st:c:[1-9][0-9]{0,14}$/)
     .transform((s): Press => ({ kind: "cancel", jobId: Number(s.slice(5)) })),
   z.literal("st:ca").transform((): Press => ({ kind: "cancelAll" })),
+  z
+    .string()
+    .regex(/^st:pz:[1-9][0-9]{0,14}$/)
+    .transform((s): Press => ({ kind: "pause", jobId: Number(s.slice(6)) })),
+  z
+    .string()
+    .regex(/^st:r:[1-9][0-9]{0,14}$/)
+    .transform((s): Press => ({ kind: "resume", jobId: Number(s.slice(5)) })),
   z
     .string()
     .regex(/^st:p:[0-9]{1,4}$/)
@@ -113,6 +131,8 @@ interface Sample {
 
 interface Board {
   chatId: number;
+  /** When the board started: a job that finished since without being attached belongs on it. */
+  since: string;
   messageId: number | undefined;
   /** The message to resume has been looked up (once per board). */
   resumed: boolean;
@@ -129,6 +149,8 @@ interface Board {
   flushing: Promise<void> | undefined;
   /** Something asked for a refresh while a flush ran. */
   again: boolean;
+  /** No job on the board is running (only queued, paused or finished ones). */
+  idle: boolean;
   /** Calls that failed in a row (not FLOOD_WAIT): the next waits longer. */
   failures: number;
   /** Telegram refuses our posts in this chat: the board follows its jobs to the end without calling. */
@@ -157,6 +179,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     if (!board) {
       board = {
         chatId,
+        since: nowIso(),
         messageId,
         resumed: messageId !== undefined,
         page: 0,
@@ -167,6 +190,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         timer: undefined,
         flushing: undefined,
         again: false,
+        idle: false,
         failures: 0,
         muted: false,
         replaced: undefined,
@@ -191,13 +215,15 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     }
     const now = Date.now();
     const earliest = reason === "wake" ? board.lastCallAt : board.lastLookAt;
+    // Nothing running: nothing moves without an event (a claim, a press), so ticks can be rare.
+    const tick = reason === "tick" && board.idle ? Math.max(intervalMs, IDLE_TICK_MS) : intervalMs;
     const retry =
       board.failures > 0
         ? backoffDelay(board.failures, { baseMs: intervalMs, maxMs: MAX_RETRY_MS, jitter: 0.2 })
         : 0;
     const due = Math.max(
       now,
-      earliest + intervalMs,
+      earliest + tick,
       board.lastCallAt + retry,
       board.lastLookAt + MIN_TICK_MS,
       board.floodUntil,
@@ -243,7 +269,8 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
       board.messageId = await currentStatusMessage(db, board.chatId);
       board.resumed = true;
     }
-    if (board.messageId !== undefined) await attachToStatusMessage(db, board.chatId, board.messageId);
+    if (board.messageId !== undefined)
+      await attachToStatusMessage(db, board.chatId, board.messageId, board.since);
     const rows = await boardRows(db, board.chatId, board.messageId);
     if (rows.length === 0) return "closed";
     const rendered = await render(board, rows);
@@ -260,7 +287,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         board.messageId = sent.messageId;
         if (board.replaced !== undefined) await moveBoard(db, board.chatId, board.replaced, sent.messageId);
         board.replaced = undefined;
-        await attachToStatusMessage(db, board.chatId, sent.messageId);
+        await attachToStatusMessage(db, board.chatId, sent.messageId, board.since);
       } else {
         await gateway.editText(board.chatId, board.messageId, rendered.text, {
           html: true,
@@ -352,6 +379,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
       };
     });
     for (const id of board.samples.keys()) if (!seen.has(id)) board.samples.delete(id);
+    board.idle = jobs.every((j) => IDLE_STAGES.includes(j.stage));
     return renderBoard(jobs, board.page, await textsFor(board.chatId));
   }
 
@@ -395,6 +423,28 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     }
     log.info({ job: jobId, by: fromUserId }, "job cancelled from the status board");
     return { text: texts.answerCancelled, alert: false };
+  }
+
+  async function pauseOrResume(
+    jobId: number,
+    pause: boolean,
+    fromUserId: number,
+    chatId: number,
+    texts: StatusTexts,
+  ): Promise<CallbackAnswer> {
+    const job = await getJob(db, jobId);
+    if (!job || job.request_chat_id !== chatId) return { text: texts.answerStale, alert: false };
+    if (!(await canAct(fromUserId, job))) return { text: texts.answerNotYours, alert: true };
+    const changed = await setPaused(db, jobId, pause);
+    if (!changed) {
+      const now = await getJob(db, jobId);
+      if (!now || FINISHED_STATUSES.includes(now.status))
+        return { text: texts.answerAlreadyFinished, alert: false };
+      return { text: texts.answerStale, alert: false }; // already so, or being cancelled
+    }
+    log.info({ job: jobId, by: fromUserId }, pause ? "job paused from the status board" : "job resumed");
+    if (!pause) options.onResumed?.();
+    return { text: pause ? texts.answerPaused : texts.answerResumed, alert: false };
   }
 
   async function cancelAll(fromUserId: number, chatId: number, texts: StatusTexts) {
@@ -450,7 +500,9 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
       const answer =
         press.kind === "cancel"
           ? await cancelOne(press.jobId, fromUserId, chatId, texts)
-          : await cancelAll(fromUserId, chatId, texts);
+          : press.kind === "cancelAll"
+            ? await cancelAll(fromUserId, chatId, texts)
+            : await pauseOrResume(press.jobId, press.kind === "pause", fromUserId, chatId, texts);
       // The pressed message is the board: with no live one (a restart), the cancelled jobs show there.
       wake(chatId, true, messageId);
       return answer;
@@ -492,6 +544,7 @@ function stageOf(job: Job, running: boolean, now: number): BoardStage {
       return job.status;
     default:
       if (job.cancel_requested === 1) return "cancelling";
+      if (job.paused === 1) return running ? "pausing" : "paused";
       if (running) return job.status === "queued" ? "downloading" : job.status;
       if (job.attempts > 0 && Date.parse(job.run_at) > now) return "retrying";
       return "queued";

@@ -15,14 +15,29 @@ export interface BoardRow {
   deliveredMessageId: number | null;
 }
 
-/** Attaches the chat's unfinished jobs to status message `messageId`; returns how many moved onto it. */
-export async function attachToStatusMessage(db: Db, chatId: number, messageId: number): Promise<number> {
+/**
+ * Attaches to status message `messageId` the chat's unfinished jobs, and the jobs that finished since `since`
+ * without ever being on a board (queued and done between two looks of the board); returns how many it attached.
+ */
+export async function attachToStatusMessage(
+  db: Db,
+  chatId: number,
+  messageId: number,
+  since: string,
+): Promise<number> {
   const result = await db
     .updateTable("jobs")
     .set({ status_message_id: messageId })
     .where("request_chat_id", "=", chatId)
-    .where("status", "not in", FINISHED_STATUSES)
-    .where((eb) => eb.or([eb("status_message_id", "is", null), eb("status_message_id", "<>", messageId)]))
+    .where((eb) =>
+      eb.or([
+        eb.and([
+          eb("status", "not in", FINISHED_STATUSES),
+          eb.or([eb("status_message_id", "is", null), eb("status_message_id", "<>", messageId)]),
+        ]),
+        eb.and([eb("status_message_id", "is", null), eb("finished_at", ">=", since)]),
+      ]),
+    )
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

@@ -6,7 +6,9 @@ import {
   cancelJobData,
   JOBS_PER_PAGE,
   pageData,
+  pauseJobData,
   renderBoard,
+  resumeJobData,
 } from "../../src/bot/status-render.js";
 import { STATUS_TEXTS_EN, STATUS_TEXTS_RU } from "../../src/bot/status-texts.js";
 import { readHtml } from "../jobs/read-telegram-html.js";
@@ -74,15 +76,16 @@ describe("status board rendering", () => {
     assert.ok(lines.includes("🚫 Cancelled"));
     assert.equal(board.finished, false);
     assert.equal(board.pages, 1);
-    assert.deepEqual(datas(board.buttons), [
-      cancelJobData(1),
-      cancelJobData(2),
-      cancelJobData(7),
-      cancelJobData(8),
-      cancelJobData(3),
-      CANCEL_ALL_DATA,
-    ]);
-    assert.ok(board.buttons.every((row) => row.length <= 4));
+    assert.deepEqual(
+      board.buttons.map((row) => row.map((b) => b.data)),
+      [
+        [pauseJobData(1), cancelJobData(1), pauseJobData(2), cancelJobData(2)],
+        [pauseJobData(7), cancelJobData(7), pauseJobData(8), cancelJobData(8)],
+        [pauseJobData(3), cancelJobData(3)],
+        [CANCEL_ALL_DATA],
+      ],
+      "pause and cancel for each unfinished job, two jobs a row",
+    );
   });
 
   it("shows the final state without buttons once every job finished", () => {
@@ -102,7 +105,31 @@ describe("status board rendering", () => {
   it("offers no cancel for a job already cancelling, and says so", () => {
     const board = renderBoard([job(1, { stage: "cancelling" }), job(2)], 0, STATUS_TEXTS_EN);
     assert.ok(readHtml(board.text).text.includes("Cancelling…"));
-    assert.deepEqual(datas(board.buttons), [cancelJobData(2), CANCEL_ALL_DATA]);
+    assert.deepEqual(datas(board.buttons), [pauseJobData(2), cancelJobData(2), CANCEL_ALL_DATA]);
+  });
+
+  it("shows paused jobs after the queued ones, with Resume instead of Pause", () => {
+    const board = renderBoard(
+      [job(1, { stage: "paused", position: null }), job(2, { stage: "pausing", position: null }), job(3)],
+      0,
+      STATUS_TEXTS_EN,
+    );
+    const lines = readHtml(board.text).text.split("\n").filter(Boolean);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith("#")).map((l) => l.split(" ")[0]),
+      ["#2", "#3", "#1"],
+    );
+    assert.ok(lines.includes("⏸ Paused") && lines.includes("Pausing…"));
+    assert.deepEqual(datas(board.buttons), [
+      resumeJobData(2),
+      cancelJobData(2),
+      pauseJobData(3),
+      cancelJobData(3),
+      resumeJobData(1),
+      cancelJobData(1),
+      CANCEL_ALL_DATA,
+    ]);
+    assert.equal(board.finished, false, "a paused job is not finished");
   });
 
   it("renders hostile names and reasons literally: markup, bidi controls, line breaks, 300 characters", () => {
@@ -190,7 +217,7 @@ describe("status board rendering", () => {
     assert.match(text, /В очереди, №2/);
     assert.deepEqual(
       board.buttons.flat().map((b) => b.text),
-      ["✖ #1", "✖ #2", "✖ Отменить все"],
+      ["⏸ #1", "✖ #1", "⏸ #2", "✖ #2", "✖ Отменить все"],
     );
   });
 });

@@ -8,7 +8,13 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, it, type TestContext } from "node:test";
 import { createStatusBoard, type StatusBoard } from "../../src/bot/status.js";
-import { CANCEL_ALL_DATA, cancelJobData, pageData } from "../../src/bot/status-render.js";
+import {
+  CANCEL_ALL_DATA,
+  cancelJobData,
+  pageData,
+  pauseJobData,
+  resumeJobData,
+} from "../../src/bot/status-render.js";
 import { listDeliveries } from "../../src/db/deliveries.js";
 import { enqueueJobs } from "../../src/db/job-queue.js";
 import { getJob } from "../../src/db/jobs.js";
@@ -105,6 +111,7 @@ async function boardWorld(t: TestContext, options: WorldOptions = {}) {
       db,
       gateway: recording,
       log: log.child({ module: "status" }),
+      onResumed: () => runner.wake(),
       ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
     });
     board = made;
@@ -573,5 +580,69 @@ describe("status board: one live message per chat", () => {
     assert.equal(final.messageId, first.messageId, "the same message, edited");
     assert.equal(w.calls.filter((c) => c.type === "message").length, 1);
     for (const job of jobs) assert.equal((await getJob(w.db, job.id))?.status, "cancelled");
+  });
+
+  it("pauses a running job: it stops, keeps its place unclaimed while others run, and finishes once resumed", async (t) => {
+    const w = await boardWorld(t, { intervalMs: 1000, rate: 32 * KIB });
+    const [paused] = await w.enqueue([await w.file("long.bin", 384 * KIB)]);
+    const id = paused!.id;
+    w.board.track(w.alice.id);
+    const message = await until("the board with a Pause button while it downloads", async () => {
+      const job = await getJob(w.db, id);
+      if (job?.status !== "downloading") return undefined;
+      return w.server
+        .messages(w.chat)
+        .find((m) => m.buttons?.flat().some((b) => b.data?.toString() === pauseJobData(id)));
+    });
+    const answer = await w.server.pressButton(
+      w.alice.id,
+      w.chat,
+      message.id,
+      { data: pauseJobData(id) },
+      30_000,
+    );
+    assert.equal(answer.message, "Paused. It keeps its place; press ▶ to go on.");
+    const stopped = await until("the job to stop", () => w.events.find((e) => e.type === "paused"));
+    assert.equal(stopped.job.id, id);
+    const row = await getJob(w.db, id);
+    assert.equal(row?.paused, 1);
+    assert.equal(row?.locked_by, null, "no worker holds it");
+
+    const [other] = await w.enqueue([await w.file("short.bin", 32 * KIB)]);
+    await until("the other job done", () =>
+      w.events.find((e) => e.type === "done" && e.job.id === other!.id),
+    );
+    const claimsWhilePaused = w.events.filter(
+      (e) => e.type === "claimed" && e.job.id === id && e.at > stopped.at,
+    );
+    assert.deepEqual(
+      claimsWhilePaused,
+      [],
+      "not claimed while paused, though the runner claimed another job",
+    );
+    await until("the board to show it paused", () =>
+      w.calls.find((c) => new RegExp(`#${id} \\S+\\n⏸ Paused`).test(c.text)),
+    );
+    assert.deepEqual(w.board.activeChats(), [w.alice.id], "a paused job keeps the board open");
+
+    const resumed = await w.server.pressButton(
+      w.alice.id,
+      w.chat,
+      message.id,
+      { data: resumeJobData(id) },
+      30_000,
+    );
+    assert.equal(resumed.message, "Resumed.");
+    await until("the resumed job done", () => w.events.find((e) => e.type === "done" && e.job.id === id));
+    const final = await until("the final state", () =>
+      w.calls.find((c) => c.text.startsWith("All jobs finished")),
+    );
+    assert.equal(final.text.match(/✅ Done/g)?.length, 2);
+    assert.equal(
+      w.server.messages(w.chat).filter((m) => m.media).length,
+      2,
+      "both files delivered, once each",
+    );
+    await until("the board to stop", () => w.board.activeChats().length === 0);
   });
 });
