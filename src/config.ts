@@ -76,6 +76,8 @@ const baseSchema = z.object({
   BACKUP_EVERY_HOURS: int(24, 0, 24 * 365),
   BACKUP_KEEP: int(7, 1, 10_000),
   HISTORY_DAYS: int(0, 0, 100 * 365),
+  // Telegram tolerates about one edit of a message every few seconds; below 1 s it answers FLOOD_WAIT.
+  STATUS_EDIT_INTERVAL_MS: int(5000, 1000, 600_000),
   ALLOW_PRIVATE_NETWORKS: bool(false),
   YTDLP_PATH: z.string().default("yt-dlp"),
   YTDLP_COOKIES_FILE: optionalText,
@@ -171,6 +173,8 @@ export interface Config {
     /** Days of job history kept (older rows become daily and per-user totals); 0: all of it. */
     historyDays: number;
   };
+  /** The live status message of each chat: the least time between two of its edits. */
+  status: { editIntervalMs: number };
   logChannels: string[];
   /** Crash-recovery tests only: kill the process with SIGKILL at this point ("name" or "name:N" for the Nth time). */
   crashAt: string | undefined;
@@ -258,6 +262,7 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
       backupKeep: b.BACKUP_KEEP,
       historyDays: b.HISTORY_DAYS,
     },
+    status: { editIntervalMs: b.STATUS_EDIT_INTERVAL_MS },
     logChannels: b.LOG_CHANNELS,
     crashAt: b.MEDUSA_CRASH_AT,
   };

@@ -4,10 +4,14 @@
  */
 
 import { createBot, MAX_LINKS_PER_MESSAGE } from "./bot/bot.js";
+import { pickLanguage } from "./bot/i18n/translate.js";
+import { createStatusBoard } from "./bot/status.js";
+import { STATUS_TEXTS } from "./bot/status-texts.js";
 import type { Config } from "./config.js";
 import { openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
-import { ensureOwner } from "./db/users.js";
+import { getPeer } from "./db/peers.js";
+import { ensureOwner, getUser } from "./db/users.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { startHttpServer } from "./http/server.js";
 import { createBatchFinisher } from "./jobs/batch-finish.js";
@@ -86,6 +90,21 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   const work = createWorkCleanup(database.db, config.paths.work, log.child({ module: "jobs" }));
   const swept = await work.sweep();
   if (swept > 0) log.info({ swept }, "removed the work folders of ended jobs");
+  const ownerId = Number(telegram.ownerId);
+  let wakeRunner = () => {};
+  // One live status message per chat; its edits never hold a job back.
+  const status = createStatusBoard({
+    db: database.db,
+    gateway,
+    log: log.child({ module: "status" }),
+    intervalMs: config.status.editIntervalMs,
+    canActOnJob: async (userId, job) =>
+      userId === job.user_id || userId === ownerId || (await getUser(database.db, userId))?.role === "admin",
+    onResumed: () => wakeRunner(),
+    // A private chat's id is its user's: their Telegram language picks the words.
+    textsFor: async (chatId) =>
+      STATUS_TEXTS[pickLanguage((await getPeer(database.db, chatId))?.lang_code ?? undefined)],
+  });
   const runner = createRunner({
     db: database.db,
     log: log.child({ module: "jobs" }),
@@ -104,6 +123,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     }),
     onEvent: (event) => {
       metrics.onRunnerEvent(event);
+      status.onRunnerEvent(event);
       if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
         if (event.type !== "done") void work.jobEnded(event.job);
         void batches.jobEnded(event.job);
@@ -114,7 +134,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     db: database.db,
     gateway,
     log: log.child({ module: "bot" }),
-    ownerId: Number(telegram.ownerId),
+    ownerId,
     limits: {
       queuedJobsPerUser: config.limits.queuedJobsPerUser,
       ratePerMinute: config.limits.ratePerMinute,
@@ -122,8 +142,17 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       workers: config.limits.concurrentJobs,
     },
     wake: () => runner.wake(),
-    // The live status message per chat (src/bot/status.ts) plugs in here as `status: { handleCallback, track }`.
+    status: {
+      track: (chatId) => status.track(chatId),
+      async handleCallback(ctx) {
+        if (ctx.incoming.kind !== "callback") return;
+        const { data, from, chatId, messageId, queryId } = ctx.incoming;
+        const answer = await status.handleCallback(data, from.id, chatId, messageId);
+        await ctx.gateway.answerCallback(queryId, answer);
+      },
+    },
   });
+  wakeRunner = () => runner.wake();
   // Catches up on what arrived while Medusa was down, then takes updates live; a job queued meanwhile waits for
   // the runner below.
   await gateway.start((incoming) => {
@@ -137,8 +166,11 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   }
 
   // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
+  // The boards stop after the runner (cleanups run in reverse), so they show the jobs' last states.
+  cleanups.push(() => status.stop());
   await runner.start();
   cleanups.push(() => runner.stop());
+  await status.resumeAll();
   void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
   cleanups.push(() => batches.stop());
 

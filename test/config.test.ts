@@ -127,6 +127,14 @@ describe("parseConfig", () => {
     assert.equal(config.telegram?.sessionFile, "/srv/medusa/user.session");
   });
 
+  it("reads the status edit interval, 5 s by default, and refuses one Telegram would answer with FLOOD_WAIT", () => {
+    assert.equal(parseConfig(TELEGRAM).status.editIntervalMs, 5000);
+    assert.equal(parseConfig({ ...TELEGRAM, STATUS_EDIT_INTERVAL_MS: "8000" }).status.editIntervalMs, 8000);
+    assert.deepEqual(problemsOf({ ...TELEGRAM, STATUS_EDIT_INTERVAL_MS: "200" }), [
+      "STATUS_EDIT_INTERVAL_MS: expected a whole number from 1000 to 600000",
+    ]);
+  });
+
   it("refuses a server key without a server", () => {
     const problems = problemsOf({ ...TELEGRAM, TELEGRAM_SERVER_KEY_FILE: "/tmp/k.pem" });
     assert.deepEqual(problems, ["TELEGRAM_SERVER_KEY_FILE: set only together with TELEGRAM_SERVER"]);

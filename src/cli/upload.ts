@@ -33,7 +33,7 @@ import { QUALITIES, type Quality } from "../lib/quality.js";
 import { formatBytes } from "../lib/size.js";
 import { createLogger, displayUrl } from "../logger.js";
 import { openBotGateway } from "../telegram/bot-client.js";
-import { channelIdOf, usernameOf } from "../telegram/chat-ref.js";
+import { messageLink, usernameOf } from "../telegram/chat-ref.js";
 import type { ChatInfo, TelegramGateway } from "../telegram/gateway.js";
 import { installGramjsPatches } from "../telegram/gramjs-patches.js";
 import { openConfiguredPremium } from "../telegram/user-session.js";
@@ -223,7 +223,10 @@ export async function uploadCommand(
     const sent = (await listDeliveries(database.db, job.id)).filter(
       (d) => d.target === "destination" && d.message_id !== null,
     );
-    for (const delivery of sent) stdout.write(`${messageLink(chat, delivery.message_id ?? 0)}\n`);
+    for (const delivery of sent) {
+      const id = delivery.message_id ?? 0;
+      stdout.write(`${messageLink(chat, id) ?? `chat ${chat.id} message ${id}`}\n`);
+    }
     return EXIT.done;
   } catch (error) {
     if (error instanceof MedusaError) {
@@ -345,14 +348,6 @@ function refusal(chat: ChatInfo, reason: "not_member" | "no_rights" | "unknown_c
 }
 
 /** Where the message is: a t.me link for channels and supergroups, else the chat and message ids. */
-function messageLink(chat: Pick<ChatInfo, "id" | "kind" | "username">, messageId: number): string {
-  if (chat.kind === "channel") {
-    return chat.username
-      ? `https://t.me/${chat.username}/${messageId}`
-      : `https://t.me/c/${channelIdOf(chat.id)}/${messageId}`;
-  }
-  return `chat ${chat.id} message ${messageId}`;
-}
 
 /**
  * Reads the job's row every POLL_MS until it is finished (returns it), `stop()` turns true (returns undefined), or

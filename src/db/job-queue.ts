@@ -200,6 +200,7 @@ export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | und
     .where("j.run_at", "<=", now)
     .where((eb) => eb.or([eb("j.locked_by", "is", null), eb("j.locked_until", "<", now)]))
     .where("j.cancel_requested", "=", 0)
+    .where("j.paused", "=", 0)
     .whereRef("j.attempts", "<", "j.max_attempts")
     .$if(ids !== undefined, (q) => q.where("j.id", "in", ids ?? []))
     .$if(options.inBatchOrder === true, (q) =>
@@ -265,6 +266,8 @@ export interface Heartbeat {
   alive: boolean;
   /** Someone asked to cancel the job: stop, then failJob or releaseJob (either finishes it as cancelled). */
   cancelRequested: boolean;
+  /** Someone paused the job: stop, then releaseJob (it waits, unclaimed, until resumed). */
+  pauseRequested: boolean;
 }
 
 /**
@@ -284,17 +287,20 @@ export async function heartbeat(
     .set({ locked_until: later(now, leaseMs) })
     .where("id", "=", jobId)
     .where("locked_by", "=", workerId)
-    .returning("cancel_requested")
+    .returning(["cancel_requested", "paused"])
     .executeTakeFirst();
-  if (row) return { alive: true, cancelRequested: row.cancel_requested === 1 };
+  if (row) {
+    return { alive: true, cancelRequested: row.cancel_requested === 1, pauseRequested: row.paused === 1 };
+  }
   const current = await db
     .selectFrom("jobs")
-    .select(["status", "cancel_requested"])
+    .select(["status", "cancel_requested", "paused"])
     .where("id", "=", jobId)
     .executeTakeFirst();
   return {
     alive: false,
     cancelRequested: current?.status === "cancelled" || current?.cancel_requested === 1,
+    pauseRequested: current?.paused === 1,
   };
 }
 
@@ -495,6 +501,29 @@ export async function releaseStaleLeases(db: Db, options: StaleLeaseOptions = {}
     .returningAll()
     .execute();
   return { released: rows.length, finished: rows.filter((r) => FINISHED_STATUSES.includes(r.status)) };
+}
+
+/**
+ * Pauses (`paused` true) or resumes an unfinished job in one UPDATE; returns the job, or undefined when it is
+ * finished, missing, or already so. A paused job keeps its row as it is (its place in the claim order comes from
+ * its priority and id, its finished steps from its columns) and claimJob skips it; a worker running it sees the
+ * pause on its next heartbeat, stops, and releases it. A job whose cancel is pending is not paused.
+ */
+export async function setPaused(
+  db: Db,
+  jobId: number,
+  paused: boolean,
+  now: string = nowIso(),
+): Promise<Job | undefined> {
+  return db
+    .updateTable("jobs")
+    .set({ paused: paused ? 1 : 0, updated_at: now })
+    .where("id", "=", jobId)
+    .where("status", "not in", FINISHED_STATUSES)
+    .where("paused", "=", paused ? 0 : 1)
+    .$if(paused, (q) => q.where("cancel_requested", "=", 0))
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export type CancelTarget = number | { userId: number } | { batchId: number };

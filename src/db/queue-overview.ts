@@ -19,6 +19,8 @@ export interface QueueEntry {
   /** Not claimable before this (a scheduled retry) when later than now. */
   runAt: string;
   cancelRequested: boolean;
+  /** Paused by its user: no position until resumed. */
+  paused: boolean;
   attempts: number;
   bytesDone: number;
   bytesTotal: number | null;
@@ -51,7 +53,8 @@ export interface QueueOverview {
  * The positions replay claimJob's ORDER BY over the whole queue (src/db/claim-order.ts), assuming nothing finishes
  * and nothing new arrives meanwhile. Approximations: one order for all pools (a pool that claims only some
  * statuses serves its own jobs in the same relative order); jobs whose retry is due later come after every job due
- * now, by due time; a job with a cancel pending or out of attempts gets no position (it is about to finish).
+ * now, by due time; a job with a cancel pending or out of attempts gets no position (it is about to finish), nor
+ * does a paused one (it is not claimed until resumed).
  */
 export async function queueOverview(
   db: Db,
@@ -65,7 +68,9 @@ export async function queueOverview(
     .orderBy("id")
     .execute();
   const running = (j: Job) => j.locked_by !== null && (j.locked_until ?? "") >= now;
-  const waiting = jobs.filter((j) => !running(j) && j.cancel_requested === 0 && j.attempts < j.max_attempts);
+  const waiting = jobs.filter(
+    (j) => !running(j) && j.cancel_requested === 0 && j.paused === 0 && j.attempts < j.max_attempts,
+  );
 
   const userIds = [...new Set(waiting.map((j) => j.user_id))];
   const lastClaims =
@@ -112,6 +117,7 @@ export async function queueOverview(
       position: position.get(j.id) ?? null,
       runAt: j.run_at,
       cancelRequested: j.cancel_requested === 1,
+      paused: j.paused === 1,
       attempts: j.attempts,
       bytesDone: j.bytes_done,
       bytesTotal: j.bytes_total,

@@ -136,6 +136,8 @@ export interface JobsTable {
   claimed_at: string | null;
   max_attempts: ColumnType<number, number | undefined, number>;
   cancel_requested: ColumnType<0 | 1, 0 | 1 | undefined, 0 | 1>;
+  /** Paused by its user: it keeps its place and its finished steps, and is not claimed until resumed. */
+  paused: ColumnType<0 | 1, 0 | 1 | undefined, 0 | 1>;
   /** JSON the steps keep to resume; opaque to the store. */
   checkpoint: ColumnType<string, string | undefined, string>;
   /** JSON list of child process-group ids running for the job. */
@@ -250,7 +252,7 @@ export interface QueueView {
   updated_at: string;
   priority: number;
   max_attempts: number;
-  state: "running" | "lease expired" | "cancelling" | "retry later" | "waiting";
+  state: "running" | "lease expired" | "cancelling" | "paused" | "retry later" | "waiting";
   locked_by: string | null;
   locked_until: string | null;
   run_at: string;

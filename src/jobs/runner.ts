@@ -56,7 +56,9 @@ export type RunnerEvent =
   | { type: "done"; job: Job }
   | { type: "retry"; job: Job; error: unknown; delayMs: number }
   | { type: "failed"; job: Job; error: unknown }
-  | { type: "cancelled"; job: Job };
+  | { type: "cancelled"; job: Job }
+  /** Its user paused it: stopped and released, kept in place, not claimed until resumed. */
+  | { type: "paused"; job: Job };
 
 export interface RunnerOptions {
   db: Db;
@@ -109,6 +111,12 @@ const STOP_GRACE_MS = 8_000;
 class ShutdownError extends MedusaError {
   constructor() {
     super("SHUTDOWN", "Medusa is stopping");
+  }
+}
+
+class PausedError extends MedusaError {
+  constructor() {
+    super("PAUSED", "Paused by the user");
   }
 }
 
@@ -228,6 +236,7 @@ export function createRunner(options: RunnerOptions): Runner {
           if (!state.alive)
             controller.abort(new MedusaError("LEASE_LOST", "Another worker took the job over"));
           else if (state.cancelRequested) controller.abort(new CancelledError("Cancelled by the user"));
+          else if (state.pauseRequested) controller.abort(new PausedError());
         },
         (error: unknown) => jobLog.warn({ err: error }, "heartbeat failed"),
       );
@@ -275,6 +284,17 @@ export function createRunner(options: RunnerOptions): Runner {
       if (reason instanceof ShutdownError) {
         await releaseJob(db, job.id, workerId, {});
         jobLog.info("released for the next start");
+        return;
+      }
+      if (reason instanceof PausedError) {
+        // Released like a shutdown: the attempt is given back and the columns kept, so resuming goes on from here.
+        const released = await releaseJob(db, job.id, workerId, {});
+        jobLog.info("paused");
+        emit(
+          released.status === "cancelled"
+            ? { type: "cancelled", job: released }
+            : { type: "paused", job: released },
+        );
         return;
       }
       if (reason instanceof MedusaError && reason.code === "LEASE_LOST") {

@@ -33,3 +33,17 @@ export function channelIdOf(markedChatId: number): string {
 export function bigId(value: number | string): Api.long {
   return returnBigInt(value);
 }
+
+/**
+ * A t.me link to a message, for channels and supergroups (by username, else the private /c/ form members can
+ * open); undefined for private chats and basic groups, whose messages have no link.
+ */
+export function messageLink(
+  chat: Pick<ChatInfo, "id" | "kind" | "username">,
+  messageId: number,
+): string | undefined {
+  if (chat.kind !== "channel") return undefined;
+  return chat.username
+    ? `https://t.me/${chat.username}/${messageId}`
+    : `https://t.me/c/${channelIdOf(chat.id)}/${messageId}`;
+}

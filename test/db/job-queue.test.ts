@@ -168,6 +168,7 @@ describe("claiming", () => {
     assert.deepEqual(await heartbeat(db, job!.id, "w1", LEASE_MS, at(32)), {
       alive: false,
       cancelRequested: false,
+      pauseRequested: false,
     });
     await assert.rejects(advanceJob(db, job!.id, "w1", "processing"), {
       name: "StoreError",
@@ -209,11 +210,13 @@ describe("leases", () => {
     assert.deepEqual(await heartbeat(db, job!.id, "w2", LEASE_MS, at(20)), {
       alive: false,
       cancelRequested: false,
+      pauseRequested: false,
     });
     assert.equal((await getJob(db, job!.id))?.locked_until, at(30), "a stranger's heartbeat changes nothing");
     assert.deepEqual(await heartbeat(db, job!.id, "w1", LEASE_MS, at(20)), {
       alive: true,
       cancelRequested: false,
+      pauseRequested: false,
     });
     assert.equal((await getJob(db, job!.id))?.locked_until, at(50));
     assert.equal(await claim(db, "w2", at(40)), undefined, "the extended lease holds");
@@ -442,6 +445,7 @@ describe("cancelling", () => {
     assert.deepEqual(await heartbeat(db, running!.id, "w1", LEASE_MS, at(3)), {
       alive: true,
       cancelRequested: true,
+      pauseRequested: false,
     });
     assert.equal((await claim(db, "w4", at(100)))?.id, other!.id, "w2's lease on user 2's job expired");
     assert.equal(
@@ -485,6 +489,7 @@ describe("cancelling", () => {
     assert.deepEqual(await heartbeat(db, hung!.id, "w1", LEASE_MS, at(41)), {
       alive: false,
       cancelRequested: true,
+      pauseRequested: false,
     });
     await assert.rejects(advanceJob(db, hung!.id, "w1", "downloading"), { code: "LEASE_LOST" });
   });
