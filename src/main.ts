@@ -10,10 +10,14 @@ import { startHttpServer } from "./http/server.js";
 import { createLogChats } from "./jobs/log-chats.js";
 import { createRunner } from "./jobs/runner.js";
 import { createJobSteps, stepSettings } from "./jobs/steps.js";
+import { removeFinishedWorkDirs } from "./jobs/work-dirs.js";
 import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
 import { openBotGateway } from "./telegram/bot-client.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
+
+/** How often the work folders of jobs that ended are swept (they may hold a partial download). */
+const WORK_SWEEP_MS = 60 * 60_000;
 
 export interface Running {
   stop(reason: string): Promise<void>;
@@ -69,6 +73,15 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
   await runner.start();
   cleanups.push(() => runner.stop());
+  // Partial downloads wait in their job's folder for the next attempt; a job that ended meanwhile leaves its own.
+  const sweepWork = () =>
+    removeFinishedWorkDirs(database.db, config.paths.work, log).catch((error: unknown) =>
+      log.warn({ err: error }, "sweeping finished jobs' work folders failed"),
+    );
+  await sweepWork();
+  const sweeper = setInterval(sweepWork, WORK_SWEEP_MS);
+  sweeper.unref();
+  cleanups.push(async () => clearInterval(sweeper));
 
   let ready = false;
   if (config.http.port > 0) {
