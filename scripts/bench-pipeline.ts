@@ -179,6 +179,8 @@ interface CaseResult {
   ratio_to_sum: number;
   sha256_ok: boolean;
   peak_rss_mib: number;
+  slowest_fetch_step_s: number;
+  slowest_deliver_step_s: number;
 }
 
 async function main(): Promise<void> {
@@ -240,7 +242,9 @@ async function main(): Promise<void> {
         note(`  upload alone ${upload.seconds.toFixed(1)} s`);
         await fs.rm(downloaded, { recursive: true, force: true });
         const ours = await medusa.run(urls);
-        note(`  ours ${ours.seconds.toFixed(1)} s, peak RSS ${ours.peakRssMib} MiB`);
+        note(
+          `  ours ${ours.seconds.toFixed(1)} s (slowest fetch step ${ours.fetchS} s, deliver ${ours.deliverS} s), peak RSS ${ours.peakRssMib} MiB`,
+        );
         const expected = list.map((f) => patternDigest(f.size, f.seed));
         const documents = await control<Array<{ sha256: string }>>("GET", "/documents");
         const stored = new Set(documents.map((d) => d.sha256));
@@ -254,6 +258,8 @@ async function main(): Promise<void> {
           ratio_to_sum: round(ours.seconds / sum, 3),
           sha256_ok: (await Promise.all(expected)).every((sha) => stored.has(sha)),
           peak_rss_mib: ours.peakRssMib,
+          slowest_fetch_step_s: ours.fetchS,
+          slowest_deliver_step_s: ours.deliverS,
         };
       }
     } finally {
@@ -322,7 +328,8 @@ async function startMedusa(
       DATA_DIR: dataDir,
       HTTP_PORT: String(httpPort),
       ALLOW_PRIVATE_NETWORKS: "true",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: process.env.BENCH_MEDUSA_LOG_LEVEL ?? "warn",
+      LOG_PRETTY: "false",
       MIN_FREE_DISK: "64MiB",
       MAX_QUEUED_JOBS_PER_USER: "1000",
       DOWNLOAD_CONNECTIONS: String(DOWNLOAD_CONNECTIONS),
@@ -330,7 +337,7 @@ async function startMedusa(
       UPLOAD_PARTS_IN_FLIGHT: String(UPLOAD_IN_FLIGHT),
       MAX_CONCURRENT_JOBS: String(FETCH_CONCURRENCY),
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", process.stderr, "inherit"], // its log lines go with the per-stage notes
   });
   children.push(child);
   const deadline = Date.now() + 60_000;
@@ -344,7 +351,9 @@ async function startMedusa(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return {
-    async run(urls: string[]): Promise<{ seconds: number; peakRssMib: number }> {
+    async run(
+      urls: string[],
+    ): Promise<{ seconds: number; peakRssMib: number; fetchS: number; deliverS: number }> {
       const started = performance.now();
       const jobs = await database.db.transaction().execute((trx) =>
         enqueueJobs(
@@ -378,7 +387,11 @@ async function startMedusa(
       }
       const seconds = (performance.now() - started) / 1000;
       const peak = Math.max(sampled, procStatusKib(child.pid, "VmHWM"));
-      return { seconds, peakRssMib: round(peak / 1024, 1) };
+      // Where the time went: the slowest job's fetch step (download, and the upload alongside) and deliver step.
+      const rows = await Promise.all(ids.map((id) => getJob(database.db, id)));
+      const fetchS = Math.max(...rows.map((r) => (r?.download_ms ?? 0) / 1000));
+      const deliverS = Math.max(...rows.map((r) => (r?.upload_ms ?? 0) / 1000));
+      return { seconds, peakRssMib: round(peak / 1024, 1), fetchS: round(fetchS), deliverS: round(deliverS) };
     },
     async stop() {
       if (child.exitCode === null) {

@@ -87,7 +87,12 @@ export function startOverlap(
     });
   return {
     async finish(file) {
+      const downloaded = Date.now();
       const uploaded = await upload;
+      options.log.info(
+        { uploaded: uploaded !== undefined, afterDownloadMs: Date.now() - downloaded },
+        "upload during the download ended",
+      );
       if (!uploaded || start.generation() !== generation || uploaded.size !== file.size) return undefined;
       return {
         fileId: uploaded.fileId.toString(),

@@ -19,6 +19,7 @@ import { ProgressMeter } from "../progress-meter.js";
 import type { FetchedFile, ProgressCallback } from "../types.js";
 import { DiskWatch, ensureDiskSpace } from "./disk-space.js";
 import { incomplete, isRetryable, RangeIgnoredError, toDownloadError, tooLarge } from "./errors.js";
+import { FollowingHash } from "./follow-hash.js";
 import {
   contiguousEnd,
   doneIntervals,
@@ -192,6 +193,7 @@ async function download(
   let succeeded = false;
   let keepBytes = false;
   let save = (): Promise<void> => saving;
+  let follower: FollowingHash | undefined;
   const written = new Set<TransferRange>();
   ctx.written = written;
   try {
@@ -277,6 +279,12 @@ async function download(
       const hash = createHash("sha256");
       if (from > 0) await hashPrefix(partPath, from, hash, options.signal);
       ctx.hash = { hash, position: from };
+    } else if (options.hash) {
+      follower = new FollowingHash(
+        partPath,
+        () => contiguousEnd(written),
+        () => generation,
+      );
     }
     const follow =
       options.onStart?.({
@@ -366,7 +374,8 @@ async function download(
     await fs.rm(statePath, { force: true });
     const finalPath = await publish(partPath, options.dir, name);
     succeeded = true;
-    const digest = ctx.hash?.position === size ? ctx.hash.hash.digest("hex") : undefined;
+    const digest = ctx.hash?.position === size ? ctx.hash.hash.digest("hex") : await follower?.finish(size);
+    follower = undefined;
     return {
       path: finalPath,
       name: path.basename(finalPath),
@@ -382,6 +391,7 @@ async function download(
     throw error;
   } finally {
     clearInterval(saver);
+    await follower?.cancel();
     first?.stream.destroy();
     await fh?.close().catch(() => undefined);
     if (keepBytes) {

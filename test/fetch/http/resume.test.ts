@@ -143,6 +143,7 @@ describe("resuming an interrupted download", () => {
     await interruptHalfway(site.url, segmented);
     const file = await downloadHttp(site.url, options(segmented));
     assert.equal(await fileDigest(file.path), digest(body));
+    assert.equal(file.sha256, digest(body), "digest read back as the written prefix grew");
     const served = server.bytesServed.get(site.path) ?? 0;
     assert.ok(served < 1.5 * SIZE, `served ${served} bytes for a ${SIZE}-byte file`);
   });
