@@ -38,6 +38,8 @@ const FETCH_CONCURRENCY = 2;
 const API_ID = 12345;
 const API_HASH = "0123456789abcdef".repeat(2);
 const RSS_SAMPLE_MS = 100;
+/** USER_HZ of /proc/<pid>/stat on Linux. */
+const CLOCK_TICKS = 100;
 /** Bound on any one stage: 4 GiB at 4 MiB/s. */
 const STAGE_TIMEOUT_MS = 20 * 60_000;
 const COMPILED_DIR = path.join(ROOT, "node_modules", ".cache", "medusa-bench-pipeline");
@@ -136,8 +138,11 @@ async function downloadRole(): Promise<void> {
       });
     }
   };
+  const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: job.concurrency }, worker));
-  process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - started) / 1000 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSince(cpu) })}\n`,
+  );
 }
 
 async function uploadRole(): Promise<void> {
@@ -160,10 +165,13 @@ async function uploadRole(): Promise<void> {
   await client.connect();
   try {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (const file of job.files) {
       await uploadFile(client, file, { connections: UPLOAD_CONNECTIONS, inFlight: UPLOAD_IN_FLIGHT });
     }
-    process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - started) / 1000 })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSince(cpu) })}\n`,
+    );
   } finally {
     await disconnectClient(client);
   }
@@ -180,6 +188,9 @@ interface CaseResult {
   sha256_ok: boolean;
   peak_rss_mib: number;
   slowest_fetch_step_s: number;
+  ours_cpu_s: number;
+  download_alone_cpu_s: number;
+  upload_alone_cpu_s: number;
   slowest_deliver_step_s: number;
 }
 
@@ -221,7 +232,7 @@ async function main(): Promise<void> {
         const urls = list.map((f) => `http://127.0.0.1:${site.info.port}${f.path}`);
         note(`${name}: ${list.length} x ${(list[0]?.size ?? 0) / MIB} MiB`);
         const downloaded = path.join(dir, `alone-${name}`);
-        const download = await runChild<{ seconds: number }>(["--role", "download"], {
+        const download = await runChild<{ seconds: number; cpuSeconds: number }>(["--role", "download"], {
           urls,
           dir: downloaded,
           concurrency,
@@ -234,7 +245,7 @@ async function main(): Promise<void> {
             return path.join(sub, entry ?? "");
           }),
         );
-        const upload = await runChild<{ seconds: number }>(["--role", "upload"], {
+        const upload = await runChild<{ seconds: number; cpuSeconds: number }>(["--role", "upload"], {
           telegram: telegram.info,
           session: alice.session,
           files: paths,
@@ -259,6 +270,9 @@ async function main(): Promise<void> {
           sha256_ok: (await Promise.all(expected)).every((sha) => stored.has(sha)),
           peak_rss_mib: ours.peakRssMib,
           slowest_fetch_step_s: ours.fetchS,
+          ours_cpu_s: round(ours.cpuSeconds),
+          download_alone_cpu_s: round(download.cpuSeconds),
+          upload_alone_cpu_s: round(upload.cpuSeconds),
           slowest_deliver_step_s: ours.deliverS,
         };
       }
@@ -314,7 +328,9 @@ async function startMedusa(
   ]);
   await touchUser(database.db, { id: alice.id, firstName: "Alice" });
   const httpPort = await freePort();
-  const child = spawn(process.execPath, [cli, "start"], {
+  // BENCH_MEDUSA_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles Medusa during the run.
+  const nodeArgs = (process.env.BENCH_MEDUSA_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cli, "start"], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
@@ -351,10 +367,15 @@ async function startMedusa(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return {
-    async run(
-      urls: string[],
-    ): Promise<{ seconds: number; peakRssMib: number; fetchS: number; deliverS: number }> {
+    async run(urls: string[]): Promise<{
+      seconds: number;
+      cpuSeconds: number;
+      peakRssMib: number;
+      fetchS: number;
+      deliverS: number;
+    }> {
       const started = performance.now();
+      const cpuBefore = procCpuSeconds(child.pid);
       const jobs = await database.db.transaction().execute((trx) =>
         enqueueJobs(
           trx,
@@ -386,12 +407,19 @@ async function startMedusa(
         clearInterval(sampler);
       }
       const seconds = (performance.now() - started) / 1000;
+      const cpuSeconds = procCpuSeconds(child.pid) - cpuBefore;
       const peak = Math.max(sampled, procStatusKib(child.pid, "VmHWM"));
       // Where the time went: the slowest job's fetch step (download, and the upload alongside) and deliver step.
       const rows = await Promise.all(ids.map((id) => getJob(database.db, id)));
       const fetchS = Math.max(...rows.map((r) => (r?.download_ms ?? 0) / 1000));
       const deliverS = Math.max(...rows.map((r) => (r?.upload_ms ?? 0) / 1000));
-      return { seconds, peakRssMib: round(peak / 1024, 1), fetchS: round(fetchS), deliverS: round(deliverS) };
+      return {
+        seconds,
+        cpuSeconds,
+        peakRssMib: round(peak / 1024, 1),
+        fetchS: round(fetchS),
+        deliverS: round(deliverS),
+      };
     },
     async stop() {
       if (child.exitCode === null) {
@@ -555,6 +583,23 @@ async function readStdin(): Promise<string> {
 async function untilStdinEnds(): Promise<void> {
   process.stdin.resume();
   await new Promise((resolve) => process.stdin.on("end", resolve));
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (0 once it is gone). */
+function procCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0; // the process ended
+  }
 }
 
 function round(n: number, digits = 2): number {
