@@ -1,7 +1,8 @@
 /**
  * Direct HTTP(S) downloads with got: streamed to the job's directory, resumed with Range after a drop, split over
- * several connections for big files, guarded against private addresses on every hop. On any failure the partial
- * file is removed; only a complete file ever carries its final name.
+ * several connections for big files, guarded against private addresses on every hop. On a failure the partial file
+ * is removed, unless `keepPartial` keeps it (with its record, partial.ts) for the next call to resume; only a
+ * complete file ever carries its final name. The disk floor is watched while bytes arrive.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
