@@ -26,6 +26,9 @@ import { openBotGateway } from "./telegram/bot-client.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
 import { openConfiguredPremium } from "./telegram/user-session.js";
 
+/** How often the work folders of jobs that ended are swept (they may hold a partial download). */
+const WORK_SWEEP_MS = 60 * 60_000;
+
 export interface Running {
   stop(reason: string): Promise<void>;
   /** Resolves when stop() has finished. */
@@ -173,6 +176,11 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await status.resumeAll();
   void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
   cleanups.push(() => batches.stop());
+  // Partial downloads wait in their job's folder for the next attempt; the folders of jobs that ended meanwhile
+  // (a cancel while waiting for a retry) go with this sweep.
+  const sweeper = setInterval(() => void work.sweep(), WORK_SWEEP_MS);
+  sweeper.unref();
+  cleanups.push(async () => clearInterval(sweeper));
 
   if (config.http.port > 0) {
     const server = await startHttpServer(config.http.host, config.http.port, {

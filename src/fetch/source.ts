@@ -54,5 +54,6 @@ export async function fetchSource(rawUrl: string, options: SourceOptions): Promi
     onProgress: options.onProgress,
     name: options.name,
     ffmpegPath: options.ffmpegPath,
+    ...(options.keepPartial ? { keepPartial: true } : {}),
   });
 }

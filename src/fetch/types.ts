@@ -23,4 +23,6 @@ export interface FetchedFile {
   engine: "http" | "ytdlp";
   /** Title reported by the site (yt-dlp), when any. */
   title: string | undefined;
+  /** SHA-256 (hex) when the engine computed it while the bytes arrived. */
+  sha256?: string;
 }

@@ -86,7 +86,7 @@ export function retryDecision(
     if (waitS > MAX_FLOOD_WAIT_S) return { retry: false, why: "permanent" };
     return { retry: true, delayMs: waitS * 1000 + 1000, why: "flood_wait" };
   }
-  if (error instanceof DownloadError && code === "DISK_FULL") {
+  if (error instanceof DownloadError && (code === "DISK_FULL" || code === "DISK_FLOOR_REACHED")) {
     return { retry: true, delayMs: DISK_RETRY_MS, why: "disk" };
   }
   return {

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Config } from "../config.js";
@@ -19,9 +19,11 @@ import { getUserSettings } from "../db/settings.js";
 import { getUser } from "../db/users.js";
 import { UploadError, UserError } from "../errors.js";
 import { httpOptionsFromConfig } from "../fetch/http/download.js";
+import { PARTIAL_FILE, PARTIAL_STATE } from "../fetch/http/partial.js";
 import { isLocalSource, takeLocalFile } from "../fetch/local-file.js";
 import { fetchSource, type SourceOptions } from "../fetch/source.js";
 import type { FetchedFile, TransferProgress } from "../fetch/types.js";
+import { YTDLP_PARTIAL_DIR } from "../fetch/ytdlp/download.js";
 import type { Quality } from "../lib/quality.js";
 import { probeMedia } from "../media/probe.js";
 import { ensureFaststart } from "../media/remux.js";
@@ -37,6 +39,15 @@ import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { reuseDelivered } from "./dedupe.js";
 import { renderLogCard } from "./log-card.js";
+import {
+  fetchRecord,
+  knownSha256,
+  mayOverlap,
+  type Overlap,
+  overlappedUpload,
+  startOverlap,
+  withFetchRecord,
+} from "./overlap.js";
 import type { JobSteps, StepContext } from "./runner.js";
 import { type SavedUpload, trackUpload } from "./upload-resume.js";
 
@@ -165,15 +176,16 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       if (reused) return reused;
       const workDir = job.work_dir ?? path.join(deps.workRoot, `job-${job.id}`);
       if (job.download_path && (await isComplete(job.download_path, job.bytes_total))) return {};
-      // An earlier attempt's leftovers (a partial download under a random name) would only take disk space.
-      await rm(workDir, { recursive: true, force: true });
+      // An earlier attempt's leftovers would only take disk space; its partial download is kept to resume.
       await mkdir(workDir, { recursive: true });
+      await removeLeftovers(workDir);
       await ctx.advance("downloading", { work_dir: workDir, bytes_done: 0 });
       const options = jobOptions(job);
       const progress = throttledProgress(db, job.id);
       const started = Date.now();
       const onProgress = (p: TransferProgress) => progress(p.bytes, p.total ?? null);
       let file: { path: string; name: string; size: number; engine: FetchedFile["engine"] | null };
+      let checkpoint: string | undefined;
       if (isLocalSource(job.source_url)) {
         // A path on this machine: only the operator at its terminal may name one, never a chat.
         if (job.request_chat_id !== TERMINAL_CHAT_ID) {
@@ -189,16 +201,33 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         });
         file = { ...local, engine: null }; // source_kind stays NULL: it names the download engines only
       } else {
-        file = await fetchSource(job.source_url, {
+        // Overlap (src/jobs/overlap.ts): a file deliver will not rewrite goes up while it comes down.
+        let overlap: Overlap | undefined;
+        const fetched = await fetchSource(job.source_url, {
           ...deps.source,
           dir: workDir,
           name: job.name ?? undefined,
           quality: options.quality,
           signal: ctx.signal,
           onProgress,
+          keepPartial: true,
+          hash: true,
+          onStart: (start) => {
+            const limits = { fileLimit, asDocument: options.asDocument === true };
+            if (!mayOverlap(start, limits)) return undefined;
+            overlap = startOverlap(gateway, start, { signal: ctx.signal, log: ctx.log });
+            return { followWrites: overlap !== undefined };
+          },
+        }).catch(async (error: unknown) => {
+          await overlap?.abort();
+          throw error;
         });
+        const uploaded = await overlap?.finish(fetched);
+        checkpoint = withFetchRecord(job.checkpoint, await fetchRecord(fetched, uploaded));
+        file = fetched;
       }
       return {
+        ...(checkpoint === undefined ? {} : { checkpoint }),
         download_path: file.path,
         name: file.name,
         source_kind: file.engine,
@@ -381,7 +410,8 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         path: piece,
         name: pieces.length > 1 ? partName(name, index + 1, pieces.length) : name,
         size: (await stat(piece)).size,
-        sha256: await sha256File(piece, ctx.signal),
+        // Overlap hook: the digest the download computed, while the file is unchanged since.
+        sha256: (await knownSha256(job, piece)) ?? (await sha256File(piece, ctx.signal)),
         kind: partVideo ? "video" : info.kind === "audio" && !options.asDocument ? "audio" : "document",
         mimeType: mimeFor(piece, partVideo),
         ...(pieceInfo.duration !== undefined ? { duration: pieceInfo.duration } : {}),
@@ -453,10 +483,12 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     }
     let stored: StoredDocument;
     try {
+      // Overlap hook: the fetch step may have uploaded this very file while downloading it.
+      const overlapped = part.account === "user" ? undefined : await overlappedUpload(job, part);
       stored = await storeDocument(
         job,
         part,
-        await send(resume),
+        overlapped ?? (await send(resume)),
         ctx,
         resume ? RESUMED_PART_RESAVES : undefined,
       );
@@ -638,6 +670,15 @@ function mimeFor(file: string, video: boolean): string {
   if (ext === ".m4a") return "audio/mp4";
   if (ext === ".ogg" || ext === ".opus") return "audio/ogg";
   return "application/octet-stream";
+}
+
+/** What an interrupted download left to resume from; everything else an earlier attempt left goes. */
+const RESUMABLE = new Set([PARTIAL_FILE, PARTIAL_STATE, YTDLP_PARTIAL_DIR]);
+
+async function removeLeftovers(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) {
+    if (!RESUMABLE.has(entry)) await rm(path.join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 async function isComplete(file: string, expected: number | null): Promise<boolean> {

@@ -17,6 +17,8 @@ export interface PartSourceOptions {
    * size is read now.
    */
   growingToSize?: number;
+  /** Bytes from the start that are final now (a file written out of order); see UploadOptions. */
+  available?: (() => number) | undefined;
   /** @default 60_000 */
   stallTimeoutMs?: number;
 }
@@ -46,6 +48,7 @@ export async function openPartSource(path: string, options: PartSourceOptions = 
       size,
       growing,
       options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      growing ? options.available : undefined,
     );
   } catch (error) {
     await handle.close();
@@ -59,19 +62,50 @@ class FilePartSource implements PartSource {
   readonly #path: string;
   readonly #growing: boolean;
   readonly #stallTimeoutMs: number;
+  readonly #available: (() => number) | undefined;
 
-  constructor(handle: FileHandle, path: string, size: number, growing: boolean, stallTimeoutMs: number) {
+  constructor(
+    handle: FileHandle,
+    path: string,
+    size: number,
+    growing: boolean,
+    stallTimeoutMs: number,
+    available?: () => number,
+  ) {
     this.#handle = handle;
     this.#path = path;
     this.size = size;
     this.#growing = growing;
     this.#stallTimeoutMs = stallTimeoutMs;
+    this.#available = available;
+  }
+
+  /** Waits until the writer says the bytes up to `end` are final; bounded by the stall timeout. */
+  async #awaitAvailable(end: number, signal: AbortSignal | undefined): Promise<void> {
+    const available = this.#available;
+    if (!available) return;
+    let seen = available();
+    let lastProgress = Date.now();
+    while (seen < end) {
+      throwIfAborted(signal);
+      if (Date.now() - lastProgress > this.#stallTimeoutMs) {
+        throw new UploadError(
+          "UPLOAD_SOURCE_STALLED",
+          `The file ${this.#path} stopped growing at ${seen} of ${this.size} bytes for ${this.#stallTimeoutMs} ms`,
+        );
+      }
+      await abortableSleep(GROW_POLL_MS, signal);
+      const now = available();
+      if (now > seen) lastProgress = Date.now();
+      seen = now;
+    }
   }
 
   async readInto(position: number, target: Buffer, signal?: AbortSignal): Promise<void> {
     if (position + target.length > this.size) {
       throw new RangeError(`Expected a range within ${this.size} bytes, got ${position}+${target.length}`);
     }
+    await this.#awaitAvailable(position + target.length, signal);
     let filled = 0;
     let lastProgress = Date.now();
     // Bounded: every pass either reads bytes or waits, and waiting stops at the stall timeout.

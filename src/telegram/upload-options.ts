@@ -34,6 +34,11 @@ export interface UploadOptions {
   fileName?: string;
   /** The file is still being written and will end at this size: parts are sent as their bytes arrive. */
   growingToSize?: number;
+  /**
+   * With `growingToSize`: how many bytes from the start are final now, for a file written out of order (a segmented
+   * download); a part is read only once it lies below. Without it the file's length tells.
+   */
+  growingAvailable?: () => number;
   /** Continue an earlier upload of the same file: same file id, parts already acknowledged are skipped. */
   resume?: { fileId: bigint; acknowledgedParts: Iterable<number> };
   /** Called after each acknowledged part, so that a caller can persist the progress for `resume`. */
@@ -69,7 +74,7 @@ export function checkOptions(options: UploadOptions): void {
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${typeof options.signal}`);
   }
-  for (const name of ["onProgress", "onPartAcknowledged", "onFloodWait"] as const) {
+  for (const name of ["onProgress", "onPartAcknowledged", "onFloodWait", "growingAvailable"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function") {
       throw new TypeError(`Expected \`${name}\` to be a function, got ${typeof options[name]}`);
     }

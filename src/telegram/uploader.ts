@@ -85,7 +85,10 @@ export async function uploadFile(
 ): Promise<UploadedFile> {
   checkOptions(options);
   throwIfAborted(options.signal);
-  const source = await openPartSource(path, { growingToSize: options.growingToSize });
+  const source = await openPartSource(path, {
+    growingToSize: options.growingToSize,
+    available: options.growingAvailable,
+  });
   try {
     const plan = planUpload(source.size, options.premium ?? false);
     const fileId = options.resume?.fileId ?? randomPositiveLong();
@@ -102,6 +105,22 @@ export async function uploadFile(
   } finally {
     await source.close();
   }
+}
+
+/** The handle of a file uploaded earlier (parts saved under `fileId`), to send without uploading it again. */
+export function uploadedFileOf(saved: {
+  fileId: bigint;
+  partCount: number;
+  name: string;
+  size: number;
+  big: boolean;
+  path: string;
+}): UploadedFile {
+  const { fileId, partCount: parts, name } = saved;
+  const inputFile = saved.big
+    ? new Api.InputFileBig({ id: helpers.returnBigInt(fileId), parts, name })
+    : new Api.InputFile({ id: helpers.returnBigInt(fileId), parts, name, md5Checksum: "" });
+  return { ...saved, inputFile };
 }
 
 /** Saves one part again (after FILE_PART_X_MISSING at send time), on a short-lived connection. */

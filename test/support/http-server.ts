@@ -255,6 +255,8 @@ export interface TestHttpServer {
   readonly connections: number;
   /** Every request seen: path and Range header. */
   readonly requests: Array<{ path: string; range: string | undefined }>;
+  /** Body bytes handed to the sockets so far, by path (what a resumed download must keep low). */
+  readonly bytesServed: Map<string, number>;
   route(path: string, handler: Route): void;
   close(): Promise<void>;
 }
@@ -271,11 +273,17 @@ export async function startHttpServer(options: StartOptions = {}): Promise<TestH
   const port = options.port ?? 0;
   const routes = new Map<string, Route>();
   const requests: Array<{ path: string; range: string | undefined }> = [];
+  const bytesServed = new Map<string, number>();
   const sockets = new Set<Socket>();
   let connections = 0;
   const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     requests.push({ path, range: req.headers.range });
+    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (chunk instanceof Uint8Array) bytesServed.set(path, (bytesServed.get(path) ?? 0) + chunk.length);
+      return write(chunk, ...rest);
+    }) as typeof res.write;
     const handler = routes.get(path);
     if (handler) handler(req, res);
     else res.writeHead(404, { "content-type": "text/plain" }).end("not found");
@@ -299,6 +307,7 @@ export async function startHttpServer(options: StartOptions = {}): Promise<TestH
       return connections;
     },
     requests,
+    bytesServed,
     route(path, handler) {
       routes.set(path, handler);
     },

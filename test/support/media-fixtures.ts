@@ -184,6 +184,8 @@ export interface FileServer {
   origin: string;
   /** Paths requested so far, in order. */
   requests: string[];
+  /** The Range header of each request (undefined without one), in the same order. */
+  ranges: Array<string | undefined>;
   /** Cookie headers received, in order. */
   cookies: string[];
   close(): Promise<void>;
@@ -199,10 +201,12 @@ export async function serveDirectory(
   options: { bytesPerSecond?: number; redirects?: Record<string, string> } = {},
 ): Promise<FileServer> {
   const requests: string[] = [];
+  const ranges: Array<string | undefined> = [];
   const cookies: string[] = [];
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(urlPath);
+    ranges.push(req.headers.range);
     if (req.headers.cookie) cookies.push(req.headers.cookie);
     if (urlPath.startsWith(HANG_PREFIX)) return; // never answered; close() ends the connection
     const location = options.redirects?.[urlPath];
@@ -242,6 +246,7 @@ export async function serveDirectory(
   return {
     origin: `http://127.0.0.1:${port}`,
     requests,
+    ranges,
     cookies,
     close: () =>
       new Promise<void>((resolve) => {

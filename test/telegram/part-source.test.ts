@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -42,6 +42,32 @@ describe("part source", async () => {
       assert.ok(target.equals(content.subarray(30_000)));
     } finally {
       await source.close();
+    }
+  });
+
+  it("reads a file written out of order only below the prefix its writer says is final", async () => {
+    const path = join(dir, "sparse.bin");
+    const content = randomBytes(64_000);
+    // Sized up front and filled from the end first, as a segmented download does: the length says nothing.
+    const handle = await open(path, "w");
+    await handle.truncate(content.length);
+    await handle.write(content, 32_000, 32_000, 32_000);
+    let final = 0;
+    const source = await openPartSource(path, { growingToSize: content.length, available: () => final });
+    try {
+      const target = Buffer.alloc(16_000);
+      let done = false;
+      const reading = source.readInto(16_000, target).then(() => {
+        done = true;
+      });
+      await handle.write(content, 0, 32_000, 0);
+      assert.equal(done, false, "the bytes are there, but the writer has not said so");
+      final = 32_000;
+      await reading;
+      assert.ok(target.equals(content.subarray(16_000, 32_000)));
+    } finally {
+      await source.close();
+      await handle.close();
     }
   });
 

@@ -22,3 +22,53 @@ export async function ensureDiskSpace(dir: string, needed: number, keepFree: num
     },
   );
 }
+
+/** How often a running download looks at the disk: a statfs every few MiB costs nothing next to writing them. */
+const CHECK_EVERY_BYTES = 4 * 1024 * 1024;
+
+/** The floor was reached while bytes arrived (another job, a log, anything filled the disk meanwhile). */
+export function diskFloorReached(free: number, needed: number, keepFree: number): DownloadError {
+  return new DownloadError(
+    "DISK_FLOOR_REACHED",
+    `Stopped mid-download: ${formatBytes(free)} free, ${formatBytes(needed)} still to write, ${formatBytes(keepFree)} must stay free`,
+    {
+      userMessage:
+        "The download was stopped because the server was running out of disk space; nothing of it was kept.",
+      hint: "Try again later.",
+    },
+  );
+}
+
+/**
+ * Checks the disk while a transfer writes: it stops with DISK_FLOOR_REACHED as soon as the bytes still to come
+ * (all of them when the size is known, the next batch otherwise) would leave less than `keepFree` free.
+ */
+export class DiskWatch {
+  private sinceCheck = 0;
+  private checking: Promise<void> | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly keepFree: number,
+    /** Bytes still to write, when the size is known. */
+    private readonly remaining: () => number | undefined,
+  ) {}
+
+  /** Counts `bytes` written; every few MiB reads the free space and throws once the floor is near. */
+  async note(bytes: number): Promise<void> {
+    this.sinceCheck += bytes;
+    if (this.sinceCheck < CHECK_EVERY_BYTES) return;
+    this.sinceCheck = 0;
+    // Several connections may pass here at once: one statfs answers them all.
+    this.checking ??= this.check().finally(() => {
+      this.checking = undefined;
+    });
+    await this.checking;
+  }
+
+  private async check(): Promise<void> {
+    const free = await freeBytes(this.dir);
+    const needed = this.remaining() ?? CHECK_EVERY_BYTES;
+    if (free - needed < this.keepFree) throw diskFloorReached(free, needed, this.keepFree);
+  }
+}

@@ -1,9 +1,10 @@
 /**
  * Direct HTTP(S) downloads with got: streamed to the job's directory, resumed with Range after a drop, split over
- * several connections for big files, guarded against private addresses on every hop. On any failure the partial
- * file is removed; only a complete file ever carries its final name.
+ * several connections for big files, guarded against private addresses on every hop. On a failure the partial file
+ * is removed, unless `keepPartial` keeps it (with its record, partial.ts) for the next call to resume; only a
+ * complete file ever carries its final name. The disk floor is watched while bytes arrive.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import fs from "node:fs/promises";
 import http from "node:http";
@@ -17,15 +18,32 @@ import { chooseFileName } from "../filename.js";
 import { checkUrl, type GuardOptions, guardedLookup, parseHttpUrl } from "../guard/url-guard.js";
 import { ProgressMeter } from "../progress-meter.js";
 import type { FetchedFile, ProgressCallback } from "../types.js";
-import { ensureDiskSpace } from "./disk-space.js";
-import { incomplete, RangeIgnoredError, toDownloadError, tooLarge } from "./errors.js";
+import { DiskWatch, ensureDiskSpace } from "./disk-space.js";
+import { incomplete, isRetryable, RangeIgnoredError, toDownloadError, tooLarge } from "./errors.js";
+import { FollowingHash } from "./follow-hash.js";
+import {
+  contiguousEnd,
+  doneIntervals,
+  hashPrefix,
+  loadPartial,
+  missingOf,
+  onDisk,
+  PARTIAL_FILE,
+  PARTIAL_STATE,
+  type PartialState,
+  removePartial,
+  sameValidator,
+  writeAtomically,
+} from "./partial.js";
 import { downloadSegmented } from "./segmented.js";
 import {
   DEFAULT_BACKOFF_MS,
   DEFAULT_MAX_RETRIES,
+  type OpenedResponse,
   openRequest,
   parseContentRange,
   type TransferContext,
+  type TransferRange,
   transfer,
   writeBatchBytes,
 } from "./transfer.js";
@@ -36,6 +54,28 @@ const DEFAULT_SEGMENT_THRESHOLD = 32 * 1024 * 1024;
 const MAX_CONNECTIONS = 16;
 /** Bounded attempts to find a free final name ("a (2).mp4" …). */
 const MAX_NAME_ATTEMPTS = 100;
+/** How often the record of a resumable download is rewritten: a kill loses at most this much of what arrived. */
+const PARTIAL_SAVE_MS = 1000;
+
+/** What a download says once the response is in, before its body is written (see `onStart`). */
+export interface DownloadStart {
+  /** The file being written (its bytes are final up to `written()`). */
+  path: string;
+  /** The name the file will get. */
+  name: string;
+  total: number | undefined;
+  mimeType: string | undefined;
+  /** Bytes from the start of the file that are on disk and final. */
+  written(): number;
+  /** Goes up when the download starts over from byte 0: whatever was read of the file before is void. */
+  generation(): number;
+}
+
+/** Segment size when a reader follows the writes: a few per connection, so the written prefix grows steadily. */
+function followPieceBytes(total: number, connections: number): number {
+  const piece = Math.floor(total / (connections * 8));
+  return Math.min(8 * 1024 * 1024, Math.max(1024 * 1024, piece));
+}
 
 export interface HttpDownloadOptions {
   /** The job's directory; it must exist. */
@@ -65,6 +105,19 @@ export interface HttpDownloadOptions {
   /** Smallest file split over several connections. @default 32 MiB */
   segmentThreshold?: number;
   log?: Logger | undefined;
+  /**
+   * Keep an interrupted download's bytes in `dir` under a stable name, with a record of what is on disk and the
+   * server's validator, so that the next call for the same link resumes them with Range (If-Range) when the file
+   * is unchanged, and starts over cleanly otherwise. Without it a failure removes every byte. @default false
+   */
+  keepPartial?: boolean;
+  /** SHA-256 while bytes arrive, when they come in order on one connection (FetchedFile.sha256). @default false */
+  hash?: boolean;
+  /**
+   * Called once the response is in, before the body is written. `followWrites: true` says the caller reads the
+   * file while it is written: segments then go in file order so that `written()` grows steadily.
+   */
+  onStart?: ((start: DownloadStart) => { followWrites?: boolean } | undefined) | undefined;
 }
 
 /** The options every download shares, from the configuration. */
@@ -104,7 +157,7 @@ export async function downloadHttp(rawUrl: string, options: HttpDownloadOptions)
   };
   try {
     await checkUrl(url, options.guard);
-    return await download(ctx, url, options);
+    return await download(ctx, url, rawUrl, options);
   } catch (error) {
     throw toDownloadError(error, url, options.signal);
   } finally {
@@ -113,16 +166,68 @@ export async function downloadHttp(rawUrl: string, options: HttpDownloadOptions)
   }
 }
 
-async function download(ctx: TransferContext, url: URL, options: HttpDownloadOptions): Promise<FetchedFile> {
-  // "bytes=0-" both fetches the file and asks whether ranges work: 206 says yes, 200 says no.
-  const first = await openRequest(ctx, url, 0, undefined);
+async function download(
+  ctx: TransferContext,
+  url: URL,
+  rawUrl: string,
+  options: HttpDownloadOptions,
+): Promise<FetchedFile> {
+  const keep = options.keepPartial === true;
+  const partPath = path.join(
+    options.dir,
+    keep ? PARTIAL_FILE : `.medusa-${randomBytes(6).toString("hex")}.part`,
+  );
+  const statePath = path.join(options.dir, PARTIAL_STATE);
+  const previous = keep ? await loadPartial(statePath, partPath, rawUrl) : undefined;
+  // A record of another link, or bytes without a record: nothing to resume from.
+  if (keep && !previous) await removePartial(options.dir);
+  let missing = previous ? missingOf(previous.done, previous.total) : undefined;
+  // Everything is on disk but the name and type are in the headers: ask again for the last byte only.
+  if (previous && missing?.length === 0) missing = [[previous.total - 1, previous.total]];
+
+  let first: OpenedResponse | undefined;
   let fh: FileHandle | undefined;
-  let partPath: string | undefined;
+  let generation = 0;
+  let persist = false;
+  let saving: Promise<void> = Promise.resolve();
+  let saver: NodeJS.Timeout | undefined;
+  let succeeded = false;
+  let keepBytes = false;
+  let save = (): Promise<void> => saving;
+  let follower: FollowingHash | undefined;
+  const written = new Set<TransferRange>();
+  ctx.written = written;
   try {
+    let resumed = false;
+    if (previous && missing?.[0]) {
+      const from = missing[0][0];
+      ctx.ifRange = previous.etag ?? previous.lastModified;
+      first = await openRequest(ctx, url, from, undefined);
+      const got = first.status === 206 ? parseContentRange(first.headers["content-range"]) : undefined;
+      resumed = got?.start === from && got.total === previous.total && sameValidator(first.headers, previous);
+      if (!resumed) {
+        options.log?.info(
+          { url: displayUrl(url.href), status: first.status },
+          "the file changed or the server ignores ranges; starting over",
+        );
+        await removePartial(options.dir);
+        // A 200 is the whole (new) file from byte 0: it starts the download over as it is.
+        if (first.status !== 200) {
+          first.stream.destroy();
+          first = undefined;
+        }
+      }
+    }
+    // "bytes=0-" both fetches the file and asks whether ranges work: 206 says yes, 200 says no.
+    first ??= await openRequest(ctx, url, 0, undefined);
+    const opened = first;
     let total: number | undefined;
     let ranges = false;
-    if (first.status === 206) {
-      const range = parseContentRange(first.headers["content-range"]);
+    if (resumed && previous) {
+      total = previous.total;
+      ranges = true;
+    } else if (opened.status === 206) {
+      const range = parseContentRange(opened.headers["content-range"]);
       if (range?.start !== 0) {
         throw new DownloadError("HTTP_BAD_RANGE", `Unexpected Content-Range from ${displayUrl(url.href)}`, {
           userMessage: "The server sent a malformed reply.",
@@ -131,34 +236,105 @@ async function download(ctx: TransferContext, url: URL, options: HttpDownloadOpt
       total = range.total;
       ranges = total !== undefined;
     } else {
-      total = contentLength(first.headers);
+      total = contentLength(opened.headers);
     }
-    const contentType = first.headers["content-type"];
+    const contentType = opened.headers["content-type"];
     if (options.rejectHtml && isWebPage(contentType)) {
       throw new DownloadError("HTTP_IS_WEB_PAGE", `${displayUrl(url.href)} is a web page`, {
         userMessage: "That link is a web page, not a file.",
       });
     }
     if (total !== undefined && total > options.maxSize) throw tooLarge(options.maxSize, total);
-    ctx.ifRange = validator(first.headers);
+    const etag = resumed ? previous?.etag : strongEtag(opened.headers);
+    const lastModified = resumed ? previous?.lastModified : opened.headers["last-modified"];
+    ctx.ifRange = etag ?? lastModified;
     ctx.meter.setTotal(total);
     const name = chooseFileName({
       given: options.name,
-      contentDisposition: first.headers["content-disposition"],
-      url: first.url,
+      contentDisposition: opened.headers["content-disposition"],
+      url: opened.url,
       contentType,
       title: options.title,
     });
-    await ensureDiskSpace(options.dir, total ?? 0, options.minFreeDisk);
+    const missingNow: Array<readonly [number, number]> =
+      resumed && missing ? missing : total === undefined ? [] : [[0, total]];
+    const already = resumed && previous ? onDisk(previous.done) : 0;
+    await ensureDiskSpace(options.dir, (total ?? 0) - already, options.minFreeDisk);
+    ctx.disk = new DiskWatch(options.dir, options.minFreeDisk, () =>
+      total === undefined ? undefined : Math.max(0, total - ctx.meter.value),
+    );
 
-    partPath = path.join(options.dir, `.medusa-${randomBytes(6).toString("hex")}.part`);
-    fh = await fs.open(partPath, "wx");
+    fh = await fs.open(partPath, resumed ? "r+" : keep ? "w" : "wx");
+    if (resumed && previous) {
+      for (const [start, end] of previous.done) written.add({ start, end, total, next: end, durable: end });
+      ctx.meter.set(already);
+    }
     const connections = options.connections ?? 1;
     const threshold = options.segmentThreshold ?? DEFAULT_SEGMENT_THRESHOLD;
+    const segmented = ranges && total !== undefined && connections > 1 && total >= threshold;
+    const from = missingNow[0]?.[0] ?? 0;
+    // In order from byte 0 on one connection: the digest comes almost free (a resume reads its prefix back).
+    const sequential =
+      !segmented && missingNow.length <= 1 && (total === undefined || missingNow[0]?.[1] === total);
+    if (options.hash && sequential) {
+      const hash = createHash("sha256");
+      if (from > 0) await hashPrefix(partPath, from, hash, options.signal);
+      ctx.hash = { hash, position: from };
+    } else if (options.hash) {
+      follower = new FollowingHash(
+        partPath,
+        () => contiguousEnd(written),
+        () => generation,
+      );
+    }
+    const follow =
+      options.onStart?.({
+        path: partPath,
+        name,
+        total,
+        mimeType: contentType?.split(";")[0]?.trim() || undefined,
+        written: () => contiguousEnd(written),
+        generation: () => generation,
+      })?.followWrites === true;
+
+    const resumable = keep && ranges && total !== undefined && ctx.ifRange !== undefined;
+    const record = (): PartialState => ({
+      v: 1,
+      url: rawUrl,
+      ...(etag ? { etag } : {}),
+      ...(lastModified ? { lastModified } : {}),
+      total: total ?? 0,
+      done: doneIntervals(written),
+    });
+    save = () => {
+      saving = saving
+        .then(() => (persist ? writeAtomically(statePath, JSON.stringify(record())) : undefined))
+        .catch((error: unknown) =>
+          options.log?.warn({ err: error }, "recording the partial download failed"),
+        );
+      return saving;
+    };
+    persist = resumable;
+    await save();
+    if (persist) {
+      saver = setInterval(save, PARTIAL_SAVE_MS);
+      saver.unref();
+    }
+    ctx.onReset = async () => {
+      // What is on disk is void: no record may point at it, and an upload reading the file must start over.
+      persist = false;
+      await saving;
+      await fs.rm(statePath, { force: true });
+      generation++;
+      written.clear();
+      if (ctx.hash) ctx.hash = { hash: createHash("sha256"), position: 0 };
+    };
+
     let size: number;
-    if (ranges && total !== undefined && connections > 1 && total >= threshold) {
+    if (segmented && total !== undefined) {
+      const pieces = follow ? followPieceBytes(total, connections) : undefined;
       try {
-        size = await downloadSegmented(ctx, fh, first, total, connections);
+        size = await downloadSegmented(ctx, fh, opened, total, connections, missingNow, pieces);
       } catch (error) {
         if (!(error instanceof RangeIgnoredError)) throw error;
         // The server advertised ranges, then ignored one: start over on one connection.
@@ -166,12 +342,25 @@ async function download(ctx: TransferContext, url: URL, options: HttpDownloadOpt
           { url: displayUrl(url.href) },
           "range ignored mid-download; restarting on one connection",
         );
+        await ctx.onReset();
         await fh.truncate(0);
         ctx.meter.set(0);
-        size = await transfer(ctx, fh, undefined, first.url, { start: 0, end: undefined, total, next: 0 });
+        size = await transfer(ctx, fh, undefined, opened.url, { start: 0, end: undefined, total, next: 0 });
       }
+    } else if (missingNow.length <= 1) {
+      size = await transfer(ctx, fh, opened, opened.url, { start: from, end: undefined, total, next: from });
     } else {
-      size = await transfer(ctx, fh, first, first.url, { start: 0, end: undefined, total, next: 0 });
+      // A resume on one connection of what several left: each gap in turn.
+      size = total ?? 0;
+      for (const [index, [start, end]] of missingNow.entries()) {
+        const last = end === total;
+        await transfer(ctx, fh, index === 0 ? opened : undefined, opened.url, {
+          start,
+          end: last ? undefined : end,
+          total,
+          next: start,
+        });
+      }
     }
     await fh.close();
     fh = undefined;
@@ -179,7 +368,15 @@ async function download(ctx: TransferContext, url: URL, options: HttpDownloadOpt
     if (stat.size !== size || (total !== undefined && size !== total))
       throw incomplete(url, stat.size, total);
     ctx.meter.finish();
+    clearInterval(saver);
+    persist = false;
+    await saving;
+    // The record goes first: a kill after the link leaves plain bytes, which the next attempt does not trust.
+    await fs.rm(statePath, { force: true });
     const finalPath = await publish(partPath, options.dir, name);
+    succeeded = true;
+    const digest = ctx.hash?.position === size ? ctx.hash.hash.digest("hex") : await follower?.finish(size);
+    follower = undefined;
     return {
       path: finalPath,
       name: path.basename(finalPath),
@@ -187,11 +384,25 @@ async function download(ctx: TransferContext, url: URL, options: HttpDownloadOpt
       mimeType: contentType?.split(";")[0]?.trim() || undefined,
       engine: "http",
       title: options.title,
+      ...(digest ? { sha256: digest } : {}),
     };
+  } catch (error) {
+    // Network trouble and stops keep what arrived for the next attempt; anything else starts it over.
+    keepBytes = persist && (isRetryable(error) || options.signal?.aborted === true);
+    throw error;
   } finally {
-    first.stream.destroy();
+    clearInterval(saver);
+    await follower?.cancel();
+    first?.stream.destroy();
     await fh?.close().catch(() => undefined);
-    if (partPath) await fs.rm(partPath, { force: true });
+    if (keepBytes) {
+      await save();
+    } else {
+      persist = false;
+      await saving;
+      if (!succeeded) await fs.rm(statePath, { force: true });
+    }
+    if (!keepBytes) await fs.rm(partPath, { force: true });
   }
 }
 
@@ -241,11 +452,10 @@ function contentLength(headers: http.IncomingHttpHeaders): number | undefined {
   return Number(value);
 }
 
-/** A strong ETag or Last-Modified, for If-Range; weak ETags are not allowed there. */
-function validator(headers: http.IncomingHttpHeaders): string | undefined {
+/** A strong ETag, for If-Range; weak ETags are not allowed there (Last-Modified is the fallback). */
+function strongEtag(headers: http.IncomingHttpHeaders): string | undefined {
   const etag = headers.etag;
-  if (etag && !etag.startsWith("W/")) return etag;
-  return headers["last-modified"];
+  return etag && !etag.startsWith("W/") ? etag : undefined;
 }
 
 function isWebPage(contentType: string | undefined): boolean {

@@ -19,11 +19,15 @@ export class PositionalWriter {
   private readonly inflight: Array<Promise<void>> = [];
   /** Bytes handed to writes so far, finished or not. */
   private handed = 0;
+  /** Writes started, oldest first, so that the durable end moves only over a contiguous run of finished ones. */
+  private readonly order: Array<{ end: number; done: boolean }> = [];
 
+  /** `onDurable(end)`: every byte from `start` to `end` is written (a kill now keeps them); called as it moves. */
   constructor(
     private readonly fh: FileHandle,
     private readonly start: number,
     private readonly batchBytes: number,
+    private readonly onDurable?: (end: number) => void,
   ) {}
 
   /** End offset of every byte pushed so far, written or not. */
@@ -67,6 +71,12 @@ export class PositionalWriter {
     }
   }
 
+  private advanceDurable(): void {
+    let end: number | undefined;
+    while (this.order[0]?.done) end = this.order.shift()?.end;
+    if (end !== undefined) this.onDurable?.(end);
+  }
+
   private async startWrite(): Promise<void> {
     while (this.inflight.length >= WRITES_IN_FLIGHT) await this.inflight.shift();
     const buffers = this.pending;
@@ -75,7 +85,13 @@ export class PositionalWriter {
     this.handed += bytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const write = writeFully(this.fh, buffers, at).then(() => this.written(bytes));
+    const entry = { end: at + bytes, done: false };
+    this.order.push(entry);
+    const write = writeFully(this.fh, buffers, at).then(() => {
+      entry.done = true;
+      this.written(bytes);
+      this.advanceDurable();
+    });
     // Failures surface when this write is awaited (above, or in flush); until then it counts as handled.
     write.catch(() => undefined);
     this.inflight.push(write);

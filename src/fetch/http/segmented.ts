@@ -17,9 +17,10 @@ const MIN_STEAL_BYTES = 4 * 1024 * 1024;
 const EXTRA_CONNECTION_REFUSED = new Set(["HTTP_403", "HTTP_429", "HTTP_503"]);
 
 /**
- * Downloads [0, total) of `first.url` over `connections` ranges; `first` is a 206 for "bytes=0-" and serves the
- * first range. Throws RangeIgnoredError when a later range comes back as 200 (the caller restarts on one
- * connection); any other failure stops every connection before it is thrown.
+ * Downloads the `missing` byte intervals ([start, end), in order; the whole file by default) of `first.url` over
+ * `connections` ranges; `first` is a 206 for "bytes=<first missing byte>-" and serves the first range. Throws
+ * RangeIgnoredError when a later range comes back as 200 (the caller restarts on one connection); any other failure
+ * stops every connection before it is thrown.
  */
 export async function downloadSegmented(
   ctx: TransferContext,
@@ -27,13 +28,19 @@ export async function downloadSegmented(
   first: OpenedResponse,
   total: number,
   connections: number,
+  missing: ReadonlyArray<readonly [number, number]> = [[0, total]],
+  /** Segments of this size taken in file order (a reader follows the writes); one per connection by default. */
+  pieceBytes?: number,
 ): Promise<number> {
   // Sized up front so that each connection writes at its offsets (sparse until written).
   await fh.truncate(total);
-  const length = Math.ceil(total / connections);
+  const wanted = missing.reduce((sum, [start, end]) => sum + (end - start), 0);
+  const length = pieceBytes ?? Math.ceil(wanted / connections);
   const ranges: TransferRange[] = [];
-  for (let start = 0; start < total; start += length) {
-    ranges.push({ start, end: Math.min(total, start + length), total, next: start });
+  for (const [from, to] of missing) {
+    for (let start = from; start < to; start += length) {
+      ranges.push({ start, end: Math.min(to, start + length), total, next: start });
+    }
   }
 
   // One failure stops the siblings: they see an aborted signal and end with CancelledError.
@@ -66,8 +73,9 @@ export async function downloadSegmented(
     victim.end = middle;
     return taken;
   };
-  // Ranges given back by a connection the server refused, for the others to take first.
-  const returned: TransferRange[] = [];
+  // Ranges given back by a connection the server refused, for the others to take first; and, on a resume, the
+  // ranges beyond one per connection (popped from the end, so reversed to be taken in order).
+  const returned: TransferRange[] = ranges.splice(connections).reverse();
   // Bytes of finished ranges: they must add up to the file, or a range was lost.
   let covered = 0;
   const worker = async (range: TransferRange, opened: OpenedResponse | undefined, mayGiveBack: boolean) => {
@@ -108,8 +116,8 @@ export async function downloadSegmented(
     parent?.removeEventListener("abort", onParentAbort);
   }
   if (failure !== undefined) throw failure;
-  if (covered !== total) {
-    throw new DownloadError("HTTP_INCOMPLETE", `Ranges covered ${covered} of ${total} bytes`, {
+  if (covered !== wanted) {
+    throw new DownloadError("HTTP_INCOMPLETE", `Ranges covered ${covered} of ${wanted} bytes`, {
       userMessage: "The download did not complete.",
     });
   }

@@ -3,6 +3,7 @@
  * copying a body to positions in a file in large batches, reconnecting after drops, and mapping every failure to
  * a DownloadError.
  */
+import type { Hash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import type http from "node:http";
 import type https from "node:https";
@@ -12,6 +13,7 @@ import { backoffDelay } from "../../lib/backoff.js";
 import { displayUrl, type Logger } from "../../logger.js";
 import { checkUrl, type GuardOptions, type guardedLookup } from "../guard/url-guard.js";
 import type { ProgressMeter } from "../progress-meter.js";
+import type { DiskWatch } from "./disk-space.js";
 import {
   fileChanged,
   httpStatusError,
@@ -76,6 +78,14 @@ export interface TransferContext {
   backoffMs: number;
   /** See writeBatchBytes. */
   writeBatch: number;
+  /** Every range this download wrote or resumed, with its durable end: what a kill would keep. */
+  written?: Set<TransferRange> | undefined;
+  /** Watches the disk floor while bytes arrive. */
+  disk?: DiskWatch | undefined;
+  /** SHA-256 of the body so far while it arrives in order from byte 0; dropped at the first byte out of order. */
+  hash?: { hash: Hash; position: number } | undefined;
+  /** The file starts over from byte 0 (the server ignored Range on a reconnect): what was written is void. */
+  onReset?: (() => Promise<void>) | undefined;
 }
 
 /** The bytes one connection is fetching; shared with the segmented scheduler, which may shorten it. */
@@ -86,6 +96,8 @@ export interface TransferRange {
   total: number | undefined;
   /** The next offset this connection writes, kept current so that a stealer splits after it. */
   next: number;
+  /** Every byte from `start` to here is on disk (a kill keeps them). */
+  durable?: number;
 }
 
 /**
@@ -104,6 +116,8 @@ export async function transfer(
   const { total } = range;
   let offset = range.start;
   range.next = offset;
+  range.durable = offset;
+  ctx.written?.add(range);
   let current = opened;
   let failures = 0;
   let reconnects = 0;
@@ -128,8 +142,12 @@ export async function transfer(
               "server ignored Range; restarting from zero",
             );
             ctx.meter.add(-offset);
+            await ctx.onReset?.();
             offset = 0;
+            range.start = 0;
             range.next = 0;
+            range.durable = 0;
+            ctx.written?.add(range);
             await fh.truncate(0);
           }
         } else {
@@ -138,7 +156,9 @@ export async function transfer(
             throw fileChanged();
         }
       }
-      writer = new PositionalWriter(fh, offset, ctx.writeBatch);
+      writer = new PositionalWriter(fh, offset, ctx.writeBatch, (end) => {
+        range.durable = end;
+      });
       await pump(ctx, current.stream, writer, range);
       await writer.flush();
       offset = writer.position;
@@ -254,10 +274,19 @@ export async function pump(
       chunk = chunk.subarray(0, Math.max(0, stop - writer.accepted));
     }
     if (writer.accepted + chunk.length > maxSize) throw tooLarge(maxSize, undefined);
+    if (ctx.hash) {
+      if (ctx.hash.position === writer.accepted) {
+        ctx.hash.hash.update(chunk);
+        ctx.hash.position += chunk.length;
+      } else {
+        ctx.hash = undefined; // out of order: whoever needs the digest reads the file instead
+      }
+    }
     // Updated before the await, so that a stealer running meanwhile splits after these bytes.
     range.next = writer.accepted + chunk.length;
     await writer.push(chunk);
     ctx.meter.add(chunk.length);
+    await ctx.disk?.note(chunk.length);
     if (stop !== undefined && writer.accepted >= stop) {
       stream.destroy();
       return;

@@ -28,6 +28,10 @@ export { parseProgressLine } from "./progress.js";
 const PROBE_TIMEOUT_MS = 2 * 60 * 1000;
 /** id-based: never a title in a path yt-dlp builds; `.80B` caps its bytes. */
 const OUTPUT_TEMPLATE = "%(id).80B.%(ext)s";
+/** The staging folder's stable name when an interrupted download is kept for yt-dlp's own `--continue`. */
+export const YTDLP_PARTIAL_DIR = ".ytdlp-partial";
+/** Failures after which the staged bytes are of no use to another attempt. */
+const START_OVER = new Set(["TOO_LARGE"]);
 /** Suffixes of yt-dlp's temporary files, which are never the result. */
 const TEMP_FILE = /\.(?:part|ytdl|temp|tmp)$|\.part-Frag\d+/;
 
@@ -106,6 +110,8 @@ export async function ytdlpDownload(
     onProgress?: ProgressCallback;
     name?: string;
     ffmpegPath?: string;
+    /** Keep yt-dlp's .part files in `dir` after a failure or a stop, so that the next call continues them. */
+    keepPartial?: boolean;
   },
 ): Promise<FetchedFile> {
   if (!(Number.isSafeInteger(opts.maxSize) && opts.maxSize > 0)) {
@@ -124,8 +130,12 @@ export async function ytdlpDownload(
   });
   const choice = planDownload(info, { maxSize: opts.maxSize, quality: opts.quality });
 
-  const staging = path.join(opts.dir, `.ytdlp-${randomUUID().slice(0, 8)}`);
+  const staging = path.join(
+    opts.dir,
+    opts.keepPartial ? YTDLP_PARTIAL_DIR : `.ytdlp-${randomUUID().slice(0, 8)}`,
+  );
   await mkdir(staging, { recursive: true });
+  let keep = false;
   try {
     await runDownload(url, staging, choice, { ...opts, timeoutMs: remaining() });
     const produced = await findOutput(staging);
@@ -145,8 +155,12 @@ export async function ytdlpDownload(
       engine: "ytdlp",
       title: info.title,
     };
+  } catch (error) {
+    // yt-dlp continues its .part files itself (--continue is its default) when the folder is still there.
+    keep = opts.keepPartial === true && !START_OVER.has((error as { code?: string }).code ?? "");
+    throw error;
   } finally {
-    await rm(staging, { recursive: true, force: true, maxRetries: 3 });
+    if (!keep) await rm(staging, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 

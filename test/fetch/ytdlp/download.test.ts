@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { CancelledError, DownloadError } from "../../../src/errors.js";
 import type { GuardOptions } from "../../../src/fetch/guard/url-guard.js";
 import type { TransferProgress } from "../../../src/fetch/types.js";
-import { ytdlpDownload, ytdlpProbe } from "../../../src/fetch/ytdlp/download.js";
+import { YTDLP_PARTIAL_DIR, ytdlpDownload, ytdlpProbe } from "../../../src/fetch/ytdlp/download.js";
 import { recordConnections } from "../../support/http-server.js";
 import {
   FFPROBE,
@@ -350,6 +350,36 @@ describe("ytdlp engine (real yt-dlp on 127.0.0.1)", () => {
     assert.ok(reports > 0, "it was downloading when cancelled");
     assert.deepEqual(await readdir(work.path), []);
     assert.deepEqual(await processesMentioning(work.path), [], "no process of the download is left");
+  });
+
+  it("keeps yt-dlp's partial download when asked, and the next run continues it with Range", async () => {
+    const controller = new AbortController();
+    const url = `${slowServer.origin}/clip.mp4`;
+    const stopped = await download(url, {
+      keepPartial: true,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytes >= clipBytes.length / 4) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    assert.ok(stopped instanceof CancelledError, String(stopped));
+    const staged = await readdir(path.join(work.path, YTDLP_PARTIAL_DIR));
+    assert.ok(
+      staged.some((name) => name.endsWith(".part")),
+      `a .part file is kept: ${staged.join(", ")}`,
+    );
+    slowServer.requests.length = 0;
+    slowServer.ranges.length = 0;
+    const file = await download(url, { keepPartial: true });
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    assert.equal(sha(await readFile(file.path)), sha(clipBytes));
+    const last = slowServer.ranges.at(-1) ?? "";
+    assert.match(
+      last,
+      /^bytes=[1-9]\d*-/,
+      `the download continued (requests: ${slowServer.ranges.join(", ")})`,
+    );
+    assert.deepEqual(await readdir(work.path), ["clip.mp4"], "the staging folder is gone once done");
   });
 
   it("times out a probe and says so", async () => {
