@@ -12,6 +12,8 @@ import { medusaChildWorld } from "./support/medusa-child.js";
 
 const PART = 512 * 1024;
 /** 48 parts (saveBigFilePart) at 1 MB/s per connection: the upload takes seconds, so the kill lands mid-way. */
+// The files are named .mp4 so that the fetch step does not upload them while downloading (it leaves what may be a
+// video to the deliver step, whose upload is the one that resumes); their bytes are not media, so they go as files.
 const FILE_BYTES = 24 * 1024 * 1024;
 const PARTS = FILE_BYTES / PART;
 
@@ -33,7 +35,7 @@ describe("upload resume", () => {
 
   it("resumes a killed upload from its saved parts: each part saved about once, the file whole and once", async (t) => {
     const w = await medusaChildWorld(t, {
-      files: async (dir) => [await makeRandomFile(path.join(dir, "big.bin"), FILE_BYTES)],
+      files: async (dir) => [await makeRandomFile(path.join(dir, "big.mp4"), FILE_BYTES)],
       telegramBandwidth: 1_000_000,
     });
     const saved = () => w.srv.server.counters().rpcs["upload.SaveBigFilePart"] ?? 0;
@@ -73,7 +75,7 @@ describe("upload resume", () => {
 
   it("uploads afresh when Telegram forgot the saved parts, and still delivers once", async (t) => {
     const w = await medusaChildWorld(t, {
-      files: async (dir) => [await makeRandomFile(path.join(dir, "big.bin"), FILE_BYTES)],
+      files: async (dir) => [await makeRandomFile(path.join(dir, "big.mp4"), FILE_BYTES)],
       telegramBandwidth: 1_000_000,
     });
     const crashing = w.medusa({ MEDUSA_CRASH_AT: "deliver.upload-saved:2" });
