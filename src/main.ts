@@ -5,7 +5,7 @@
 
 import { createBot, MAX_LINKS_PER_MESSAGE } from "./bot/bot.js";
 import type { Config } from "./config.js";
-import { openAndMigrate } from "./db/database.js";
+import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { ensureOwner } from "./db/users.js";
 import { startHttpServer } from "./http/server.js";
@@ -72,6 +72,18 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       ratePerMinute: config.limits.ratePerMinute,
       linksPerMessage: MAX_LINKS_PER_MESSAGE,
       workers: config.limits.concurrentJobs,
+      jobsPerHour: config.limits.jobsPerHour,
+      bytesPerDay: config.limits.bytesPerDay,
+      batchLines: config.limits.batchLines,
+    },
+    host: {
+      dataDir: config.paths.dataDir,
+      minFreeDisk: config.limits.minFreeDisk,
+      ffmpegPath: config.media.ffmpegPath,
+      ytdlpPath: config.fetch.ytdlpPath,
+      logChannels: config.logChannels,
+      backup: (destination) => backupDatabase(database, destination),
+      startedAt: Date.now(),
     },
     wake: () => runner.wake(),
     // The live status message per chat (src/bot/status.ts) plugs in here as `status: { handleCallback, track }`.

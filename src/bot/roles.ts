@@ -42,7 +42,8 @@ export async function changeRole(ctx: BotContext, command: string, args: string,
   }
   const username = current?.username ?? target.username;
   const who = username ? `@${username} (${targetId})` : String(targetId);
-  if (current?.role === role) {
+  // A removed person (/removeuser) still has a row with their old role: giving it again gives access back.
+  if (current?.role === role && current.removed_at === null) {
     await ctx.reply(ctx.t("admin.already", { who, role: ctx.t(`role.${role as "user"}`) }));
     return;
   }
@@ -53,7 +54,12 @@ export async function changeRole(ctx: BotContext, command: string, args: string,
     cancelled = outcome.cancelled.length + outcome.flagged.length;
   }
   const action = { user: "user.allowed", admin: "user.promoted", banned: "user.banned", owner: "" }[role];
-  const finalAction = current?.role === "admin" && role === "user" ? "user.demoted" : action;
+  const finalAction =
+    current?.role === "admin" && role === "user"
+      ? "user.demoted"
+      : current?.role === "banned" && role === "user"
+        ? "user.unbanned"
+        : action;
   await recordEvent(ctx.db, {
     category: "admin",
     action: finalAction,
@@ -75,7 +81,7 @@ export async function changeRole(ctx: BotContext, command: string, args: string,
 }
 
 /** A numeric id, or an @username the bot has seen; with the username when the bot knows it. */
-async function resolveUser(
+export async function resolveUser(
   ctx: BotContext,
   ref: string,
 ): Promise<{ id: number; username: string | null } | undefined> {

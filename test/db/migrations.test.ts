@@ -121,7 +121,7 @@ describe("migrations", () => {
 
     const outcome = await migrateToLatest(opened.db);
     assert.equal(outcome.error, undefined);
-    assert.deepEqual(outcome.applied, ["0003_job_queue"]);
+    assert.deepEqual(outcome.applied, ["0003_job_queue", "0004_user_removal"]);
     const row = opened.sqlite
       .prepare(
         "SELECT priority, run_at, locked_by, locked_until, claimed_at, max_attempts, cancel_requested, checkpoint, pids FROM jobs",

@@ -6,9 +6,9 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { type Bot, createBot, MAX_LINKS_PER_MESSAGE } from "../../../src/bot/bot.js";
-import type { BotLimits, StatusHooks } from "../../../src/bot/context.js";
+import type { BotLimits, HostDeps, StatusHooks } from "../../../src/bot/context.js";
 import type { TelegramConfig } from "../../../src/config.js";
-import { type OpenedDatabase, openAndMigrate } from "../../../src/db/database.js";
+import { backupDatabase, type OpenedDatabase, openAndMigrate } from "../../../src/db/database.js";
 import type { Role } from "../../../src/db/schema.js";
 import { ensureOwner, setRole } from "../../../src/db/users.js";
 import { createLogger } from "../../../src/logger.js";
@@ -72,6 +72,8 @@ export interface BotWorld {
 export interface BotWorldOptions {
   limits?: Partial<BotLimits>;
   status?: StatusHooks;
+  /** What /health and /backup see (admin helper); the data folder is the test's temp dir by default. */
+  host?: Partial<HostDeps>;
 }
 
 export async function startBotWorld(t: TestContext, options: BotWorldOptions = {}): Promise<BotWorld> {
@@ -138,6 +140,16 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
       world.wakes++;
     },
     ...(options.status ? { status: options.status } : {}),
+    host: {
+      dataDir: dir,
+      minFreeDisk: 1024 * 1024,
+      ffmpegPath: "ffmpeg",
+      ytdlpPath: "yt-dlp",
+      logChannels: [],
+      backup: (destination) => backupDatabase(database, destination),
+      startedAt: Date.now(),
+      ...options.host,
+    },
   });
   await gateway.start((incoming) => bot.handle(incoming));
 
