@@ -17,7 +17,7 @@ export const users: Command = {
   async run(ctx, args) {
     const page = /^\d{1,5}$/.test(args) ? Math.max(0, Number(args) - 1) : 0;
     const view = await usersPage(ctx, page);
-    await ctx.reply(view.text, { buttons: view.buttons });
+    await ctx.reply(view.text, view.buttons.length > 0 ? { buttons: view.buttons } : {});
   },
 };
 
