@@ -20,6 +20,10 @@ export const addchannel: Command = {
       await ctx.reply(ctx.t("addchannel.isLog", { chat: chatLabel(existing) }));
       return;
     }
+    if (existing) {
+      await ctx.reply(ctx.t("addchannel.already", { chat: chatLabel(existing) }));
+      return;
+    }
     const row = await addChat(ctx.db, {
       id: chat.id,
       kind: chat.kind === "channel" ? "channel" : "group",
@@ -29,6 +33,6 @@ export const addchannel: Command = {
       owner_id: null,
     });
     await recordChatEvent(ctx, "channel.added", chat.id, { title: chat.title });
-    await ctx.reply(ctx.t(existing ? "addchannel.already" : "addchannel.done", { chat: chatLabel(row) }));
+    await ctx.reply(ctx.t("addchannel.done", { chat: chatLabel(row) }));
   },
 };

@@ -26,6 +26,10 @@ export const addlog: Command = {
       await ctx.reply(ctx.t("addlog.isDestination", { chat: chatLabel(existing) }));
       return;
     }
+    if (existing) {
+      await ctx.reply(ctx.t("addlog.already", { chat: chatLabel(existing) }));
+      return;
+    }
     const row = await addChat(ctx.db, {
       id: chat.id,
       kind: chat.kind === "channel" ? "channel" : "group",
@@ -35,6 +39,6 @@ export const addlog: Command = {
       owner_id: null,
     });
     await recordChatEvent(ctx, "log.added", chat.id, { title: chat.title });
-    await ctx.reply(ctx.t(existing ? "addlog.already" : "addlog.done", { chat: chatLabel(row) }));
+    await ctx.reply(ctx.t("addlog.done", { chat: chatLabel(row) }));
   },
 };

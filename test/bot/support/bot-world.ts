@@ -43,6 +43,8 @@ export interface BotWorld {
   russian: Person;
   stranger: Person;
   banned: Person;
+  /** What /health and /backup read, live: a test may change it (e.g. LOG_CHANNELS) after creating chats. */
+  host: HostDeps;
   /** How often the bot woke the runner. */
   wakes: number;
   /** What the bot logged at info and above. */
@@ -120,6 +122,16 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     await srv.close();
   });
   const world = {} as BotWorld;
+  const host: HostDeps = {
+    dataDir: dir,
+    minFreeDisk: 1024 * 1024,
+    ffmpegPath: "ffmpeg",
+    ytdlpPath: "yt-dlp",
+    logChannels: [],
+    backup: (destination) => backupDatabase(database, destination),
+    startedAt: Date.now(),
+    ...options.host,
+  };
   const logs: Record<string, unknown>[] = [];
   const bot = createBot({
     db,
@@ -140,16 +152,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
       world.wakes++;
     },
     ...(options.status ? { status: options.status } : {}),
-    host: {
-      dataDir: dir,
-      minFreeDisk: 1024 * 1024,
-      ffmpegPath: "ffmpeg",
-      ytdlpPath: "yt-dlp",
-      logChannels: [],
-      backup: (destination) => backupDatabase(database, destination),
-      startedAt: Date.now(),
-      ...options.host,
-    },
+    host,
   });
   await gateway.start((incoming) => bot.handle(incoming));
 
@@ -169,6 +172,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     russian,
     stranger,
     banned,
+    host,
     wakes: 0,
     logs,
     chat,
