@@ -13,7 +13,7 @@ import type { IncomingFile } from "../telegram/gateway.js";
 import { TelegramError } from "../telegram/telegram-error.js";
 import type { BotContext } from "./context.js";
 import { queueLinks, refusalText } from "./enqueue.js";
-import { isFeatureOn } from "./features.js";
+import { isFeatureOn, isPlaylistLink } from "./features.js";
 import { fitLines, linkLabel } from "./render.js";
 import { effectiveLimits } from "./user-limits.js";
 
@@ -58,6 +58,13 @@ export async function handleBatch(
     throw error;
   }
   const parsed = parseBatch(content, options.range === undefined ? {} : { range: options.range });
+  // admin helper: the owner's playlists switch (/features) leaves playlist lines out, each listed with why
+  if (parsed.entries.some((e) => isPlaylistLink(e.url)) && !(await isFeatureOn(ctx.db, "playlists"))) {
+    const reason = ctx.t("links.playlistOff");
+    for (const e of parsed.entries.filter((x) => isPlaylistLink(x.url)))
+      parsed.invalid.push({ line: e.line, message: reason });
+    parsed.entries = parsed.entries.filter((e) => !isPlaylistLink(e.url));
+  }
   const rejected = [
     ...parsed.invalid.map((p) => ({
       line: p.line,

@@ -19,6 +19,19 @@ export const FEATURE_DEFAULTS: Readonly<Record<Feature, boolean>> = {
 
 const key = (feature: Feature) => `feature.${feature}`;
 
+/**
+ * A link that names a playlist rather than one video (YouTube's list=, /playlist, /sets/ of SoundCloud, /album/):
+ * what the playlists switch refuses at enqueue. With it on, such a link goes to yt-dlp like any page.
+ */
+export function isPlaylistLink(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.searchParams.has("list") || /\/(playlist|sets|album)(\/|$)/i.test(u.pathname);
+  } catch {
+    return false; // not a URL: the link checks refuse it elsewhere
+  }
+}
+
 export async function isFeatureOn(db: Db, feature: Feature): Promise<boolean> {
   const value = await getBotSetting<unknown>(db, key(feature), FEATURE_DEFAULTS[feature]);
   // A hand-edited row that is not a boolean counts as the default, never as "on" by accident.

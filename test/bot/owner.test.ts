@@ -246,6 +246,34 @@ describe("owner commands", () => {
       .executeTakeFirstOrThrow();
     assert.equal(JSON.parse(job.options).directOnly, true, "the job is queued for direct files only");
 
+    assert.equal(await press("✅ Playlists"), "Playlists: off");
+    await w.srv.server.waitForMessage(
+      w.chat(w.owner),
+      (m) => m.id === view.id && m.text.includes("Playlists: off"),
+      WAIT_MS,
+    );
+    const before = await queuedFor(w, w.user.id);
+    assert.equal(
+      (await w.say(w.user, "https://example.com/playlist?list=PL1")).text,
+      "Not queued: https://example.com/playlist?list=PL1 — playlists are turned off on this bot; send the link of one video",
+    );
+    const mixed = await w.say(w.user, "https://example.com/watch?list=PL2\nhttps://example.com/one.mp4");
+    assert.match(mixed.text, /^Queued 1\n/);
+    assert.match(
+      mixed.text,
+      /Not queued: https:\/\/example\.com\/watch\?list=PL2 — playlists are turned off/,
+    );
+    assert.equal(await press("⛔ Batches (.txt lists)"), "Batches (.txt lists): on");
+    const list = await w.sendDocument(
+      w.admin,
+      "p.txt",
+      "https://example.com/sets/x\nhttps://example.com/two.mp4\n",
+    );
+    const batch = (await w.replyAfter(w.chat(w.admin), list.id)).text;
+    assert.match(batch, /^Batch #\d+: 1 links/);
+    assert.match(batch, /Line 1: playlists are turned off/);
+    assert.equal(await queuedFor(w, w.user.id), before + 1);
+
     // An admin forging the owner's button, or their own, acts on nothing.
     const adminView = await w.say(w.admin, "/start");
     for (const [data, message] of [
@@ -270,6 +298,8 @@ describe("owner commands", () => {
       ["batches", false],
       ["open", true],
       ["ytdlp", false],
+      ["playlists", false],
+      ["batches", true],
     ]);
   });
 

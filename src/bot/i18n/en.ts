@@ -225,6 +225,7 @@ export const en = {
   "features.name.open": "Open to everyone",
   "features.turnedOn": "{feature}: on",
   "features.turnedOff": "{feature}: off",
+  "links.playlistOff": "playlists are turned off on this bot; send the link of one video",
   "callback.notAllowed": "This button is for the owner or an admin.",
 } as const;
 

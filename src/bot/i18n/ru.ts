@@ -225,5 +225,6 @@ export const ru: Catalog = {
   "features.name.open": "Открыт для всех",
   "features.turnedOn": "{feature}: вкл.",
   "features.turnedOff": "{feature}: выкл.",
+  "links.playlistOff": "плейлисты в этом боте выключены; пришлите ссылку на одно видео",
   "callback.notAllowed": "Эта кнопка для владельца или администратора.",
 };
