@@ -2,7 +2,6 @@
  * What /addchannel, /removechannel, /addlog and /removelog share: a chat reference resolved through the gateway
  * (bounded in time), the bot's right to post checked before anything is stored, and an admin event for each change.
  */
-import { getChat } from "../db/chats.js";
 import { recordEvent } from "../db/events.js";
 import type { Chat } from "../db/schema.js";
 import { withDeadline } from "../lib/abort.js";
@@ -67,10 +66,6 @@ export async function postableChat(ctx: BotContext, ref: string): Promise<ChatIn
 export function chatLabel(chat: Pick<Chat, "id" | "title" | "username">): string {
   const name = chat.title ?? String(chat.id);
   return chat.username ? `${name} (@${chat.username}, ${chat.id})` : `${name} (${chat.id})`;
-}
-
-export async function storedChat(ctx: BotContext, chat: ChatInfo): Promise<Chat | undefined> {
-  return getChat(ctx.db, chat.id);
 }
 
 export async function recordChatEvent(
