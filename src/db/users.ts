@@ -76,13 +76,16 @@ export function isAuthorised(user: Pick<User, "role" | "removed_at"> | undefined
   return user !== undefined && user.role !== "banned" && user.removed_at === null;
 }
 
-/** Takes a person's access away, keeping the row their jobs point at; false when there was nothing to take. */
+/**
+ * Takes a person's access away (an admin's role with it), keeping the row their jobs point at; false when there was
+ * nothing to take (no row, the owner, banned, removed already).
+ */
 export async function removeUserAccess(db: Db, id: number, now: string = nowIso()): Promise<boolean> {
   const result = await db
     .updateTable("users")
     .set({ removed_at: now, role: "user", updated_at: now })
     .where("id", "=", id)
-    .where("role", "!=", "owner")
+    .where("role", "not in", ["owner", "banned"])
     .where("removed_at", "is", null)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;

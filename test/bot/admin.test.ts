@@ -201,6 +201,11 @@ describe("admin commands", () => {
     );
     const list = await w.say(w.admin, "/users");
     assert.ok(!list.text.includes(String(w.user.id)), "a removed person is not listed");
+    assert.equal(
+      (await w.say(w.admin, `/removeuser ${w.banned.id}`)).text,
+      `User ${w.banned.id} has no access to take away.`,
+    );
+    assert.equal((await getUser(w.database.db, w.banned.id))?.role, "banned", "a banned person stays banned");
 
     assert.equal(
       (await w.say(w.admin, `/removeuser ${w.owner.id}`)).text,

@@ -38,7 +38,8 @@ export const removeuser: Command = {
     }
     const username = current?.username ?? target.username;
     const who = username ? `@${username} (${target.id})` : String(target.id);
-    if (!current || current.removed_at !== null) {
+    // The banned stay banned (silent); /unban is the way back for them.
+    if (!current || current.removed_at !== null || current.role === "banned") {
       await ctx.reply(ctx.t("removeuser.none", { who }));
       return;
     }
