@@ -21,8 +21,13 @@ export function loadUser(): Middleware {
     // A removed person (/removeuser) is a stranger again.
     ctx.role = owner ? "owner" : row && row.removed_at === null ? row.role : "guest";
     if (ctx.role === "banned") return;
-    // admin helper: with the owner's "open to everyone" switch on, a stranger is let in as a user.
-    if (ctx.role === "guest" && (await isFeatureOn(ctx.db, "open"))) {
+    // admin helper: with the owner's "open to everyone" switch on, a stranger who addresses the bot (a direct
+    // message, a command, a button) is let in as a user; group chatter adds nobody.
+    const addressed =
+      ctx.incoming.kind === "callback" ||
+      ctx.incoming.chatKind === "user" ||
+      ctx.incoming.text.startsWith("/");
+    if (ctx.role === "guest" && addressed && (await isFeatureOn(ctx.db, "open"))) {
       await setRole(ctx.db, from.id, "user", null);
       await recordEvent(ctx.db, {
         category: "admin",

@@ -303,6 +303,40 @@ describe("owner commands", () => {
     ]);
   });
 
+  it("open access lets in a stranger who addresses the bot in a group, not one who only chats there", async (t) => {
+    const w = await startBotWorld(t);
+    const view = await w.say(w.owner, "/features");
+    await w.srv.server.pressButton(
+      w.owner.id,
+      w.chat(w.owner),
+      view.id,
+      { text: "⛔ Open to everyone" },
+      WAIT_MS,
+    );
+    const group = w.srv.server.createChat({
+      kind: "group",
+      title: "Team",
+      creatorId: w.owner.id,
+      members: [w.stranger.id, w.botUser.id],
+    });
+    const chat = { chat: group.id };
+    w.srv.server.sendText(w.stranger.id, chat, "hello everyone, https://example.com/x.mp4");
+    await w.barrier();
+    assert.equal(await getUser(w.database.db, w.stranger.id), undefined, "group chatter adds nobody");
+    const sent = w.srv.server.sendText(w.stranger.id, chat, "/start@medusa_bot");
+    const reply = await w.srv.server.waitForMessage(
+      chat,
+      (m) => m.fromId === w.botUser.id && m.id > sent.id,
+      WAIT_MS,
+    );
+    assert.match(reply.text, /role: user/);
+    assert.equal((await getUser(w.database.db, w.stranger.id))?.role, "user");
+    assert.deepEqual(
+      (await listEvents(w.database.db, { action: "user.joined" })).map((e) => e.actor_id),
+      [w.stranger.id],
+    );
+  });
+
   it("/health tells an admin the connection, queue, disk, uptime, versions with the yt-dlp age, and recent error codes", async (t) => {
     const w = await startBotWorld(t);
     await w.say(w.user, "https://example.com/a.mp4");
