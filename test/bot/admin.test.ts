@@ -36,12 +36,32 @@ describe("admin commands", () => {
         `/${name} is not available to you. /help lists yours.`,
       );
     }
-    assert.match((await w.say(w.stranger, "/users")).text, /^You do not have access to this bot yet\./);
-    const sent = w.send(w.banned, "/users");
-    w.send(w.banned, `/unban ${w.banned.id}`);
+    // A stranger is told once how to get in (the notice is once a minute); the banned hear nothing at all.
+    const all = [
+      ...ADMIN_COMMANDS,
+      ...OWNER_COMMANDS,
+      "log_channels",
+      "add_log_channel",
+      "remove_log_channel",
+    ];
+    const first = w.send(w.stranger, `/${all[0]} ${w.stranger.id}`);
+    for (const name of all.slice(1)) w.send(w.stranger, `/${name} ${w.stranger.id} admin`);
+    const sent = w.send(w.banned, `/${all[0]}`);
+    for (const name of all.slice(1)) w.send(w.banned, `/${name} ${w.banned.id}`);
     await w.barrier();
+    const toStranger = w.botMessages(w.chat(w.stranger), first.id - 1);
+    assert.equal(toStranger.length, 1);
+    assert.match(toStranger[0]?.text ?? "", /^You do not have access to this bot yet\./);
     assert.deepEqual(w.botMessages(w.chat(w.banned), sent.id - 1), [], "no answer to a banned user");
     assert.equal((await getUser(w.database.db, w.banned.id))?.role, "banned");
+    assert.equal(await getUser(w.database.db, w.stranger.id), undefined);
+    assert.deepEqual(await w.database.db.selectFrom("bot_settings").selectAll().execute(), []);
+    assert.deepEqual(await w.database.db.selectFrom("chats").selectAll().execute(), []);
+    assert.deepEqual(
+      w.srv.server.messages(w.chat(w.owner)).filter((m) => m.media !== null),
+      [],
+      "no backup went to the owner",
+    );
     assert.deepEqual(await listEvents(w.database.db, { category: "admin" }), []);
   });
 
