@@ -64,6 +64,10 @@ const baseSchema = z.object({
   MAX_CONCURRENT_JOBS: int(2, 1, 32),
   MAX_QUEUED_JOBS_PER_USER: int(50, 1, 10_000),
   RATE_LIMIT_PER_MINUTE: int(20, 1, 10_000),
+  // Per-user defaults; the owner's /limits overrides them (bot_settings).
+  MAX_JOBS_PER_HOUR: int(200, 1, 100_000),
+  MAX_BYTES_PER_DAY: size("100GiB"),
+  MAX_BATCH_LINES: int(1000, 1, 1000),
   MAX_DOWNLOAD_SIZE: size("4000MiB"),
   MIN_FREE_DISK: size("1GiB"),
   DOWNLOAD_CONNECTIONS: int(4, 1, 16),
@@ -152,6 +156,9 @@ export interface Config {
     concurrentJobs: number;
     queuedJobsPerUser: number;
     ratePerMinute: number;
+    jobsPerHour: number;
+    bytesPerDay: number;
+    batchLines: number;
     maxDownloadSize: number;
     minFreeDisk: number;
   };
@@ -244,6 +251,9 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
       concurrentJobs: b.MAX_CONCURRENT_JOBS,
       queuedJobsPerUser: b.MAX_QUEUED_JOBS_PER_USER,
       ratePerMinute: b.RATE_LIMIT_PER_MINUTE,
+      jobsPerHour: b.MAX_JOBS_PER_HOUR,
+      bytesPerDay: b.MAX_BYTES_PER_DAY,
+      batchLines: b.MAX_BATCH_LINES,
       maxDownloadSize: b.MAX_DOWNLOAD_SIZE,
       minFreeDisk: b.MIN_FREE_DISK,
     },

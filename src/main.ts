@@ -8,7 +8,7 @@ import { pickLanguage } from "./bot/i18n/translate.js";
 import { createStatusBoard } from "./bot/status.js";
 import { STATUS_TEXTS } from "./bot/status-texts.js";
 import type { Config } from "./config.js";
-import { openAndMigrate } from "./db/database.js";
+import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { getPeer } from "./db/peers.js";
 import { ensureOwner, getUser } from "./db/users.js";
@@ -143,6 +143,18 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       ratePerMinute: config.limits.ratePerMinute,
       linksPerMessage: MAX_LINKS_PER_MESSAGE,
       workers: config.limits.concurrentJobs,
+      jobsPerHour: config.limits.jobsPerHour,
+      bytesPerDay: config.limits.bytesPerDay,
+      batchLines: config.limits.batchLines,
+    },
+    host: {
+      dataDir: config.paths.dataDir,
+      minFreeDisk: config.limits.minFreeDisk,
+      ffmpegPath: config.media.ffmpegPath,
+      ytdlpPath: config.fetch.ytdlpPath,
+      logChannels: config.logChannels,
+      backup: (destination) => backupDatabase(database, destination),
+      startedAt: Date.now(),
     },
     wake: () => runner.wake(),
     status: {

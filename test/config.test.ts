@@ -33,6 +33,29 @@ describe("parseConfig", () => {
     assert.equal(config.fetch.allowPrivateNetworks, false);
     assert.equal(config.http.port, 9090);
     assert.deepEqual(config.logChannels, []);
+    assert.equal(config.limits.jobsPerHour, 200);
+    assert.equal(config.limits.bytesPerDay, 100 * 1024 ** 3);
+    assert.equal(config.limits.batchLines, 1000);
+  });
+
+  it("reads the per-user limits and refuses a batch limit past what a list may hold", () => {
+    const config = parseConfig({
+      MAX_JOBS_PER_HOUR: "30",
+      MAX_BYTES_PER_DAY: "20GiB",
+      MAX_BATCH_LINES: "50",
+    });
+    assert.deepEqual(
+      [config.limits.jobsPerHour, config.limits.bytesPerDay, config.limits.batchLines],
+      [30, 20 * 1024 ** 3, 50],
+    );
+    assert.throws(
+      () => parseConfig({ MAX_BATCH_LINES: "5000", MAX_BYTES_PER_DAY: "lots" }),
+      (error: Error) => {
+        assert.match(error.message, /MAX_BATCH_LINES/);
+        assert.match(error.message, /MAX_BYTES_PER_DAY/);
+        return true;
+      },
+    );
   });
 
   it("does not ask for Telegram credentials when the command needs none", () => {

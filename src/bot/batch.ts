@@ -13,7 +13,9 @@ import type { IncomingFile } from "../telegram/gateway.js";
 import { TelegramError } from "../telegram/telegram-error.js";
 import type { BotContext } from "./context.js";
 import { queueLinks, refusalText } from "./enqueue.js";
+import { isFeatureOn, isPlaylistLink } from "./features.js";
 import { fitLines, linkLabel } from "./render.js";
+import { effectiveLimits } from "./user-limits.js";
 
 /** A .txt list by name or type (Telegram reports what the sender's app said). */
 export function isTextList(file: IncomingFile): boolean {
@@ -28,6 +30,11 @@ export async function handleBatch(
   file: IncomingFile,
   options: { range?: string; destination?: string } = {},
 ): Promise<void> {
+  // admin helper: the owner's /features switch
+  if (!(await isFeatureOn(ctx.db, "batches"))) {
+    await ctx.reply(ctx.t("batch.off"));
+    return;
+  }
   if (file.size > MAX_BATCH_BYTES) {
     await ctx.reply(
       ctx.t("batch.tooBig", { size: formatBytes(file.size), max: formatBytes(MAX_BATCH_BYTES) }),
@@ -51,6 +58,13 @@ export async function handleBatch(
     throw error;
   }
   const parsed = parseBatch(content, options.range === undefined ? {} : { range: options.range });
+  // admin helper: the owner's playlists switch (/features) leaves playlist lines out, each listed with why
+  if (parsed.entries.some((e) => isPlaylistLink(e.url)) && !(await isFeatureOn(ctx.db, "playlists"))) {
+    const reason = ctx.t("links.playlistOff");
+    for (const e of parsed.entries.filter((x) => isPlaylistLink(x.url)))
+      parsed.invalid.push({ line: e.line, message: reason });
+    parsed.entries = parsed.entries.filter((e) => !isPlaylistLink(e.url));
+  }
   const rejected = [
     ...parsed.invalid.map((p) => ({
       line: p.line,
@@ -63,6 +77,15 @@ export async function handleBatch(
   ]
     .sort((a, b) => a.line - b.line)
     .map((r) => r.text);
+
+  // admin helper: links a user may take from one list (/limits batch_lines); admins and the owner have no limit
+  if (ctx.role === "user" && parsed.entries.length > 0) {
+    const maxLinks = (await effectiveLimits(ctx.db, ctx.deps.limits)).values.batch_lines;
+    if (parsed.entries.length > maxLinks) {
+      await ctx.reply(ctx.t("limit.batchLines", { count: parsed.entries.length, limit: maxLinks }));
+      return;
+    }
+  }
 
   const lines: string[] = [];
   if (parsed.entries.length === 0) {

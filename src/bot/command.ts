@@ -5,6 +5,8 @@ import type { MessageKey } from "./i18n/en.js";
 export interface Command {
   /** Without the slash, lowercase: what the user types. */
   name: string;
+  /** Other names that run the same command (the names other bots' operators know); /help shows the main one. */
+  aliases?: readonly string[];
   /** The catalog key of the one-line description (/help, the command menu). */
   description: MessageKey;
   /** Who may run it. */
@@ -16,6 +18,11 @@ export interface Command {
 export const EVERYONE: readonly ActiveRole[] = ["owner", "admin", "user"];
 export const ADMINS: readonly ActiveRole[] = ["owner", "admin"];
 export const OWNER: readonly ActiveRole[] = ["owner"];
+
+/** The command a typed name runs: its name or one of its aliases. */
+export function findCommand(commands: readonly Command[], name: string): Command | undefined {
+  return commands.find((c) => c.name === name || (c.aliases?.includes(name) ?? false));
+}
 
 /** "/start", "/start@medusa_bot args", "/Queue all" → name and args; undefined for other text. */
 export function parseCommand(

@@ -23,6 +23,27 @@ export interface BotLimits {
   linksPerMessage: number;
   /** Jobs that download at once: what a queue position's wait is divided by. */
   workers: number;
+  // --- admin helper: per-user defaults that /limits overrides (src/bot/user-limits.ts) ---
+  /** Jobs a user may ask for in an hour. @default 200 */
+  jobsPerHour?: number;
+  /** Bytes delivered to a user in a UTC day before new links wait for tomorrow. @default 100 GiB */
+  bytesPerDay?: number;
+  /** Lines taken from one .txt list. @default MAX_BATCH_LINES (1000) */
+  batchLines?: number;
+}
+
+/** What /health and /backup need from the process around the bot (admin helper). */
+export interface HostDeps {
+  dataDir: string;
+  minFreeDisk: number;
+  ffmpegPath: string;
+  ytdlpPath: string;
+  /** LOG_CHANNELS from the configuration (the ones /removelog cannot remove). */
+  logChannels: readonly string[];
+  /** Writes a consistent snapshot of the database to `destination` (SQLite's online backup API). */
+  backup(destination: string): Promise<void>;
+  /** Epoch ms the process started. */
+  startedAt: number;
 }
 
 /**
@@ -44,6 +65,8 @@ export interface BotDeps {
   /** Tells the job runner there is new work. */
   wake(): void;
   status?: StatusHooks;
+  /** For /health and /backup; without it they say they are not available. */
+  host?: HostDeps;
   /** @default Date.now */
   clock?: () => number;
 }

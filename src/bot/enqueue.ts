@@ -12,7 +12,10 @@ import { countUnfinishedForUser, requestsSince } from "../db/jobs.js";
 import type { Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
 import type { JobOptions } from "../jobs/steps.js";
+import { formatBytes } from "../lib/size.js";
 import type { BotContext } from "./context.js";
+import { isFeatureOn } from "./features.js";
+import { type QuotaRefusal, quotaLeft } from "./user-limits.js";
 
 /** The window of RATE_LIMIT_PER_MINUTE, and of "told once" for each limit. */
 const RATE_WINDOW_MS = 60_000;
@@ -25,7 +28,8 @@ export interface LinkRequest {
 
 export type Refusal =
   | { kind: "rate"; limit: number; resetsAt: number }
-  | { kind: "queue"; limit: number; queued: number };
+  | { kind: "queue"; limit: number; queued: number }
+  | QuotaRefusal;
 
 export interface QueueOutcome {
   jobs: Job[];
@@ -58,12 +62,24 @@ export async function queueLinks(
     }
   }
 
+  // --- admin helper: jobs an hour and bytes a day, from bot_settings over the configuration (user-limits.ts) ---
+  if (!exempt && take > 0) {
+    const quota = await quotaLeft(ctx.db, limits, userId, take, nowMs);
+    if (quota.refusal) {
+      take = quota.take;
+      refusal = quota.refusal;
+    }
+  }
+  // --- end admin helper ---
+
   let jobs: Job[] = [];
   if (take > 0) {
     const settings = await getUserSettings(ctx.db, userId);
     const jobOptions: JobOptions = {
       ...(settings.quality !== "best" ? { quality: settings.quality } : {}),
       ...(settings.uploadAs === "document" ? { asDocument: true } : {}),
+      // admin helper: the owner's /features switch for site downloads, fixed when the job is queued
+      ...((await isFeatureOn(ctx.db, "ytdlp")) ? {} : { directOnly: true }),
     };
     const messageId = ctx.incoming.kind === "message" ? ctx.incoming.messageId : null;
     const rows = requests.map((r) => ({
@@ -140,6 +156,18 @@ export function refusalText(ctx: BotContext, refusal: Refusal): string {
       limit: refusal.limit,
       time: new Date(refusal.resetsAt).toISOString().slice(11, 19),
       seconds,
+    });
+  }
+  if (refusal.kind === "jobsPerHour" || refusal.kind === "bytesPerDay") {
+    const seconds = Math.max(1, Math.ceil((refusal.resetsAt - ctx.now()) / 1000));
+    const time = new Date(refusal.resetsAt).toISOString().slice(11, 16);
+    if (refusal.kind === "jobsPerHour") {
+      return ctx.t("limit.jobsPerHour", { limit: refusal.limit, time, minutes: Math.ceil(seconds / 60) });
+    }
+    return ctx.t("limit.bytesPerDay", {
+      limit: formatBytes(refusal.limit),
+      used: formatBytes(refusal.used),
+      time,
     });
   }
   return ctx.t("limit.queue", { queued: refusal.queued, limit: refusal.limit });

@@ -11,6 +11,7 @@ import { MedusaError } from "../errors.js";
 import { parseHttpUrl } from "../fetch/guard/url-guard.js";
 import type { BotContext } from "./context.js";
 import { type LinkRequest, queueLinks, refusalText } from "./enqueue.js";
+import { isFeatureOn, isPlaylistLink } from "./features.js";
 import { etaText, fitLines, jobLabel, linkLabel } from "./render.js";
 
 const LINK = /\bhttps?:\/\/[^\s<>"]+/gi;
@@ -60,7 +61,21 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
     }
   }
   const max = ctx.deps.limits.linksPerMessage;
-  const wanted = found.links.slice(0, max);
+  let wanted = found.links.slice(0, max);
+  // admin helper: the owner's playlists switch (/features)
+  if (wanted.some((l) => isPlaylistLink(l.url)) && !(await isFeatureOn(ctx.db, "playlists"))) {
+    const reason = ctx.t("links.playlistOff");
+    for (const l of wanted.filter((l) => isPlaylistLink(l.url))) found.invalid.push({ link: l.url, reason });
+    wanted = wanted.filter((l) => !isPlaylistLink(l.url));
+    if (wanted.length === 0) {
+      await ctx.reply(
+        found.invalid
+          .map((bad) => ctx.t("links.invalid", { link: linkLabel(bad.link), reason: bad.reason }))
+          .join("\n"),
+      );
+      return;
+    }
+  }
   const settings = await getUserSettings(ctx.db, ctx.incoming.from.id);
   const outcome = await queueLinks(ctx, wanted, {
     destinationChatId: settings.destinationChatId ?? ctx.incoming.chatId,

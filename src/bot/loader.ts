@@ -5,9 +5,10 @@
  * Banned users get nothing at all. Other bots are ignored.
  */
 import { hasEventSince, recordEvent } from "../db/events.js";
-import { getUser, touchUser } from "../db/users.js";
+import { getUser, setRole, touchUser } from "../db/users.js";
 import { parseCommand } from "./command.js";
 import type { Middleware } from "./composer.js";
+import { isFeatureOn } from "./features.js";
 
 /** A stranger is told how to get in at most once per this window. */
 const ACCESS_NOTICE_MS = 60_000;
@@ -18,8 +19,25 @@ export function loadUser(): Middleware {
     if (from.isBot) return;
     const owner = from.id === ctx.deps.ownerId;
     const row = await getUser(ctx.db, from.id);
-    ctx.role = owner ? "owner" : (row?.role ?? "guest");
+    // A removed person (/removeuser) is a stranger again.
+    ctx.role = owner ? "owner" : row && row.removed_at === null ? row.role : "guest";
     if (ctx.role === "banned") return;
+    // admin helper: with the owner's "open to everyone" switch on, a stranger who addresses the bot (a direct
+    // message, a command, a button) is let in as a user; group chatter adds nobody.
+    const addressed =
+      ctx.incoming.kind === "callback" ||
+      ctx.incoming.chatKind === "user" ||
+      ctx.incoming.text.startsWith("/");
+    if (ctx.role === "guest" && addressed && (await isFeatureOn(ctx.db, "open"))) {
+      await setRole(ctx.db, from.id, "user", null);
+      await recordEvent(ctx.db, {
+        category: "admin",
+        action: "user.joined",
+        actorId: from.id,
+        subject: from.id,
+      });
+      ctx.role = "user";
+    }
     if (ctx.role === "guest") {
       await refuseStranger(ctx);
       return;

@@ -42,8 +42,12 @@ export async function changeRole(ctx: BotContext, command: string, args: string,
   }
   const username = current?.username ?? target.username;
   const who = username ? `@${username} (${targetId})` : String(targetId);
-  // /demote takes an admin back to user; it is not a way round /ban or /allow.
-  if (current?.role === role || (command === "demote" && current?.role !== "admin")) {
+  // /demote takes an admin back to user; it is not a way round /ban or /allow. A removed person (/removeuser)
+  // still has a row with their old role: giving it again gives access back.
+  if (
+    (current?.role === role && current.removed_at === null) ||
+    (command === "demote" && current?.role !== "admin")
+  ) {
     await ctx.reply(
       ctx.t("admin.already", { who, role: ctx.t(`role.${(current?.role ?? role) as "user"}`) }),
     );
@@ -52,11 +56,13 @@ export async function changeRole(ctx: BotContext, command: string, args: string,
   const demoted = current?.role === "admin" && role === "user";
   const action = demoted
     ? "user.demoted"
-    : role === "admin"
-      ? "user.promoted"
-      : role === "banned"
-        ? "user.banned"
-        : "user.allowed";
+    : current?.role === "banned" && role === "user"
+      ? "user.unbanned"
+      : role === "admin"
+        ? "user.promoted"
+        : role === "banned"
+          ? "user.banned"
+          : "user.allowed";
   // The role, a banned user's cancelled jobs and the audit event land together or not at all.
   const cancelled = await ctx.db.transaction().execute(async (trx) => {
     await setRole(trx, targetId, role, actorId);
@@ -87,7 +93,7 @@ export async function changeRole(ctx: BotContext, command: string, args: string,
 }
 
 /** A numeric id, or an @username the bot has seen; with the username when the bot knows it. */
-async function resolveUser(
+export async function resolveUser(
   ctx: BotContext,
   ref: string,
 ): Promise<{ id: number; username: string | null } | undefined> {

@@ -3,9 +3,11 @@
  * message with links, or a button press. In groups the bot keeps quiet about what is not addressed to it.
  */
 import type { IncomingCallback, IncomingMessage } from "../telegram/gateway.js";
+import { ADMIN_PREFIX } from "./admin-callback-data.js";
+import { handleAdminCallback } from "./admin-callbacks.js";
 import { handleBatch, isTextList } from "./batch.js";
 import { parseCallback, STATUS_PREFIX } from "./callback-data.js";
-import { parseCommand } from "./command.js";
+import { findCommand, parseCommand } from "./command.js";
 import { helpText } from "./commands/help.js";
 import { queueText } from "./commands/queue.js";
 import type { Middleware } from "./composer.js";
@@ -27,7 +29,7 @@ async function routeMessage(ctx: BotContext, message: IncomingMessage): Promise<
     const me = ctx.gateway.me.username?.toLowerCase();
     // "/start@other_bot" in a group is for another bot.
     if (parsed.mention !== undefined && parsed.mention.toLowerCase() !== me) return;
-    const command = ctx.commands.find((c) => c.name === parsed.name);
+    const command = findCommand(ctx.commands, parsed.name);
     if (!command) {
       if (direct || parsed.mention !== undefined)
         await ctx.reply(ctx.t("command.unknown", { name: parsed.name }));
@@ -57,6 +59,11 @@ async function routeCallback(ctx: BotContext, callback: IncomingCallback): Promi
     // arrive through deps.status.handleCallback, which checks that each job is the presser's.
     if (ctx.deps.status) await ctx.deps.status.handleCallback(ctx);
     else await ctx.answer(ctx.t("callback.unavailable"));
+    return;
+  }
+  // admin helper: /users pages and /features switches ("a:…")
+  if (callback.data.startsWith(ADMIN_PREFIX)) {
+    await handleAdminCallback(ctx, callback);
     return;
   }
   const data = parseCallback(callback.data);

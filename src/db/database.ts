@@ -16,6 +16,7 @@ import {
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_updates.js";
 import * as m0003 from "./migrations/0003_job_queue.js";
+import * as m0004 from "./migrations/0004_user_removal.js";
 import * as m0005 from "./migrations/0005_batch_summary.js";
 import * as m0006 from "./migrations/0006_pause.js";
 import * as m0007 from "./migrations/0007_history_totals.js";
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_updates": m0002,
   "0003_job_queue": m0003,
+  "0004_user_removal": m0004,
   "0005_batch_summary": m0005,
   "0006_pause": m0006,
   "0007_history_totals": m0007,

@@ -27,6 +27,8 @@ export interface UsersTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_seen_at: string | null;
+  /** Set by /removeuser: no access until added again (the row stays for the jobs that point at it). */
+  removed_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface UserSettingsTable {

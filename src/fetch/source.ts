@@ -3,7 +3,7 @@
  * whichever engine follows. The HTTP engine's first request doubles as the probe: a text/html answer is dropped
  * before anything is written and the link goes to yt-dlp.
  */
-import { DownloadError } from "../errors.js";
+import { DownloadError, UserError } from "../errors.js";
 import type { Quality } from "../lib/quality.js";
 import { checkUrl, parseHttpUrl } from "./guard/url-guard.js";
 import { downloadHttp, type HttpDownloadOptions } from "./http/download.js";
@@ -17,6 +17,8 @@ export interface SourceOptions extends HttpDownloadOptions {
   /** Bound on the whole yt-dlp run. */
   timeoutMs: number;
   ffmpegPath?: string | undefined;
+  /** False when the owner turned site downloads off (/features): a web page is refused, not given to yt-dlp. @default true */
+  ytdlp?: boolean | undefined;
 }
 
 /** Paths that name a file; a web page behind one is an error page, not something for yt-dlp. */
@@ -41,6 +43,12 @@ export async function fetchSource(rawUrl: string, options: SourceOptions): Promi
         hint: "The link may have expired; copy it again.",
       });
     }
+  }
+  if (options.ytdlp === false) {
+    throw new UserError("YTDLP_DISABLED", "the link is a web page and yt-dlp is turned off", {
+      userMessage: "This link is a web page, and downloads from sites are turned off on this bot.",
+      hint: "Send a direct link to a file instead.",
+    });
   }
   return ytdlpDownload(url.href, {
     dir: options.dir,

@@ -81,6 +81,8 @@ export interface JobOptions {
   asDocument?: boolean;
   /** Send again even when the same content was delivered before. */
   fresh?: boolean;
+  /** Site downloads (yt-dlp) were turned off when the job was queued: only direct files. */
+  directOnly?: boolean;
 }
 
 /** What deliver keeps in jobs.checkpoint to resume. */
@@ -208,6 +210,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
           dir: workDir,
           name: job.name ?? undefined,
           quality: options.quality,
+          ...(options.directOnly ? { ytdlp: false } : {}),
           signal: ctx.signal,
           onProgress,
           keepPartial: true,

@@ -8,7 +8,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { DownloadError } from "../../src/errors.js";
+import { DownloadError, UserError } from "../../src/errors.js";
 import { fetchSource, type SourceOptions } from "../../src/fetch/source.js";
 import {
   bufferBody,
@@ -82,6 +82,19 @@ describe("fetchSource", () => {
     assert.equal(path.dirname(file.path), dir);
     assert.ok(file.size > 0);
     assert.deepEqual(await fs.readFile(file.path), clip);
+  });
+
+  it("with site downloads turned off, refuses a web page for good and still takes a direct file", async () => {
+    const error = await fetchSource(`${server.origin}/watch`, options({ ytdlp: false })).then(
+      () => assert.fail("expected a refusal"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof UserError);
+    assert.equal(error.code, "YTDLP_DISABLED");
+    assert.match(error.userMessage, /downloads from sites are turned off/);
+    assert.deepEqual(await fs.readdir(dir), []);
+    const file = await fetchSource(`${server.origin}/clip.mp4`, options({ ytdlp: false }));
+    assert.equal(file.engine, "http");
   });
 
   it("refuses a file-looking link that answers with a web page, leaving nothing", async () => {

@@ -6,9 +6,9 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { type Bot, createBot, MAX_LINKS_PER_MESSAGE } from "../../../src/bot/bot.js";
-import type { BotLimits, StatusHooks } from "../../../src/bot/context.js";
+import type { BotLimits, HostDeps, StatusHooks } from "../../../src/bot/context.js";
 import type { TelegramConfig } from "../../../src/config.js";
-import { type OpenedDatabase, openAndMigrate } from "../../../src/db/database.js";
+import { backupDatabase, type OpenedDatabase, openAndMigrate } from "../../../src/db/database.js";
 import type { Role } from "../../../src/db/schema.js";
 import { ensureOwner, setRole } from "../../../src/db/users.js";
 import { createLogger } from "../../../src/logger.js";
@@ -43,6 +43,8 @@ export interface BotWorld {
   russian: Person;
   stranger: Person;
   banned: Person;
+  /** What /health and /backup read, live: a test may change it (e.g. LOG_CHANNELS) after creating chats. */
+  host: HostDeps;
   /** How often the bot woke the runner. */
   wakes: number;
   /** Every update the gateway handed to the bot, in order. */
@@ -76,6 +78,8 @@ export interface BotWorldOptions {
   status?: StatusHooks;
   /** The bot's clock; a fixed one keeps every request of a test in one rate window however slow the machine. */
   clock?: () => number;
+  /** What /health and /backup see (admin helper); the data folder is the test's temp dir by default. */
+  host?: Partial<HostDeps>;
 }
 
 export async function startBotWorld(t: TestContext, options: BotWorldOptions = {}): Promise<BotWorld> {
@@ -122,6 +126,16 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     await srv.close();
   });
   const world = {} as BotWorld;
+  const host: HostDeps = {
+    dataDir: dir,
+    minFreeDisk: 1024 * 1024,
+    ffmpegPath: "ffmpeg",
+    ytdlpPath: "yt-dlp",
+    logChannels: [],
+    backup: (destination) => backupDatabase(database, destination),
+    startedAt: Date.now(),
+    ...options.host,
+  };
   const logs: Record<string, unknown>[] = [];
   const bot = createBot({
     db,
@@ -142,6 +156,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
       world.wakes++;
     },
     ...(options.status ? { status: options.status } : {}),
+    host,
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const received: Incoming[] = [];
@@ -166,6 +181,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     russian,
     stranger,
     banned,
+    host,
     wakes: 0,
     received,
     logs,

@@ -1,0 +1,15 @@
+/**
+ * Access taken away without forgetting: /removeuser keeps the person's row (their jobs and batches point at it) and
+ * marks it removed, so the loader treats them as someone with no access until an admin adds them again.
+ * Frozen in time: never import app code here, never edit after release — add a migration.
+ */
+import { type Kysely, sql } from "kysely";
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  // ISO-8601 UTC text; NULL: the person has the access their role gives.
+  await sql.raw("ALTER TABLE users ADD COLUMN removed_at TEXT").execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql.raw("ALTER TABLE users DROP COLUMN removed_at").execute(db);
+}
