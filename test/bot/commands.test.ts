@@ -237,6 +237,13 @@ describe("commands by role", () => {
       "ban",
       "promote",
       "demote",
+      ...staff.slice(base.length + 2, -1),
+      "addlog",
+      "removelog",
+      "health",
+      "backup",
+      "limits",
+      "features",
     ]);
     await w.say(w.user, "/start");
     await w.say(w.owner, `/promote ${w.user.id}`);
