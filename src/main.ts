@@ -74,6 +74,8 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       workers: config.limits.concurrentJobs,
     },
     wake: () => runner.wake(),
+    dataDir: config.paths.dataDir,
+    media: config.media,
     // The live status message per chat (src/bot/status.ts) plugs in here as `status: { handleCallback, track }`.
   });
   // Catches up on what arrived while Medusa was down, then takes updates live; a job queued meanwhile waits for

@@ -64,6 +64,8 @@ export async function queueLinks(
     const jobOptions: JobOptions = {
       ...(settings.quality !== "best" ? { quality: settings.quality } : {}),
       ...(settings.uploadAs === "document" ? { asDocument: true } : {}),
+      ...(settings.thumbnailPath ? { thumbnail: settings.thumbnailPath } : {}),
+      ...(settings.splitBytes ? { splitBytes: settings.splitBytes } : {}),
     };
     const messageId = ctx.incoming.kind === "message" ? ctx.incoming.messageId : null;
     const rows = requests.map((r) => ({

@@ -16,6 +16,7 @@ import {
 import * as m0001 from "./migrations/0001_initial.js";
 import * as m0002 from "./migrations/0002_updates.js";
 import * as m0003 from "./migrations/0003_job_queue.js";
+import * as m0008 from "./migrations/0008_user_preferences.js";
 import type { Database } from "./schema.js";
 
 /** A database handle or an open transaction: what single-statement repository functions take. */
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": m0001,
   "0002_updates": m0002,
   "0003_job_queue": m0003,
+  "0008_user_preferences": m0008,
 };
 
 export interface OpenedDatabase {

@@ -35,14 +35,17 @@ describe("commands by role", () => {
     const w = await startBotWorld(t);
     const names = (text: string) => [...text.matchAll(/^\/(\w+) — /gm)].map((m) => m[1]);
     const base = ["start", "help", "queue", "cancel", "batch"];
-    assert.deepEqual(names((await w.say(w.user, "/help")).text), base);
-    assert.deepEqual(names((await w.say(w.admin, "/help")).text), [...base, "allow", "ban"]);
+    const mine = ["settings", "history", "usage", "forgetme"];
+    const staff = ["settings", "history", "usage", "stats", "forgetme"];
+    assert.deepEqual(names((await w.say(w.user, "/help")).text), [...base, ...mine]);
+    assert.deepEqual(names((await w.say(w.admin, "/help")).text), [...base, "allow", "ban", ...staff]);
     assert.deepEqual(names((await w.say(w.owner, "/help")).text), [
       ...base,
       "allow",
       "ban",
       "promote",
       "demote",
+      ...staff,
     ]);
     assert.match((await w.say(w.russian, "/help")).text, /^Команды\n\/start — приветствие и ваш id/);
   });
@@ -171,15 +174,17 @@ describe("commands by role", () => {
     const sets = w.srv.server.world.users.get(w.botUser.id)!.commandSets;
     const names = (key: string) => sets.get(key)?.map((c) => c.command);
     const base = ["start", "help", "queue", "cancel", "batch"];
-    assert.deepEqual(names(commandSetKey("default", "")), base);
-    assert.deepEqual(names(commandSetKey("default", "ru")), base);
+    const users = [...base, "settings", "history", "usage", "forgetme"];
+    const admins = [...base, "allow", "ban", "settings", "history", "usage", "stats", "forgetme"];
+    assert.deepEqual(names(commandSetKey("default", "")), users);
+    assert.deepEqual(names(commandSetKey("default", "ru")), users);
     assert.equal(sets.get(commandSetKey("default", "ru"))?.[0]?.description, "приветствие и ваш id");
-    assert.deepEqual(names(commandSetKey(`peer:${w.admin.id}`, "")), [...base, "allow", "ban"]);
-    assert.deepEqual(names(commandSetKey(`peer:${w.admin.id}`, "ru")), [...base, "allow", "ban"]);
+    assert.deepEqual(names(commandSetKey(`peer:${w.admin.id}`, "")), admins);
+    assert.deepEqual(names(commandSetKey(`peer:${w.admin.id}`, "ru")), admins);
     // The owner never wrote to this bot, so there is no way to reach them yet: skipped, not a failure.
     assert.equal(sets.get(commandSetKey(`peer:${w.owner.id}`, "")), undefined);
     await w.say(w.user, "/start");
     await w.say(w.owner, `/promote ${w.user.id}`);
-    assert.deepEqual(names(commandSetKey(`peer:${w.user.id}`, "")), [...base, "allow", "ban"]);
+    assert.deepEqual(names(commandSetKey(`peer:${w.user.id}`, "")), admins);
   });
 });
