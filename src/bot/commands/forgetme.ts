@@ -46,8 +46,8 @@ export async function handleForgetPress(
   data: ForgetData,
 ): Promise<void> {
   const done = async (text: string) => {
-    await ctx.answer();
     await ctx.gateway.editText(callback.chatId, callback.messageId, text, { html: true, buttons: [] });
+    await ctx.answer();
   };
   if (data.action === "no") return done(ctx.t("forget.kept"));
   const age = ctx.now() - data.arg;

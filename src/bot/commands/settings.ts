@@ -156,9 +156,10 @@ export async function handleSettingsPress(
   data: SettingsData,
 ): Promise<void> {
   const userId = data.userId;
+  // Edited before the answer: once the spinner stops, the menu reads what was chosen.
   const show = async (view: View) => {
-    await ctx.answer();
     await editMenu(ctx, callback, view);
+    await ctx.answer();
   };
   const refuse = () => ctx.answer(ctx.t("callback.invalid"), true);
   const saved = async (patch: Partial<EffectiveSettings>) => {
