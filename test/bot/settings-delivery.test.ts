@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { addChat } from "../../src/db/chats.js";
-import { getUserSettings } from "../../src/db/settings.js";
+import { getUserSettings, updateUserSettings } from "../../src/db/settings.js";
 import { createRunner, type RunnerEvent } from "../../src/jobs/runner.js";
 import { createJobSteps } from "../../src/jobs/steps.js";
 import { createLogger } from "../../src/logger.js";
@@ -149,5 +149,25 @@ describe("settings seen on delivered files", () => {
     );
     assert.equal(file.media.sha256, sha256(await readFile(join(site, "talk2.mp4"))));
     assert.equal(file.text, "🎬 talk2.mp4 · 0:03", "the template still applies");
+
+    // The split size: the menu offers sizes from 256 MiB; a small one set directly keeps the test file small.
+    menu = await press(w, w.user, menu, "media");
+    await updateUserSettings(db, w.user.id, { splitBytes: 200 * 1024 });
+    const long = await makeClip(join(site, "long.mp4"), {
+      seconds: 8,
+      width: 320,
+      height: 240,
+      videoBitrate: "400k",
+      faststart: true,
+    });
+    assert.ok((await stat(long)).size > 300 * 1024);
+    await w.say(w.user, `${server.origin}/long.mp4`);
+    await settled(3);
+    const parts = delivered(w.chat(w.user)).slice(1);
+    assert.ok(parts.length >= 2, `split in ${parts.length} parts`);
+    for (const [i, part] of parts.entries()) {
+      assert.ok((part.media?.size ?? Infinity) <= 200 * 1024, `part ${i + 1} within the split size`);
+      assert.match(part.text, new RegExp(`\\npart ${i + 1}/${parts.length}$`));
+    }
   });
 });

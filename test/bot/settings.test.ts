@@ -139,6 +139,18 @@ describe("/settings", () => {
     );
     const link = await w.say(w.user, "https://example.com/a.mp4");
     assert.match(link.text, /^Queued 1\n/, "the next message is a link again, not a template");
+    await press(w, w.user, saved, { text: "✏️ Caption" });
+    const forgot = await w.say(w.user, "https://example.com/b.mp4");
+    assert.match(
+      forgot.text,
+      /^Queued 1\n/,
+      "a link sent while the button waits is queued, not taken as a caption",
+    );
+    assert.equal(
+      (await getUserSettings(w.database.db, w.user.id)).captionTemplate,
+      "<i>{name}</i> [{size}] from {source}",
+    );
+    await press(w, w.user, saved, { text: "⬅️ Back" });
 
     ({ menu } = await press(w, w.user, saved, { text: "↺ Default caption" }));
     assert.match(menu.text, /\nCaption preview\nLecture 01 — Introduction\.mp4\n1\.5 GiB • 1:02:03 • 720p$/);

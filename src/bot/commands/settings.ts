@@ -14,7 +14,13 @@ import {
 import { MedusaError } from "../../errors.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "../../jobs/caption.js";
 import { BOT_FILE_LIMIT } from "../../jobs/steps.js";
-import { escapeHtml, MESSAGE_LIMIT, truncateHtml, truncateText } from "../../jobs/telegram-html.js";
+import {
+  escapeHtml,
+  MESSAGE_LIMIT,
+  truncateHtml,
+  truncateText,
+  visibleText,
+} from "../../jobs/telegram-html.js";
 import { QUALITIES, type Quality } from "../../lib/quality.js";
 import { formatBytes, MIB } from "../../lib/size.js";
 import type { Button, IncomingCallback, IncomingMessage } from "../../telegram/gateway.js";
@@ -32,6 +38,7 @@ import {
 } from "../custom-thumbnail.js";
 import type { MessageKey } from "../i18n/en.js";
 import { html, LANGUAGES, type Language, pickLanguage, translator } from "../i18n/translate.js";
+import { findLinks } from "../links.js";
 
 /** How long a "send me …" button waits for the message. */
 const AWAIT_MS = 5 * 60_000;
@@ -235,7 +242,7 @@ export async function handleSettingsPress(
       if (!chat) return refuse();
       const check = await ctx.gateway.canPost(chat.id);
       if (!check.ok) {
-        await ctx.answer(plain(ctx.t("destination.cannotPost", { title: chatName(chat) })), true);
+        await ctx.answer(visibleText(ctx.t("destination.cannotPost", { title: chatName(chat) })), true);
         return;
       }
       return saved({ destinationChatId: chat.id });
@@ -297,11 +304,6 @@ async function editMenu(ctx: BotContext, callback: IncomingCallback, view: View)
   });
 }
 
-/** A catalog text as a plain callback answer. */
-function plain(text: string): string {
-  return text.replace(/<[^>]+>/g, "");
-}
-
 /**
  * The message a settings button asked for: a caption template (text) or a thumbnail (a photo). True when it was
  * taken (the router does nothing more with it); commands never reach here.
@@ -313,6 +315,11 @@ export async function handleSettingsInput(ctx: BotContext, message: IncomingMess
   if (awaited.kind === "caption") {
     if (message.file || message.text.trim() === "") return false;
     const template = message.text.trim();
+    // Links without a placeholder are links the user forgot the button over, not a caption: queue them.
+    if (!template.includes("{") && findLinks(template).links.length > 0) {
+      await setAwaitedInput(ctx.db, userId, null);
+      return false;
+    }
     const check = checkTemplate(template, ctx.t);
     if (!check.ok) {
       // The button still waits: the user fixes the template and sends it again.
