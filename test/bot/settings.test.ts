@@ -165,6 +165,15 @@ describe("/settings", () => {
     ({ menu } = await press(w, w.user, menu, { text: "🖼 Set thumbnail" }));
     assert.match(menu.text, /^Thumbnail\nSend me a photo/);
 
+    const huge = await w.srv.server.sendPhoto(w.user.id, w.chat(w.user), {
+      content: Buffer.alloc(10 * 1024 * 1024 + 1),
+    });
+    assert.equal(
+      (await w.replyAfter(w.chat(w.user), huge.id)).text,
+      "This image is too big; at most 10.0 MiB is taken. Send a smaller photo.",
+    );
+    const fetched = w.srv.server.counters().rpcs["upload.GetFile"] ?? 0;
+    assert.equal(fetched, 0, "refused before a byte was fetched");
     const junk = await w.srv.server.sendPhoto(w.user.id, w.chat(w.user), {
       content: Buffer.from("not a picture"),
     });
@@ -183,6 +192,7 @@ describe("/settings", () => {
     assert.equal(path, join(w.dir, "data", "thumbnails", `${w.user.id}.jpg`));
     assert.deepEqual(await jpegSize(path), { width: 320, height: 240 });
     assert.ok((await stat(path)).size < 200_000);
+    assert.ok((w.srv.server.counters().rpcs["upload.GetFile"] ?? 0) > 0, "a photo taken is fetched");
 
     const after = await w.srv.server.sendPhoto(w.user.id, w.chat(w.user), { content: await readFile(png) });
     assert.equal(
