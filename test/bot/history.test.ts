@@ -92,7 +92,7 @@ describe("/history", () => {
         `#${d} · broken.zip · size unknown · ❌ failed: The site answered 404 <Not Found>`,
         `#${c} · https://example.com/file.bin · 10 B · ✅ delivered`,
         `#${b} · <b>bold</b> & <a href='x'> · 3.0 MiB · ✅ delivered`,
-        `#${a} · Lecture 1.mp4 · 1.5 KiB · ✅ delivered in this chat`,
+        `#${a} · Lecture 1.mp4 · 1.5 KiB · ✅ sent to your chat with me`,
       ].join("\n"),
       "hostile names and reasons render literally",
     );
@@ -104,7 +104,7 @@ describe("/history", () => {
     );
     assert.equal(
       (await w.say(w.admin, "/history 1")).text,
-      `Your last 1 jobs\n#${f + 1} · not yours.mp4 · size unknown · ✅ delivered in this chat`,
+      `Your last 1 jobs\n#${f + 1} · not yours.mp4 · size unknown · ✅ sent to your chat with me`,
     );
     assert.equal((await w.say(w.owner, "/history")).text, "You have no jobs yet. Send a link to start.");
     assert.match((await w.say(w.stranger, "/history")).text, /^You do not have access to this bot yet\./);
@@ -132,6 +132,9 @@ describe("/history", () => {
       destination_chat_id: -1009876543210,
     });
     await delivered(db, closed, -1009876543210, 99);
+    await addChat(db, { id: -4321, kind: "group", purpose: "destination", title: "Team <x>" });
+    const group = await job(db, { user_id: u, name: "c", status: "done", destination_chat_id: -4321 });
+    await delivered(db, group, -4321, 3);
     const sent: string[] = [];
     const original = w.gateway.sendText.bind(w.gateway);
     w.gateway.sendText = async (chatId, text, options) => {
@@ -141,6 +144,11 @@ describe("/history", () => {
     await w.say(w.user, "/history");
     assert.match(sent.at(-1) ?? "", /<a href="https:\/\/t\.me\/c\/9876543210\/99">delivered<\/a>/);
     assert.match(sent.at(-1) ?? "", /<a href="https:\/\/t\.me\/pub_files\/7">delivered<\/a>/);
+    assert.match(
+      sent.at(-1) ?? "",
+      /\n#\d+ · c · size unknown · ✅ delivered to Team &lt;x&gt;\n/,
+      "no link into a basic group",
+    );
   });
 
   it("caps the count at 50 and splits a long list over messages of at most 4096 characters", async (t) => {
@@ -155,7 +163,7 @@ describe("/history", () => {
     for (const m of replies) assert.ok(m.text.length <= MESSAGE_LIMIT, `${m.text.length} characters`);
     const lines = replies.flatMap((m) => m.text.split("\n")).filter((l) => l.startsWith("#"));
     assert.equal(lines.length, 50, "fifty jobs, each on a line of its own");
-    assert.match(lines[0] ?? "", /^#55 · 54 n+ · size unknown · ✅ delivered in this chat$/);
+    assert.match(lines[0] ?? "", /^#55 · 54 n+ · size unknown · ✅ sent to your chat with me$/);
     assert.match(lines[49] ?? "", /^#6 · 5 n+ /);
   });
 });

@@ -172,7 +172,7 @@ export const en = {
   "history.empty": "You have no jobs yet. Send a link to start.",
   "history.noSize": "size unknown",
   "history.done": '#{id} · {name} · {size} · ✅ <a href="{link}">delivered</a>',
-  "history.doneHere": "#{id} · {name} · {size} · ✅ delivered in this chat",
+  "history.doneHere": "#{id} · {name} · {size} · ✅ sent to your chat with me",
   "history.doneTo": "#{id} · {name} · {size} · ✅ delivered to {chat}",
   "history.failed": "#{id} · {name} · {size} · ❌ failed: {reason}",
   "history.cancelled": "#{id} · {name} · {size} · ⏹ cancelled",

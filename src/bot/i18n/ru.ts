@@ -174,7 +174,7 @@ export const ru: Catalog = {
   "history.empty": "У вас пока нет задач. Пришлите ссылку, чтобы начать.",
   "history.noSize": "размер неизвестен",
   "history.done": '#{id} · {name} · {size} · ✅ <a href="{link}">доставлено</a>',
-  "history.doneHere": "#{id} · {name} · {size} · ✅ доставлено в этот чат",
+  "history.doneHere": "#{id} · {name} · {size} · ✅ отправлено в ваш чат со мной",
   "history.doneTo": "#{id} · {name} · {size} · ✅ доставлено в {chat}",
   "history.failed": "#{id} · {name} · {size} · ❌ не удалось: {reason}",
   "history.cancelled": "#{id} · {name} · {size} · ⏹ отменено",
