@@ -174,6 +174,15 @@ describe("/settings", () => {
     );
     const fetched = w.srv.server.counters().rpcs["upload.GetFile"] ?? 0;
     assert.equal(fetched, 0, "refused before a byte was fetched");
+    const wide = join(w.dir, "wide.png");
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc=size=4200x200", "-frames:v", "1", wide]);
+    const tooWide = await w.srv.server.sendPhoto(w.user.id, w.chat(w.user), {
+      content: await readFile(wide),
+    });
+    assert.equal(
+      (await w.replyAfter(w.chat(w.user), tooWide.id)).text,
+      "This image is 4200×200; Telegram takes photos whose sides add up to at most 10000 and differ at most 20 times. Send another.",
+    );
     const junk = await w.srv.server.sendPhoto(w.user.id, w.chat(w.user), {
       content: Buffer.from("not a picture"),
     });
@@ -206,6 +215,14 @@ describe("/settings", () => {
     assert.ok(!buttonTexts(menu).includes("🗑 Remove thumbnail"));
     await assert.rejects(stat(path), { code: "ENOENT" });
     assert.equal((await getUserSettings(w.database.db, w.user.id)).thumbnailPath, null);
+
+    // A JPEG sent as a file is taken too.
+    const jpeg = join(w.dir, "picture.jpg");
+    await ffmpeg(["-f", "lavfi", "-i", "testsrc=size=200x400", "-frames:v", "1", jpeg]);
+    ({ menu } = await press(w, w.user, menu, { text: "🖼 Set thumbnail" }));
+    const doc = await w.sendDocument(w.user, "picture.jpg", await readFile(jpeg), "image/jpeg");
+    assert.match((await w.replyAfter(w.chat(w.user), doc.id)).text, /^✅ Thumbnail saved \(160×320\)\./);
+    assert.deepEqual(await jpegSize(path), { width: 160, height: 320 });
   });
 
   it("offers the destination channels made for the user, refuses one the bot cannot post in, and queues there", async (t) => {

@@ -24,7 +24,6 @@ import {
 import { QUALITIES, type Quality } from "../../lib/quality.js";
 import { formatBytes, MIB } from "../../lib/size.js";
 import type { Button, IncomingCallback, IncomingMessage } from "../../telegram/gateway.js";
-import { TelegramError } from "../../telegram/telegram-error.js";
 import type { SettingsData } from "../callback-data.js";
 import { encodeSettings } from "../callback-data.js";
 import { checkTemplate, knownPlaceholders, SAMPLE_FILE } from "../caption-check.js";
@@ -336,26 +335,25 @@ export async function handleSettingsInput(ctx: BotContext, message: IncomingMess
   if (!message.file || !isImage(message.file)) return false;
   const { dataDir, media } = ctx.deps;
   if (!dataDir || !media) return false;
-  try {
-    const saved = await saveCustomThumbnail({ gateway: ctx.gateway, media, dataDir }, userId, message.file);
-    await updateUserSettings(ctx.db, userId, { thumbnailPath: saved.path });
-    await setAwaitedInput(ctx.db, userId, null);
-    ctx.log.info({ userId, width: saved.width, height: saved.height, size: saved.size }, "thumbnail set");
-    const note = ctx.t("settings.thumbnail.saved", { width: saved.width, height: saved.height });
-    const view = await mainView(ctx, note);
-    await ctx.reply(view.text, { buttons: view.buttons });
-  } catch (error) {
-    const key = THUMBNAIL_ERRORS[(error as { code?: string }).code ?? ""];
-    if (!key && !(error instanceof TelegramError)) throw error;
-    await ctx.reply(
-      ctx.t(key ?? "settings.thumbnail.unreadable", { max: formatBytes(MAX_THUMBNAIL_UPLOAD_BYTES) }),
-    );
+  const saved = await saveCustomThumbnail({ gateway: ctx.gateway, media, dataDir }, userId, message.file);
+  if (!saved.ok) {
+    ctx.log.info({ userId, reason: saved.reason }, "thumbnail refused");
+    const text =
+      saved.reason === "dimensions"
+        ? ctx.t("settings.thumbnail.dimensions", { width: saved.width, height: saved.height })
+        : saved.reason === "tooBig"
+          ? ctx.t("settings.thumbnail.tooBig", { max: formatBytes(MAX_THUMBNAIL_UPLOAD_BYTES) })
+          : ctx.t(
+              saved.reason === "notImage" ? "settings.thumbnail.notImage" : "settings.thumbnail.unreadable",
+            );
+    await ctx.reply(text);
+    return true;
   }
+  await updateUserSettings(ctx.db, userId, { thumbnailPath: saved.path });
+  await setAwaitedInput(ctx.db, userId, null);
+  ctx.log.info({ userId, width: saved.width, height: saved.height, size: saved.size }, "thumbnail set");
+  const note = ctx.t("settings.thumbnail.saved", { width: saved.width, height: saved.height });
+  const view = await mainView(ctx, note);
+  await ctx.reply(view.text, { buttons: view.buttons });
   return true;
 }
-
-const THUMBNAIL_ERRORS: Record<string, MessageKey> = {
-  THUMBNAIL_TOO_BIG: "settings.thumbnail.tooBig",
-  THUMBNAIL_NOT_IMAGE: "settings.thumbnail.notImage",
-  THUMBNAIL_UNREADABLE: "settings.thumbnail.unreadable",
-};

@@ -167,6 +167,8 @@ export const ru: Catalog = {
     "Картинка слишком большая; принимается не больше {max}. Пришлите фото поменьше.",
   "settings.thumbnail.notImage": "Это не картинка JPEG или PNG. Пришлите фото.",
   "settings.thumbnail.unreadable": "Не получилось прочитать картинку. Пришлите другое фото.",
+  "settings.thumbnail.dimensions":
+    "Картинка {width}×{height}; Telegram принимает фото, у которых сумма сторон не больше 10000 и стороны различаются не больше чем в 20 раз. Пришлите другую.",
 
   "history.title": "<b>Ваши последние задачи: {count}</b>",
   "history.usage":
