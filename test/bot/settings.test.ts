@@ -293,6 +293,15 @@ describe("/settings", () => {
     await w.say(w.user, "https://example.com/a.mp4");
     const job = await db.selectFrom("jobs").select("destination_chat_id").executeTakeFirstOrThrow();
     assert.equal(job.destination_chat_id, id(news));
+
+    // An admin gives the channel to someone else: the user's links go to their own chat again.
+    await db.updateTable("chats").set({ owner_id: w.admin.id }).where("id", "=", id(news)).execute();
+    await w.say(w.user, "https://example.com/b.mp4");
+    const jobs = await db.selectFrom("jobs").select("destination_chat_id").orderBy("id").execute();
+    assert.deepEqual(
+      jobs.map((j) => j.destination_chat_id),
+      [id(news), w.user.id],
+    );
   });
 
   it("acts on nothing for a forged button or someone else's", async (t) => {

@@ -3,7 +3,6 @@
  * links are queued (src/bot/enqueue.ts writes it into the job). A caption template or a thumbnail photo is asked
  * for with a button and taken from the user's next message in their chat with the bot, for a few minutes.
  */
-import { listChats } from "../../db/chats.js";
 import {
   type EffectiveSettings,
   getAwaitedInput,
@@ -35,6 +34,7 @@ import {
   removeCustomThumbnail,
   saveCustomThumbnail,
 } from "../custom-thumbnail.js";
+import { allowedDestinations } from "../destination.js";
 import type { MessageKey } from "../i18n/en.js";
 import { html, LANGUAGES, type Language, pickLanguage, translator } from "../i18n/translate.js";
 import { findLinks } from "../links.js";
@@ -43,8 +43,6 @@ import { findLinks } from "../links.js";
 const AWAIT_MS = 5 * 60_000;
 /** Split sizes offered, in MiB; only those below the account's limit are shown. */
 const SPLIT_PRESETS_MIB = [256, 512, 1024, 1536] as const;
-/** Destination buttons shown at most (one a row). */
-const MAX_DESTINATIONS = 20;
 
 export const settings: Command = {
   name: "settings",
@@ -143,16 +141,6 @@ async function destinationName(ctx: BotContext, s: EffectiveSettings): Promise<s
 
 function chatName(chat: { id: number; title: string | null; username: string | null }): string {
   return truncateText(chat.title ?? (chat.username ? `@${chat.username}` : String(chat.id)), 60);
-}
-
-/** The destination channels an admin added for this user or for everyone (admins: all of them). */
-async function allowedDestinations(ctx: BotContext) {
-  const userId = ctx.incoming.from.id;
-  const admin = ctx.role === "owner" || ctx.role === "admin";
-  const chats = await listChats(ctx.db, "destination");
-  return chats
-    .filter((c) => admin || c.owner_id === null || c.owner_id === userId)
-    .slice(0, MAX_DESTINATIONS);
 }
 
 /** The menu's buttons. `data.userId` is the presser (the router checked); every `arg` is checked here. */
