@@ -327,6 +327,26 @@ describe("/settings", () => {
       );
       assert.equal(now.text, menu.text, data);
     }
+    const group = w.srv.server.createChat({
+      kind: "group",
+      title: "Team",
+      creatorId: w.owner.id,
+      members: [w.user.id, w.admin.id, w.botUser.id],
+    });
+    const asked = w.srv.server.sendText(w.user.id, { chat: group.id }, "/settings@medusa_bot");
+    const inGroup = await w.srv.server.waitForMessage(
+      { chat: group.id },
+      (m) => m.fromId === w.botUser.id && m.id > asked.id,
+      WAIT_MS,
+    );
+    const privately = await w.srv.server.pressButton(
+      w.user.id,
+      { chat: group.id },
+      inGroup.id,
+      { text: "✏️ Caption" },
+      WAIT_MS,
+    );
+    assert.equal(privately.message, "Do this in our private chat: I take the caption or the photo there.");
     const adminMenu = await w.say(w.admin, "/settings");
     const theirs = await press(w, w.admin, adminMenu, { data: `s:as:doc:${w.user.id}`, forged: true });
     assert.equal(theirs.answer.message, "This button belongs to someone else.");

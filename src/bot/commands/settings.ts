@@ -162,6 +162,12 @@ export async function handleSettingsPress(
     await show(await mainView(ctx));
   };
   const arg = data.arg;
+  // A caption or a photo is taken from the private chat only (in a group it would be anyone's message).
+  const asks = (data.action === "cap" && arg === "edit") || (data.action === "th" && arg === "set");
+  if (asks && callback.chatKind !== "user") {
+    await ctx.answer(ctx.t("settings.privateOnly"), true);
+    return;
+  }
   switch (data.action) {
     case "main":
       await setAwaitedInput(ctx.db, userId, null);

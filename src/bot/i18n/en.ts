@@ -166,6 +166,7 @@ export const en = {
   "settings.thumbnail.tooBig": "This image is too big; at most {max} is taken. Send a smaller photo.",
   "settings.thumbnail.notImage": "This is not a JPEG or PNG image. Send a photo.",
   "settings.thumbnail.unreadable": "I could not read this image. Send another photo.",
+  "settings.privateOnly": "Do this in our private chat: I take the caption or the photo there.",
   "settings.thumbnail.dimensions":
     "This image is {width}×{height}; Telegram takes photos whose sides add up to at most 10000 and differ at most 20 times. Send another.",
 
