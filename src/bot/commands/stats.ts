@@ -11,16 +11,11 @@ import { randomLong } from "../../lib/ids.js";
 import { formatBytes } from "../../lib/size.js";
 import { ADMINS, type Command } from "../command.js";
 import type { BotContext } from "../context.js";
+import { DAY_MS, dayStart, weekAgo } from "../periods.js";
 import { CHART_HEIGHT, CHART_WIDTH, volumeChart } from "../volume-chart.js";
 
-const DAY_MS = 86_400_000;
 const CHART_DAYS = 14;
 const TOP = 5;
-
-/** Midnight UTC of the day `ms` falls in, as ISO text. */
-export function dayStart(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 10)}T00:00:00.000Z`;
-}
 
 export const stats: Command = {
   name: "stats",
@@ -30,7 +25,7 @@ export const stats: Command = {
     const now = ctx.now();
     const periods: [string, string | null][] = [
       [ctx.t("stats.today"), dayStart(now)],
-      [ctx.t("stats.week"), new Date(now - 7 * DAY_MS).toISOString()],
+      [ctx.t("stats.week"), weekAgo(now)],
       [ctx.t("stats.all"), null],
     ];
     const blocks = [ctx.t("stats.title")];

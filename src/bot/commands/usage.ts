@@ -10,9 +10,8 @@ import { getBotSetting } from "../../db/settings.js";
 import { formatBytes } from "../../lib/size.js";
 import { type Command, EVERYONE } from "../command.js";
 import type { BotContext } from "../context.js";
-import { dayStart } from "./stats.js";
+import { dayStart, weekAgo } from "../periods.js";
 
-const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 /** Stored limits shown at most (the setting is an admin's JSON). */
 const MAX_EXTRA_LIMITS = 20;
@@ -42,7 +41,7 @@ export async function usageText(ctx: BotContext): Promise<string> {
   const userId = ctx.incoming.from.id;
   const now = ctx.now();
   const today = await usageSince(ctx.db, userId, dayStart(now));
-  const week = await usageSince(ctx.db, userId, new Date(now - 7 * DAY_MS).toISOString());
+  const week = await usageSince(ctx.db, userId, weekAgo(now));
   const all = await usageSince(ctx.db, userId, null);
   const line = (period: string, u: { jobs: number; bytes: number }) =>
     ctx.t("usage.line", { period, jobs: u.jobs, bytes: formatBytes(u.bytes) });
