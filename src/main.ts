@@ -157,6 +157,8 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       startedAt: Date.now(),
     },
     wake: () => runner.wake(),
+    dataDir: config.paths.dataDir,
+    media: config.media,
     status: {
       track: (chatId) => status.track(chatId),
       async handleCallback(ctx) {

@@ -4,7 +4,6 @@
  * with their numbers and why. A range ("3-10") and a destination come from /batch.
  */
 import { listChats } from "../db/chats.js";
-import { getUserSettings } from "../db/settings.js";
 import { UserError } from "../errors.js";
 import { MAX_BATCH_BYTES, parseBatch } from "../fetch/batch.js";
 import { visibleText } from "../jobs/telegram-html.js";
@@ -12,6 +11,7 @@ import { formatBytes } from "../lib/size.js";
 import type { IncomingFile } from "../telegram/gateway.js";
 import { TelegramError } from "../telegram/telegram-error.js";
 import type { BotContext } from "./context.js";
+import { defaultDestination } from "./destination.js";
 import { queueLinks, refusalText } from "./enqueue.js";
 import { isFeatureOn, isPlaylistLink } from "./features.js";
 import { fitLines, linkLabel } from "./render.js";
@@ -43,7 +43,7 @@ export async function handleBatch(
   }
   const destinationChatId = options.destination
     ? await checkedDestination(ctx, options.destination)
-    : ((await getUserSettings(ctx.db, ctx.incoming.from.id)).destinationChatId ?? ctx.incoming.chatId);
+    : await defaultDestination(ctx);
 
   let content: Buffer;
   try {

@@ -23,7 +23,8 @@ const menuData = z.object({
     .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
 });
 
-export type CallbackData = z.output<typeof menuData>;
+export type MenuData = z.output<typeof menuData>;
+export type CallbackData = MenuData | SettingsData | ForgetData;
 
 export function encodeMenu(action: MenuAction, userId: number): string {
   const data = `m:${action}:${userId}`;
@@ -34,8 +35,60 @@ export function encodeMenu(action: MenuAction, userId: number): string {
 /** Our data, or undefined for anything else (stale, malformed, forged). */
 export function parseCallback(data: string): CallbackData | undefined {
   if (Buffer.byteLength(data) > MAX_CALLBACK_BYTES) return undefined;
-  const [scope, action, userId, ...rest] = data.split(":");
+  const fields = data.split(":");
+  if (fields[0] === "s" || fields[0] === "f") {
+    const [scope, action, arg, userId, ...rest] = fields;
+    if (rest.length > 0) return undefined;
+    const parsed = (scope === "s" ? settingsData : forgetData).safeParse({ scope, action, arg, userId });
+    return parsed.success ? parsed.data : undefined;
+  }
+  const [scope, action, userId, ...rest] = fields;
   if (rest.length > 0) return undefined;
   const parsed = menuData.safeParse({ scope, action, userId });
   return parsed.success ? parsed.data : undefined;
+}
+
+// ---- /settings and /forgetme (usercmd) ----
+
+const USER_ID = z
+  .string()
+  .regex(/^[1-9]\d{0,15}$/)
+  .transform(Number)
+  .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
+
+/** The /settings menu's buttons: "s:<action>:<arg>:<userId>"; what `arg` may be is checked where it acts. */
+export const SETTINGS_ACTIONS = ["main", "as", "cap", "dst", "th", "sp", "q", "lang"] as const;
+export type SettingsAction = (typeof SETTINGS_ACTIONS)[number];
+
+const settingsData = z.object({
+  scope: z.literal("s"),
+  action: z.enum(SETTINGS_ACTIONS),
+  arg: z.string().regex(/^-?[0-9a-z]{1,20}$/),
+  userId: USER_ID,
+});
+export type SettingsData = z.output<typeof settingsData>;
+
+export function encodeSettings(action: SettingsAction, arg: string | number, userId: number): string {
+  return checked(`s:${action}:${arg}:${userId}`);
+}
+
+/** The /forgetme confirmation: "f:<yes|no>:<issued, unix seconds base 36>:<userId>". */
+const forgetData = z.object({
+  scope: z.literal("f"),
+  action: z.enum(["yes", "no"]),
+  arg: z
+    .string()
+    .regex(/^[0-9a-z]{1,10}$/)
+    .transform((v) => Number.parseInt(v, 36) * 1000),
+  userId: USER_ID,
+});
+export type ForgetData = z.output<typeof forgetData>;
+
+export function encodeForget(action: "yes" | "no", issuedMs: number, userId: number): string {
+  return checked(`f:${action}:${Math.floor(issuedMs / 1000).toString(36)}:${userId}`);
+}
+
+function checked(data: string): string {
+  if (Buffer.byteLength(data) > MAX_CALLBACK_BYTES) throw new RangeError(`callback data too long: ${data}`);
+  return data;
 }

@@ -6,6 +6,7 @@ import type { Db } from "../db/database.js";
 import type { Role, User } from "../db/schema.js";
 import { MESSAGE_LIMIT, truncateHtml } from "../jobs/telegram-html.js";
 import type { Logger } from "../logger.js";
+import type { MediaTools } from "../media/tools.js";
 import type { Incoming, TelegramGateway, TextOptions } from "../telegram/gateway.js";
 import type { Command } from "./command.js";
 import { type Language, pickLanguage, type Translate, translator } from "./i18n/translate.js";
@@ -69,6 +70,12 @@ export interface BotDeps {
   host?: HostDeps;
   /** @default Date.now */
   clock?: () => number;
+  /** Where per-user files live (custom thumbnails under thumbnails/); without it /settings offers no thumbnail. */
+  dataDir?: string;
+  /** ffmpeg for custom thumbnails. */
+  media?: MediaTools;
+  /** The largest file the uploading account sends; the split sizes offered are below it. */
+  fileLimit?: number;
 }
 
 export interface BotContext {
@@ -81,8 +88,9 @@ export interface BotContext {
   /** Set by the loader. */
   user: User | undefined;
   role: ContextRole;
-  readonly language: Language;
-  readonly t: Translate;
+  /** From the user's Telegram app; the loader switches it to the one chosen in /settings. */
+  language: Language;
+  t: Translate;
   /** Whether the callback query was answered (Telegram shows a spinner until it is). */
   answered: boolean;
   now(): number;

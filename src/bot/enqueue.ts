@@ -80,6 +80,8 @@ export async function queueLinks(
       ...(settings.uploadAs === "document" ? { asDocument: true } : {}),
       // admin helper: the owner's /features switch for site downloads, fixed when the job is queued
       ...((await isFeatureOn(ctx.db, "ytdlp")) ? {} : { directOnly: true }),
+      ...(settings.thumbnailPath ? { thumbnail: settings.thumbnailPath } : {}),
+      ...(settings.splitBytes ? { splitBytes: settings.splitBytes } : {}),
     };
     const messageId = ctx.incoming.kind === "message" ? ctx.incoming.messageId : null;
     const rows = requests.map((r) => ({

@@ -6,10 +6,10 @@
 import { jobsOfRequest } from "../db/jobs.js";
 import { queueOverview } from "../db/queue-overview.js";
 import type { Job } from "../db/schema.js";
-import { getUserSettings } from "../db/settings.js";
 import { MedusaError } from "../errors.js";
 import { parseHttpUrl } from "../fetch/guard/url-guard.js";
 import type { BotContext } from "./context.js";
+import { defaultDestination } from "./destination.js";
 import { type LinkRequest, queueLinks, refusalText } from "./enqueue.js";
 import { isFeatureOn, isPlaylistLink } from "./features.js";
 import { etaText, fitLines, jobLabel, linkLabel } from "./render.js";
@@ -76,10 +76,7 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
       return;
     }
   }
-  const settings = await getUserSettings(ctx.db, ctx.incoming.from.id);
-  const outcome = await queueLinks(ctx, wanted, {
-    destinationChatId: settings.destinationChatId ?? ctx.incoming.chatId,
-  });
+  const outcome = await queueLinks(ctx, wanted, { destinationChatId: await defaultDestination(ctx) });
   if (outcome.jobs.length === 0 && outcome.refusal && outcome.quiet) return;
 
   if (outcome.jobs.length > 0) lines.push(...(await queuedLines(ctx, outcome.jobs)));

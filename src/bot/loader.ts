@@ -5,10 +5,12 @@
  * Banned users get nothing at all. Other bots are ignored.
  */
 import { hasEventSince, recordEvent } from "../db/events.js";
+import { getUserSettings } from "../db/settings.js";
 import { getUser, setRole, touchUser } from "../db/users.js";
 import { parseCommand } from "./command.js";
 import type { Middleware } from "./composer.js";
 import { isFeatureOn } from "./features.js";
+import { translator } from "./i18n/translate.js";
 
 /** A stranger is told how to get in at most once per this window. */
 const ACCESS_NOTICE_MS = 60_000;
@@ -48,6 +50,12 @@ export function loadUser(): Middleware {
       firstName: from.firstName ?? null,
       lastName: from.lastName ?? null,
     });
+    // The language chosen in /settings wins over the Telegram app's.
+    const chosen = (await getUserSettings(ctx.db, from.id)).language;
+    if (chosen && chosen !== ctx.language) {
+      ctx.language = chosen;
+      ctx.t = translator(chosen);
+    }
     await next();
   };
 }

@@ -8,8 +8,10 @@ import { handleAdminCallback } from "./admin-callbacks.js";
 import { handleBatch, isTextList } from "./batch.js";
 import { parseCallback, STATUS_PREFIX } from "./callback-data.js";
 import { findCommand, parseCommand } from "./command.js";
+import { handleForgetPress } from "./commands/forgetme.js";
 import { helpText } from "./commands/help.js";
 import { queueText } from "./commands/queue.js";
+import { handleSettingsInput, handleSettingsPress } from "./commands/settings.js";
 import type { Middleware } from "./composer.js";
 import type { ActiveRole, BotContext } from "./context.js";
 import { findLinks, handleLinks } from "./links.js";
@@ -43,6 +45,8 @@ async function routeMessage(ctx: BotContext, message: IncomingMessage): Promise<
     await command.run(ctx, parsed.args);
     return;
   }
+  // /settings asked for this message (a caption template, a thumbnail photo).
+  if (direct && (await handleSettingsInput(ctx, message))) return;
   if (message.file) {
     if (isTextList(message.file)) await handleBatch(ctx, message.file);
     else if (direct) await ctx.reply(ctx.t("document.notText"));
@@ -77,6 +81,8 @@ async function routeCallback(ctx: BotContext, callback: IncomingCallback): Promi
     await ctx.answer(ctx.t("callback.notYours"), true);
     return;
   }
+  if (data.scope === "s") return handleSettingsPress(ctx, callback, data);
+  if (data.scope === "f") return handleForgetPress(ctx, callback, data);
   await ctx.answer();
   if (data.action === "queue") await ctx.reply(await queueText(ctx));
   else await ctx.reply(helpText(ctx));

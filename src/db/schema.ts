@@ -39,6 +39,15 @@ export interface UserSettingsTable {
   caption_template: string | null;
   split_large: ColumnType<0 | 1, 0 | 1 | undefined, 0 | 1>;
   updated_at: Timestamp;
+  /** 0008: the language chosen in /settings; null: the user's Telegram language. */
+  language: "en" | "ru" | null;
+  /** 0008: files over this many bytes are split; null: the account's limit. */
+  split_bytes: number | null;
+  /** 0008: the user's own JPEG thumbnail for their videos. */
+  thumbnail_path: string | null;
+  /** 0008: what the user's next message is for, and until when. */
+  awaiting: "caption" | "thumbnail" | null;
+  awaiting_until: string | null;
 }
 
 export interface BotSettingsTable {

@@ -9,6 +9,18 @@ export interface EffectiveSettings {
   destinationChatId: number | null;
   captionTemplate: string | null;
   splitLarge: boolean;
+  /** "en" | "ru"; null: the user's Telegram language. */
+  language: "en" | "ru" | null;
+  /** Files over this are split; null: the account's limit. */
+  splitBytes: number | null;
+  /** The user's own JPEG for their videos. */
+  thumbnailPath: string | null;
+}
+
+/** What the user's next message is for (a settings button asked for it), until `until` (ISO UTC). */
+export interface AwaitedInput {
+  kind: "caption" | "thumbnail";
+  until: string;
 }
 
 export const DEFAULT_SETTINGS: EffectiveSettings = {
@@ -17,6 +29,9 @@ export const DEFAULT_SETTINGS: EffectiveSettings = {
   destinationChatId: null,
   captionTemplate: null,
   splitLarge: true,
+  language: null,
+  splitBytes: null,
+  thumbnailPath: null,
 };
 
 export async function getUserSettings(db: Db, userId: number): Promise<EffectiveSettings> {
@@ -32,6 +47,9 @@ export async function getUserSettings(db: Db, userId: number): Promise<Effective
     destinationChatId: row.destination_chat_id,
     captionTemplate: row.caption_template,
     splitLarge: row.split_large === 1,
+    language: row.language,
+    splitBytes: row.split_bytes,
+    thumbnailPath: row.thumbnail_path,
   };
 }
 
@@ -47,6 +65,9 @@ export async function updateUserSettings(
     destination_chat_id: next.destinationChatId,
     caption_template: next.captionTemplate,
     split_large: next.splitLarge ? (1 as const) : (0 as const),
+    language: next.language,
+    split_bytes: next.splitBytes,
+    thumbnail_path: next.thumbnailPath,
     updated_at: nowIso(),
   };
   await db
@@ -55,6 +76,35 @@ export async function updateUserSettings(
     .onConflict((oc) => oc.column("user_id").doUpdateSet(values))
     .execute();
   return next;
+}
+
+/** Marks what the user's next message is for (or nothing, with null). */
+export async function setAwaitedInput(db: Db, userId: number, input: AwaitedInput | null): Promise<void> {
+  const values = {
+    awaiting: input?.kind ?? null,
+    awaiting_until: input?.until ?? null,
+    updated_at: nowIso(),
+  };
+  await db
+    .insertInto("user_settings")
+    .values({ user_id: userId, ...values })
+    .onConflict((oc) => oc.column("user_id").doUpdateSet(values))
+    .execute();
+}
+
+/** What the user's next message is for, if a settings button asked for one that has not expired at `now`. */
+export async function getAwaitedInput(
+  db: Db,
+  userId: number,
+  now: string,
+): Promise<AwaitedInput | undefined> {
+  const row = await db
+    .selectFrom("user_settings")
+    .select(["awaiting", "awaiting_until"])
+    .where("user_id", "=", userId)
+    .executeTakeFirst();
+  if (!row?.awaiting || !row.awaiting_until || row.awaiting_until < now) return undefined;
+  return { kind: row.awaiting, until: row.awaiting_until };
 }
 
 export async function getBotSetting<T>(db: Db, key: string, fallback: T): Promise<T> {

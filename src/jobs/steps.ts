@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Config } from "../config.js";
@@ -83,6 +83,10 @@ export interface JobOptions {
   fresh?: boolean;
   /** Site downloads (yt-dlp) were turned off when the job was queued: only direct files. */
   directOnly?: boolean;
+  /** The user's own JPEG thumbnail for videos (/settings), used instead of a frame. */
+  thumbnail?: string;
+  /** Split files over this many bytes (/settings), when it is below the account's limit. */
+  splitBytes?: number;
 }
 
 /** What deliver keeps in jobs.checkpoint to resume. */
@@ -388,9 +392,11 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       premium: deps.premium,
       log: ctx.log,
     });
+    // /settings: the user's split size, when below the account's limit.
+    const splitAt = Math.min(route.limit, options.splitBytes ?? route.limit);
     const pieces =
-      size > route.limit
-        ? await splitFile(deps.media, input, { maxBytes: route.limit, signal: ctx.signal })
+      size > splitAt
+        ? await splitFile(deps.media, input, { maxBytes: splitAt, signal: ctx.signal })
         : [input];
     const name = job.name ?? path.basename(input);
     const parts: PreparedPart[] = [];
@@ -399,7 +405,15 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         pieces.length > 1 ? await probeMedia(deps.media, piece, { signal: ctx.signal }) : info;
       const partVideo = video && pieceInfo.kind === "video";
       let thumbnail: string | undefined;
-      if (partVideo) {
+      // /settings: the user's own thumbnail, copied next to the part (they may replace it meanwhile).
+      if (partVideo && options.thumbnail) {
+        thumbnail = await copyFile(options.thumbnail, `${piece}.thumb.jpg`).then(
+          () => `${piece}.thumb.jpg`,
+          (error: unknown) =>
+            void ctx.log.warn({ err: error }, "the user's thumbnail is gone; a frame is used"),
+        );
+      }
+      if (partVideo && !thumbnail) {
         const thumb = await makeThumbnail(deps.media, piece, `${piece}.thumb.jpg`, {
           duration: pieceInfo.duration,
           signal: ctx.signal,

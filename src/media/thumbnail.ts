@@ -54,7 +54,9 @@ export async function makeThumbnail(
           tools.ffmpegPath,
           [
             ...["-hide_banner", "-nostdin", "-v", "error", "-y"],
-            ...["-ss", seek.toFixed(3), "-i", path.resolve(input)],
+            // No -ss at 0: on a still JPEG, "-ss 0" makes ffmpeg skip the only frame (a user's thumbnail).
+            ...(seek > 0 ? ["-ss", seek.toFixed(3)] : []),
+            ...["-i", path.resolve(input)],
             ...["-map", "0:v:0", "-frames:v", "1", "-vf", scale, "-q:v", String(quality)],
             ...["-f", "image2", "-update", "1", path.resolve(tmp)],
           ],

@@ -12,8 +12,10 @@ import { cancel } from "./cancel.js";
 import { channels } from "./channels.js";
 import { demote } from "./demote.js";
 import { features } from "./features.js";
+import { forgetme } from "./forgetme.js";
 import { health } from "./health.js";
 import { help } from "./help.js";
+import { history } from "./history.js";
 import { limits } from "./limits.js";
 import { logchannels } from "./logchannels.js";
 import { promote } from "./promote.js";
@@ -21,8 +23,11 @@ import { queue } from "./queue.js";
 import { removechannel } from "./removechannel.js";
 import { removelog } from "./removelog.js";
 import { removeuser } from "./removeuser.js";
+import { settings } from "./settings.js";
 import { start } from "./start.js";
+import { stats } from "./stats.js";
 import { unban } from "./unban.js";
+import { usage } from "./usage.js";
 import { users } from "./users.js";
 
 export const COMMANDS: readonly Command[] = [
@@ -50,4 +55,10 @@ export const COMMANDS: readonly Command[] = [
   backup,
   limits,
   features,
+  // usercmd
+  settings,
+  history,
+  usage,
+  stats,
+  forgetme,
 ];

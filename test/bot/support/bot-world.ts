@@ -15,6 +15,7 @@ import { createLogger } from "../../../src/logger.js";
 import { openBotGateway } from "../../../src/telegram/bot-client.js";
 import type { Incoming, TelegramGateway } from "../../../src/telegram/gateway.js";
 import { installGramjsPatches } from "../../../src/telegram/gramjs-patches.js";
+import { FFMPEG, FFPROBE } from "../../support/media-fixtures.js";
 import { type RunningTelegramServer, startTelegramServer } from "../../support/telegram-server/index.js";
 import type { ChatSpec, MessageView } from "../../support/telegram-server/server.js";
 import { tempDir } from "../../support/temp-dir.js";
@@ -156,6 +157,8 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
       world.wakes++;
     },
     ...(options.status ? { status: options.status } : {}),
+    dataDir: join(dir, "data"),
+    media: { ffmpegPath: FFMPEG, ffprobePath: FFPROBE, toolTimeoutMs: 60_000 },
     host,
     ...(options.clock ? { clock: options.clock } : {}),
   });

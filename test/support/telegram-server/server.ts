@@ -110,6 +110,8 @@ export interface MediaView {
   sha256: string;
   attributes: Record<string, unknown>[];
   hasThumb: boolean;
+  /** Where the server keeps the thumbnail uploaded with the file, to check its bytes. */
+  thumbPath: string | null;
 }
 
 export interface MessageView {
@@ -414,6 +416,43 @@ export class TelegramServer {
     return this.viewMessage(m);
   }
 
+  /** Sends a photo as the user (Telegram would recompress it to JPEG; here its bytes are kept as sent). */
+  async sendPhoto(
+    from: number,
+    chat: ChatSpec,
+    file: { content: Buffer; caption?: string },
+  ): Promise<MessageView> {
+    const ref = this.chatRef(chat);
+    if (!this.world.canWrite(from, ref)) throw new Error(`user ${from} cannot write to that chat`);
+    const filePath = path.join(this.tempDir, `user-photo-${randomBytes(6).toString("hex")}`);
+    await writeFile(filePath, file.content);
+    const doc: DocumentRecord = {
+      id: randomLong(),
+      accessHash: randomLong(),
+      fileReference: randomBytes(8),
+      date: now(),
+      name: "photo.jpg",
+      mimeType: "image/jpeg",
+      size: file.content.length,
+      sha256: createHash("sha256").update(file.content).digest("hex"),
+      path: filePath,
+      attributes: [],
+      thumb: undefined,
+      photo: true,
+    };
+    this.world.documents.set(doc.id.toString(), doc);
+    const m = this.world.addMessage({
+      chat: ref,
+      fromId: from,
+      text: file.caption ?? "",
+      document: doc,
+      buttons: undefined,
+      replyToMsgId: undefined,
+      forwardedFrom: undefined,
+    });
+    return this.viewMessage(m);
+  }
+
   /** Edits a message the user wrote (as from another device: every session of the user is told). */
   editText(from: number, chat: ChatSpec, messageId: number, text: string): MessageView {
     const m = this.world.getMessage(this.chatRef(chat), messageId);
@@ -680,6 +719,7 @@ function viewMedia(d: DocumentRecord): MediaView {
     sha256: d.sha256,
     attributes: d.attributes.map(viewAttribute),
     hasThumb: d.thumb !== undefined,
+    thumbPath: d.thumb?.path ?? null,
   };
 }
 
