@@ -2,7 +2,8 @@
  * Bot latency benchmark: how long the bot takes to answer /start, idle and while two large uploads run at full
  * speed on loopback. Prints ONE JSON line.
  *
- *   npm run bench:latency [-- --sends 200] [--size 1GiB] [--with-tsx] [--medusa-node-args="--cpu-prof --cpu-prof-dir=/tmp/p"]
+ *   npm run bench:latency [-- --sends 200] [--size 1GiB] [--with-tsx]
+ *                         [--medusa-node-args="--cpu-prof --cpu-prof-dir=/tmp/p"] [--medusa-stdout /tmp/gc.log]
  *
  * Four processes, so that the harness's own work is not in Medusa's numbers:
  *   - the real `medusa start`, compiled with the production build (tsc -p tsconfig.build.json) into a temp dir and
@@ -17,6 +18,7 @@
  * per phase comes from /metrics (`nodejs_eventloop_lag_*`, reset at each scrape), the server's from its own monitor.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { openSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -78,6 +80,8 @@ const { values } = parseArgs({
     size: { type: "string", default: "1GiB" },
     "with-tsx": { type: "boolean", default: false },
     "medusa-node-args": { type: "string" },
+    /** Where Medusa's stdout goes (e.g. with --medusa-node-args=--trace-gc); discarded by default. */
+    "medusa-stdout": { type: "string" },
   },
   strict: true,
 });
@@ -360,6 +364,7 @@ async function main(): Promise<void> {
 
     const httpPort = await freePort();
     const nodeArgs = values["medusa-node-args"]?.split(" ").filter(Boolean) ?? [];
+    const medusaStdout = values["medusa-stdout"] ? openSync(values["medusa-stdout"], "w") : undefined;
     const medusa = spawn(process.execPath, [...nodeArgs, ...entry, "start"], {
       cwd: REPO,
       env: {
@@ -377,7 +382,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: "warn",
         NODE_ENV: "production",
       },
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio: ["ignore", medusaStdout ?? "ignore", "inherit"],
     });
     stops.push(() => stopChild(medusa, () => medusa.kill("SIGTERM")));
     await waitFor("medusa ready", START_TIMEOUT_MS, async () => {
