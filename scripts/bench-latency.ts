@@ -14,7 +14,8 @@
  *   - this script, which only orchestrates between phases.
  * Each send waits for its reply before the next. Idle first; then another user queues two files of --size from the
  * site and, once one of them is uploading, the same sends again. Right after the last reply the jobs are read from
- * Medusa's /metrics: `load.upload_busy_at_last_reply` says whether an upload was still running then. Event-loop lag
+ * Medusa's /metrics: `load.upload_busy_at_last_reply` says whether an upload was still running then; the server's
+ * intake during the sends is set against its intake for 5 s after them with no sends (the upload alone). Event-loop lag
  * per phase comes from /metrics (`nodejs_eventloop_lag_*`, reset at each scrape), the server's from its own monitor.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -46,6 +47,8 @@ const START_TIMEOUT_MS = 90_000;
 const UPLOAD_START_TIMEOUT_MS = 5 * 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 const BUILD_TIMEOUT_MS = 5 * 60_000;
+/** After the load phase, the server's intake is measured this long with no sends, for the upload alone. */
+const RATE_WINDOW_MS = 5_000;
 
 interface ServerInfo {
   port: number;
@@ -136,7 +139,18 @@ async function serverRole(dir: string): Promise<void> {
   };
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
-    const command = JSON.parse(line) as { cmd: "probe"; sends: number } | { cmd: "say"; text: string };
+    const command = JSON.parse(line) as
+      | { cmd: "probe"; sends: number }
+      | { cmd: "say"; text: string }
+      | { cmd: "rate"; ms: number };
+    if (command.cmd === "rate") {
+      const before = s.counters().bytesIn;
+      await new Promise((resolve) => setTimeout(resolve, command.ms));
+      process.stdout.write(
+        `${JSON.stringify({ bytesPerS: ((s.counters().bytesIn - before) * 1000) / command.ms })}\n`,
+      );
+      continue;
+    }
     if (command.cmd === "say") {
       const { reply } = await ask(loader.id, command.text);
       process.stdout.write(`${JSON.stringify({ text: reply.text })}\n`);
@@ -416,6 +430,12 @@ async function main(): Promise<void> {
     const load = await probe(sends);
     const atEnd = await scrape(httpPort);
     const loadLag = medusaLag(atEnd);
+    // The upload alone, nobody writing to the bot: what the probing costs it (and what a change costs it).
+    const alone = await server.request<{ bytesPerS: number }>(
+      { cmd: "rate", ms: RATE_WINDOW_MS },
+      RATE_WINDOW_MS + 30_000,
+    );
+    const afterRate = jobsByStatus(await scrape(httpPort));
     const jobs = jobsByStatus(atEnd);
     note(`load: ${JSON.stringify(summary(load.samplesMs))}, jobs at the last reply ${JSON.stringify(jobs)}`);
 
@@ -440,6 +460,8 @@ async function main(): Promise<void> {
           jobs_at_last_reply: jobs,
           upload_busy_at_last_reply: (jobs.uploading ?? 0) > 0,
           server_in_mib_s: round(load.bytesIn / MIB / load.seconds),
+          server_in_mib_s_upload_alone: round(alone.bytesPerS / MIB),
+          upload_busy_after_alone_window: (afterRate.uploading ?? 0) > 0,
           seconds: round(load.seconds),
         },
         medusa_event_loop_lag_ms: { idle: idleLag, load: loadLag },
