@@ -12,6 +12,7 @@ import { collectAllGarbage, collectYoungGarbage } from "../gc-hint.js";
 import { abortableSleep, abortReason, throwIfAborted } from "../lib/abort.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { randomPositiveLong } from "../lib/ids.js";
+import { createLoopTurns, type LoopTurns } from "../lib/loop-turns.js";
 import { allocPartBuffer, framePart, type PartTarget, partRequest } from "./part-request.js";
 import { openPartSource, type PartSource } from "./part-source.js";
 import { ConnectionLostError, isRpcError, UploadConnection } from "./upload-connection.js";
@@ -156,6 +157,7 @@ class UploadRun {
   readonly target: PartTarget;
   readonly controller = new AbortController();
   readonly signal: AbortSignal;
+  readonly turns: LoopTurns = createLoopTurns();
   firstError: unknown;
 
   constructor(
@@ -300,6 +302,9 @@ async function sendPart(
     if (pause > 0) await abortableSleep(pause, run.signal);
     try {
       await connection.ensureOpen(run.signal);
+      // The part is encrypted on this thread as it is sent: one part per pass of the loop, so a reply waits for one.
+      await run.turns.next();
+      throwIfAborted(run.signal);
       const result = await connection.invoke(request, timeoutMs, run.signal);
       if (result !== true) {
         throw new UploadError(
