@@ -65,11 +65,20 @@ export function chooseFileName(sources: NameSources): string {
     sources.title,
   ];
   let name = FALLBACK_NAME;
-  for (const candidate of candidates) {
+  let chosen = -1;
+  for (const [index, candidate] of candidates.entries()) {
     const clean = candidate === undefined ? "" : sanitizeFileName(candidate);
     if (clean) {
       name = clean;
+      chosen = index;
       break;
+    }
+  }
+  // "notes: https://…/notes.pdf" names the file "notes"; the server or the link still says what kind it is.
+  if (chosen === 0 && !EXTENSION.test(name)) {
+    for (const candidate of candidates.slice(1, 3)) {
+      const ext = candidate === undefined ? undefined : EXTENSION.exec(sanitizeFileName(candidate))?.[0];
+      if (ext) return truncateName(name + ext);
     }
   }
   return withExtension(name, sources.contentType);

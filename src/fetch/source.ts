@@ -1,7 +1,7 @@
 /**
- * One link, one engine: a direct file goes to the HTTP engine, a web page to yt-dlp. The URL guard runs first,
- * whichever engine follows. The HTTP engine's first request doubles as the probe: a text/html answer is dropped
- * before anything is written and the link goes to yt-dlp.
+ * One link, one engine: a direct file goes to the HTTP engine, a web page or a stream manifest (HLS .m3u8, DASH
+ * .mpd) to yt-dlp. The URL guard runs first, whichever engine follows. The HTTP engine's first request doubles as
+ * the probe: a page or manifest answer is dropped before anything is written and the link goes to yt-dlp.
  */
 import { DownloadError, UserError } from "../errors.js";
 import type { Quality } from "../lib/quality.js";

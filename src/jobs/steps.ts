@@ -176,6 +176,9 @@ export function createJobSteps(deps: StepDeps): JobSteps {
   const { db, gateway } = deps;
   const fileLimit = deps.fileLimit ?? BOT_FILE_LIMIT;
 
+  /** Per delivery run (its context): bytes of the parts before the one uploading, and of all parts. */
+  const uploadBase = new WeakMap<StepContext, { before: number; total: number }>();
+
   return {
     async fetch(job, ctx) {
       const reused = await reuseDelivered({ db, gateway }, job, ctx);
@@ -265,6 +268,11 @@ export function createJobSteps(deps: StepDeps): JobSteps {
           const items: AlbumPart[] = [];
           for (const number of group) {
             const part = parts[number - 1] as PreparedPart;
+            // Progress counts the whole job (every part), not the part alone: the status shows one bar per job.
+            uploadBase.set(ctx, {
+              before: parts.slice(0, number - 1).reduce((sum, p) => sum + p.size, 0),
+              total: parts.reduce((sum, p) => sum + p.size, 0),
+            });
             const record = await storedFile(job, part, ctx, {
               saved: checkpoint.uploads?.[number],
               write: async (saved) => {
@@ -310,7 +318,9 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         deps.crashPoint?.("deliver.recorded");
       }
       if (job.work_dir) await rm(job.work_dir, { recursive: true, force: true });
-      return { upload_ms: Date.now() - started, bytes_done: job.bytes_total ?? job.bytes_done };
+      const total =
+        checkpoint.parts?.reduce((sum, p) => sum + p.size, 0) ?? job.bytes_total ?? job.bytes_done;
+      return { upload_ms: Date.now() - started, bytes_total: total, bytes_done: total };
     },
   };
 
@@ -466,7 +476,10 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     ctx: StepContext,
     slot?: UploadSlot,
   ): Promise<FileRecord> {
-    const progress = throttledProgress(db, job.id);
+    const record = throttledProgress(db, job.id);
+    const base = uploadBase.get(ctx);
+    const progress = (bytes: number, total: number | null) =>
+      base ? record(base.before + bytes, base.total) : record(bytes, total);
     const tracker = slot
       ? trackUpload({
           saved: slot.saved,

@@ -54,6 +54,19 @@ describe("file names", () => {
     assert.equal(Buffer.byteLength(sanitizeFileName("x".repeat(500))), MAX_NAME_BYTES);
   });
 
+  it("gives a name without an extension the one the server's name or the link has", () => {
+    const url = "https://cdn.example.com/files/report.pdf?x=1";
+    assert.equal(
+      chooseFileName({ given: "notes", url, contentType: "application/octet-stream" }),
+      "notes.pdf",
+    );
+    assert.equal(
+      chooseFileName({ given: "Q3", contentDisposition: 'attachment; filename="q3.xlsx"', url }),
+      "Q3.xlsx",
+    );
+    assert.equal(chooseFileName({ given: "notes.txt", url }), "notes.txt", "a name with its own keeps it");
+  });
+
   it("adds an extension from the content type only when the name has none", () => {
     assert.equal(
       chooseFileName({ url: "https://e.com/watch", contentType: "video/mp4; codecs=avc1" }),

@@ -17,7 +17,7 @@ import {
   startHttpServer,
   type TestHttpServer,
 } from "../support/http-server.js";
-import { makeClip, YTDLP } from "../support/media-fixtures.js";
+import { makeClip, makeHls, serveDirectory, YTDLP } from "../support/media-fixtures.js";
 
 let server: TestHttpServer;
 let root: string;
@@ -82,6 +82,18 @@ describe("fetchSource", () => {
     assert.equal(path.dirname(file.path), dir);
     assert.ok(file.size > 0);
     assert.deepEqual(await fs.readFile(file.path), clip);
+  });
+
+  it("hands a direct HLS playlist to yt-dlp, which assembles the video, instead of saving the playlist", async (t) => {
+    const site = path.join(root, "hls-site");
+    await fs.mkdir(path.join(site, "hls"), { recursive: true });
+    await makeHls(path.join(root, "clip.mp4"), path.join(site, "hls"));
+    const hls = await serveDirectory(site); // answers .m3u8 as application/vnd.apple.mpegurl
+    t.after(() => hls.close());
+    const file = await fetchSource(`${hls.origin}/hls/index.m3u8`, options());
+    assert.equal(file.engine, "ytdlp");
+    assert.ok(file.size > 10_000, `a video, not a playlist of ${file.size} bytes`);
+    assert.doesNotMatch(file.name, /\.m3u8$/);
   });
 
   it("with site downloads turned off, refuses a web page for good and still takes a direct file", async () => {

@@ -96,7 +96,7 @@ export interface HttpDownloadOptions {
   title?: string | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ProgressCallback | undefined;
-  /** Refuse a web page (text/html) with HTTP_IS_WEB_PAGE before anything is written. @default false */
+  /** Refuse a web page (text/html) or a stream manifest (HLS, DASH) with HTTP_IS_WEB_PAGE before anything is written. @default false */
   rejectHtml?: boolean;
   /** Reconnects in a row without new bytes before giving up. @default 5 */
   maxRetries?: number;
@@ -458,7 +458,16 @@ function strongEtag(headers: http.IncomingHttpHeaders): string | undefined {
   return etag && !etag.startsWith("W/") ? etag : undefined;
 }
 
+/** Stream manifests (HLS, DASH) list the media rather than hold it: yt-dlp assembles them, like a page's video. */
+const MANIFEST_TYPES = new Set([
+  "application/vnd.apple.mpegurl",
+  "application/x-mpegurl",
+  "audio/mpegurl",
+  "audio/x-mpegurl",
+  "application/dash+xml",
+]);
+
 function isWebPage(contentType: string | undefined): boolean {
-  const mime = contentType?.split(";")[0]?.trim().toLowerCase();
-  return mime === "text/html" || mime === "application/xhtml+xml";
+  const mime = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  return mime === "text/html" || mime === "application/xhtml+xml" || MANIFEST_TYPES.has(mime);
 }
