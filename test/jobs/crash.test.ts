@@ -34,6 +34,11 @@ interface WorldOptions {
   telegramBandwidth?: number;
   /** Size of the plain file. @default 1_200_000 */
   binBytes?: number;
+  /**
+   * Its name. A .bin goes up while it comes down (the fetch step's overlap); a .mkv is left to the deliver step
+   * (it might be a video to prepare), which uploads it after the download. @default "data.bin"
+   */
+  binName?: string;
   /** A third link: a page with an HLS stream, fetched by yt-dlp (a tool a kill leaves running). @default false */
   stream?: boolean;
 }
@@ -61,9 +66,9 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
   await mkdir(site);
   const files = [
     await makeClip(path.join(site, "clip.mp4"), { seconds: 2, faststart: true }),
-    await makeRandomFile(path.join(site, "data.bin"), options.binBytes ?? 1_200_000),
+    await makeRandomFile(path.join(site, options.binName ?? "data.bin"), options.binBytes ?? 1_200_000),
   ];
-  const names = ["clip.mp4", "data.bin"];
+  const names = ["clip.mp4", options.binName ?? "data.bin"];
   if (options.stream) {
     // A page with an HLS stream: yt-dlp fetches it (a tool group the job records, to be ended after a kill).
     // Its segments come slowly (about 4 s in all) from a second site, so a kill lands while yt-dlp runs.
@@ -285,8 +290,9 @@ async function assertDeliveredOnce(w: Awaited<ReturnType<typeof crashWorld>>): P
 
 describe("crash recovery: SIGKILL, then start again", () => {
   for (const [when, options, status] of [
+    // Downloading a .bin also uploads it (overlap): this kill lands in both at once.
     ["mid-download", { siteBytesPerSecond: 2_000_000, binBytes: 6_000_000 }, "downloading"],
-    ["mid-upload", { telegramBandwidth: 1_000_000, binBytes: 6_000_000 }, "uploading"],
+    ["mid-upload", { telegramBandwidth: 1_000_000, binBytes: 6_000_000, binName: "data.mkv" }, "uploading"],
   ] as const) {
     it(`delivers every file exactly once after a kill ${when}`, async (t) => {
       const w = await crashWorld(t, options);
