@@ -5,6 +5,7 @@
 
 import { createBot, MAX_LINKS_PER_MESSAGE } from "./bot/bot.js";
 import { pickLanguage } from "./bot/i18n/translate.js";
+import { createOwnerNotices } from "./bot/owner-notices.js";
 import { createStatusBoard } from "./bot/status.js";
 import { STATUS_TEXTS } from "./bot/status-texts.js";
 import type { Config } from "./config.js";
@@ -78,8 +79,18 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   if (premium) cleanups.push(() => premium.gateway.stop());
 
   const logChats = createLogChats(database.db, gateway, config.logChannels, log);
-  const onLogRefused = (chatId: number, code: string) =>
+  const ownerId = Number(telegram.ownerId);
+  const notices = createOwnerNotices({
+    db: database.db,
+    gateway,
+    ownerId,
+    log: log.child({ module: "notices" }),
+  });
+  // A log channel that refuses a copy is skipped; the owner hears of it once, not with every file.
+  const onLogRefused = (chatId: number, code: string) => {
     log.warn({ chatId, code }, "a log channel refused a copy");
+    void notices.once(`log-refused:${chatId}:${code}`, "notice.logRefused", { chat: chatId, code });
+  };
   // A batch's summary goes out when its last job ends, and at start for any a crash left owed.
   const batches = createBatchFinisher({
     db: database.db,
@@ -93,7 +104,6 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   const work = createWorkCleanup(database.db, config.paths.work, log.child({ module: "jobs" }));
   const swept = await work.sweep();
   if (swept > 0) log.info({ swept }, "removed the work folders of ended jobs");
-  const ownerId = Number(telegram.ownerId);
   let wakeRunner = () => {};
   // One live status message per chat; its edits never hold a job back.
   const status = createStatusBoard({

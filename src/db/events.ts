@@ -52,3 +52,15 @@ export async function hasEventSince(
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** Whether an event with this action and subject was ever recorded (a notice sent once, whatever its age). */
+export async function hasEventFor(db: Db, filter: { action: string; subject: string }): Promise<boolean> {
+  const row = await db
+    .selectFrom("events")
+    .select("id")
+    .where("action", "=", filter.action)
+    .where("subject", "=", filter.subject)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -327,6 +327,10 @@ export const en = {
   "forget.expired": "This confirmation expired. Send /forgetme again.",
   "forget.done": "Done: {jobs} jobs and {batches} batches deleted, your settings reset.",
   "forget.stopping": "{count} unfinished jobs are stopping; they are deleted as soon as they stop.",
+
+  // --- notices to the owner, each sent once ---
+  "notice.logRefused":
+    "⚠️ The log channel <code>{chat}</code> refused a copy ({code}). I skip it and deliver everything else as usual. Give me the right to post there, or remove it with <code>/removelog {chat}</code>.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -332,4 +332,8 @@ export const ru: Catalog = {
   "forget.done": "Готово: удалено задач — {jobs}, пакетов — {batches}, настройки сброшены.",
   "forget.stopping":
     "Незавершённые задачи останавливаются ({count}); они будут удалены, как только остановятся.",
+
+  // --- notices to the owner, each sent once ---
+  "notice.logRefused":
+    "⚠️ Лог-канал <code>{chat}</code> не принял копию ({code}). Я пропускаю его, остальное доставляется как обычно. Дайте мне право публиковать там или уберите его: <code>/removelog {chat}</code>.",
 };
