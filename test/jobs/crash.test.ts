@@ -6,7 +6,6 @@
  * Telegram server and a web site.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
@@ -18,11 +17,11 @@ import { getBatch, getJob } from "../../src/db/jobs.js";
 import { savePeers } from "../../src/db/peers.js";
 import { touchUser } from "../../src/db/users.js";
 import { makeClip, makeHls, makeRandomFile, serveDirectory } from "../support/media-fixtures.js";
+import { medusaLauncher } from "../support/medusa-process.js";
 import { startTelegramServer } from "../support/telegram-server/index.js";
 import { tempDir } from "../support/temp-dir.js";
 import { API_HASH, API_ID } from "../telegram-server/helpers.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 /** Bounds on another process's work; only a wedged run reaches them. */
 const EXIT_TIMEOUT_MS = 60_000;
 const DONE_TIMEOUT_MS = 120_000;
@@ -118,32 +117,10 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
     LOG_CHANNELS: channel.peerId,
     LOG_LEVEL: "warn",
   };
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  });
+  const launch = medusaLauncher(t, EXIT_TIMEOUT_MS);
   const medusa = async (extra: Record<string, string> = {}) => {
     const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli.ts"), "start"], {
-      cwd: ROOT, // where --import finds tsx; every path Medusa uses is absolute
-      env: { ...env, HTTP_PORT: String(port), ...extra },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr?.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    children.push(child);
-    const exit = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`medusa did not exit in time\n${stderr}`)),
-        EXIT_TIMEOUT_MS,
-      );
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        resolve(signal ?? String(code));
-      });
-    });
+    const { child, exit, stderr } = launch({ ...env, HTTP_PORT: String(port), ...extra });
     /** Resolves once it is up (/readyz answers 200): its SIGTERM handler is in place (bounded). */
     const ready = async () => {
       const deadline = Date.now() + DONE_TIMEOUT_MS;
@@ -153,11 +130,11 @@ async function crashWorld(t: TestContext, options: WorldOptions = {}) {
           () => false, // not listening yet
         );
         if (ok) return;
-        if (Date.now() > deadline) throw new Error(`medusa never became ready\n${stderr}`);
+        if (Date.now() > deadline) throw new Error(`medusa never became ready\n${stderr()}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
-    return { child, exit, ready, stderr: () => stderr };
+    return { child, exit, ready, stderr };
   };
   // One batch (line 2 of the list is not a link), as the bot queues a .txt.
   const jobs = await database.db.transaction().execute((trx) =>

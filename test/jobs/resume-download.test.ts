@@ -4,7 +4,6 @@
  * the site serves well under twice the file, and the user and the log channel get it exactly once, byte-identical.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -16,11 +15,11 @@ import { savePeers } from "../../src/db/peers.js";
 import { touchUser } from "../../src/db/users.js";
 import { PARTIAL_STATE } from "../../src/fetch/http/partial.js";
 import { type Body, patternBody, serveBody, startHttpServer } from "../support/http-server.js";
+import { medusaLauncher } from "../support/medusa-process.js";
 import { startTelegramServer } from "../support/telegram-server/index.js";
 import { tempDir } from "../support/temp-dir.js";
 import { API_HASH, API_ID } from "../telegram-server/helpers.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const EXIT_TIMEOUT_MS = 60_000;
 const DONE_TIMEOUT_MS = 120_000;
 const MIB = 1024 * 1024;
@@ -89,33 +88,8 @@ async function world(t: TestContext, name: string, contentType: string) {
     LOG_LEVEL: "warn",
     MIN_FREE_DISK: "0",
   };
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  });
-  const medusa = () => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli.ts"), "start"], {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr?.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    children.push(child);
-    const exit = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`medusa did not exit in time\n${stderr}`)),
-        EXIT_TIMEOUT_MS,
-      );
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        resolve(signal ?? String(code));
-      });
-    });
-    return { child, exit, stderr: () => stderr };
-  };
+  const launch = medusaLauncher(t, EXIT_TIMEOUT_MS);
+  const medusa = () => launch(env);
   const [job] = await database.db.transaction().execute((trx) =>
     enqueueJobs(
       trx,

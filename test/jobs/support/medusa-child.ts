@@ -3,7 +3,6 @@
  * queued: what the crash tests need to SIGKILL it and start it again. Alice asks; the bot answers her and copies to
  * a log channel.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -14,11 +13,11 @@ import { getJob } from "../../../src/db/jobs.js";
 import { savePeers } from "../../../src/db/peers.js";
 import { touchUser } from "../../../src/db/users.js";
 import { serveDirectory } from "../../support/media-fixtures.js";
+import { medusaLauncher } from "../../support/medusa-process.js";
 import { startTelegramServer } from "../../support/telegram-server/index.js";
 import { tempDir } from "../../support/temp-dir.js";
 import { API_HASH, API_ID } from "../../telegram-server/helpers.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../../..");
 /** Bounds on another process's work; only a wedged run reaches them. */
 const EXIT_TIMEOUT_MS = 90_000;
 const DONE_TIMEOUT_MS = 180_000;
@@ -87,33 +86,8 @@ export async function medusaChildWorld(t: TestContext, options: ChildWorldOption
     LOG_LEVEL: "warn",
     ...options.env,
   };
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  });
-  const medusa = (extra: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli.ts"), "start"], {
-      cwd: ROOT,
-      env: { ...env, ...extra },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr?.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    children.push(child);
-    const exit = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`medusa did not exit in time\n${stderr}`)),
-        EXIT_TIMEOUT_MS,
-      );
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        resolve(signal ?? String(code));
-      });
-    });
-    return { child, exit, stderr: () => stderr };
-  };
+  const launch = medusaLauncher(t, EXIT_TIMEOUT_MS);
+  const medusa = (extra: Record<string, string> = {}) => launch({ ...env, ...extra });
   const jobs = await database.db.transaction().execute((trx) =>
     enqueueJobs(
       trx,
