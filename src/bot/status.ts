@@ -38,7 +38,7 @@ import { STATUS_TEXTS_EN, type StatusTexts } from "./status-texts.js";
 /** Telegram tolerates about one edit of a message every few seconds. */
 export const DEFAULT_STATUS_EDIT_INTERVAL_MS = 5_000;
 /** stop() gives each board's final edit this long: a shutdown must not hang on Telegram. */
-const STOP_EDIT_TIMEOUT_MS = 10_000;
+export const STOP_EDIT_TIMEOUT_MS = 10_000;
 /** A speed is measured over at least this long, so one progress write does not make it jump. */
 const MIN_SAMPLE_MS = 500;
 /** Weight of the newest measurement in a job's speed (the rest is the speed before). */

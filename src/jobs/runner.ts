@@ -106,7 +106,7 @@ export interface Runner {
 }
 
 /** Stop waits at most this long for running steps to notice the abort. */
-const STOP_GRACE_MS = 8_000;
+export const STOP_GRACE_MS = 8_000;
 
 class ShutdownError extends MedusaError {
   constructor() {
