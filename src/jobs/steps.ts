@@ -39,6 +39,7 @@ import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { reuseDelivered } from "./dedupe.js";
 import { renderLogCard } from "./log-card.js";
+import { fetchMerge, mergeBatchId } from "./merge.js";
 import {
   fetchRecord,
   knownSha256,
@@ -185,6 +186,11 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       if (reused) return reused;
       const workDir = job.work_dir ?? path.join(deps.workRoot, `job-${job.id}`);
       if (job.download_path && (await isComplete(job.download_path, job.bytes_total))) return {};
+      // /merge: the batch's videos from Telegram, joined into one file (src/jobs/merge.ts).
+      if (mergeBatchId(job.source_url) !== undefined) {
+        const merge = { ...deps, premium: deps.premium, minFreeDisk: deps.source.minFreeDisk ?? 0 };
+        return fetchMerge({ ...merge, progress: throttledProgress(db, job.id) }, job, ctx);
+      }
       // An earlier attempt's leftovers would only take disk space; its partial download is kept to resume.
       await mkdir(workDir, { recursive: true });
       await removeLeftovers(workDir);
