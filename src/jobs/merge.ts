@@ -128,6 +128,8 @@ export async function fetchMerge(deps: MergeDeps, job: Job, ctx: StepContext): P
   // The inputs still to come, and the joined file about as big as all of them.
   await ensureDiskSpace(workDir, missing + plan.bytes, deps.minFreeDisk);
 
+  const kept = wanted.filter((w, i) => have[i] === w.file.size).length;
+  if (kept > 0) ctx.log.info({ kept, of: wanted.length }, "merge inputs kept from an earlier attempt");
   let before = 0;
   for (const [index, { file, path: target }] of wanted.entries()) {
     if (have[index] !== file.size) {

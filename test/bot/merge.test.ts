@@ -7,13 +7,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { access, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { promisify } from "node:util";
 import type { Job } from "../../src/db/schema.js";
 import { createBatchFinisher } from "../../src/jobs/batch-finish.js";
-import { createRunner, type RunnerEvent } from "../../src/jobs/runner.js";
+import { createRunner, type Runner, type RunnerEvent } from "../../src/jobs/runner.js";
 import { createJobSteps, storedOf } from "../../src/jobs/steps.js";
 import { createWorkCleanup } from "../../src/jobs/work-cleanup.js";
 import { createLogger } from "../../src/logger.js";
@@ -94,7 +94,9 @@ interface MergeWorld extends BotWorld {
   server: FileServer;
   workRoot: string;
   events: RunnerEvent[];
+  /** A runner as `medusa start` has: a new one each time, as after a restart. */
   startRunner(): Promise<void>;
+  stopRunner(): Promise<void>;
   /** Resolves with the job's end event (done, failed or cancelled). */
   ended(jobId: number): Promise<RunnerEvent>;
   /** Sends the .txt list and waits for the batch to be summarised; returns the list and the summary messages. */
@@ -120,47 +122,58 @@ async function startMergeWorld(t: TestContext, options: BotWorldOptions = {}): P
   const log = createLogger({ level: "silent" });
   const finisher = createBatchFinisher({ db, gateway: w.gateway, logChats: async () => [], log });
   const work = createWorkCleanup(db, w.workRoot, log);
-  const runner = createRunner({
-    db,
-    log: createLogger({
-      level: "info",
-      destination: { write: (line: string) => void w.logs.push(JSON.parse(line) as Record<string, unknown>) },
-    }),
-    pollMs: 50,
-    heartbeatMs: 200, // a cancel is noticed within this
-    steps: createJobSteps({
+  const newRunner = () =>
+    createRunner({
       db,
-      gateway: w.gateway,
-      workRoot: w.workRoot,
-      source: {
-        maxSize: 1e9,
-        minFreeDisk: 0,
-        connectTimeoutMs: 5000,
-        idleTimeoutMs: 5000,
-        guard: { allowPrivateNetworks: true },
-        ytdlpPath: "yt-dlp",
-        timeoutMs: 60_000,
-        ffmpegPath: FFMPEG,
+      log: createLogger({
+        level: "info",
+        destination: {
+          write: (line: string) => void w.logs.push(JSON.parse(line) as Record<string, unknown>),
+        },
+      }),
+      pollMs: 50,
+      heartbeatMs: 200, // a cancel is noticed within this
+      steps: createJobSteps({
+        db,
+        gateway: w.gateway,
+        workRoot: w.workRoot,
+        source: {
+          maxSize: 1e9,
+          minFreeDisk: 0,
+          connectTimeoutMs: 5000,
+          idleTimeoutMs: 5000,
+          guard: { allowPrivateNetworks: true },
+          ytdlpPath: "yt-dlp",
+          timeoutMs: 60_000,
+          ffmpegPath: FFMPEG,
+        },
+        media: { ffmpegPath: FFMPEG, ffprobePath: FFPROBE, toolTimeoutMs: 60_000 },
+        logChats: async () => [],
+      }),
+      onEvent: (event) => {
+        w.events.push(event);
+        if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
+          // As src/main.ts does: a failed or cancelled job's folder goes; the last job ends its batch.
+          const cleaned = event.type === "done" ? Promise.resolve() : work.jobEnded(event.job);
+          void cleaned
+            .then(() => finisher.jobEnded(event.job))
+            .then(() => {
+              settled.push(event);
+              for (const wake of waiters) wake();
+            });
+        }
       },
-      media: { ffmpegPath: FFMPEG, ffprobePath: FFPROBE, toolTimeoutMs: 60_000 },
-      logChats: async () => [],
-    }),
-    onEvent: (event) => {
-      w.events.push(event);
-      if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
-        // As src/main.ts does: a failed or cancelled job's folder goes; the last job ends its batch.
-        const cleaned = event.type === "done" ? Promise.resolve() : work.jobEnded(event.job);
-        void cleaned
-          .then(() => finisher.jobEnded(event.job))
-          .then(() => {
-            settled.push(event);
-            for (const wake of waiters) wake();
-          });
-      }
-    },
-  });
-  t.after(() => runner.stop());
-  w.startRunner = () => runner.start();
+    });
+  let runner: Runner | undefined;
+  t.after(() => runner?.stop());
+  w.startRunner = async () => {
+    runner = newRunner();
+    await runner.start();
+  };
+  w.stopRunner = async () => {
+    await runner?.stop();
+    runner = undefined;
+  };
   const until = <T>(what: string, found: () => Promise<T | undefined> | T | undefined) =>
     new Promise<T>((resolve, reject) => {
       const check = async () => {
@@ -410,5 +423,41 @@ describe("/merge", () => {
       .messages(w.chat(w.user))
       .filter((m) => m.media && m.id > merge.id && m.fromId === w.botUser.id);
     assert.equal(videos.length, 0, "nothing was delivered");
+  });
+  it("survives a restart mid-fetch: the videos already fetched are kept, the rest fetched, one file delivered", async (t) => {
+    const w = await startMergeWorld(t);
+    await makeColourClip(join(w.site, "a.mp4"), { colour: "red", seconds: 2 });
+    await makeColourClip(join(w.site, "b.mp4"), { colour: "blue", seconds: 2 });
+    await w.startRunner();
+    const { summary } = await w.batchOf(w.user, "restart.txt", ["a.mp4", "b.mp4"]);
+    w.srv.server.faults.setConditions({ latencyMs: 1500 });
+    w.send(w.user, "/merge", summary.id);
+    // The first video is on disk, the second still on its way: Medusa stops here.
+    const first = join(w.workRoot, "job-3", "in-001.mp4");
+    const size = (await stat(join(w.site, "a.mp4"))).size;
+    const started = Date.now();
+    while ((await stat(first).catch(() => undefined))?.size !== size) {
+      assert.ok(Date.now() - started < WAIT_MS * 2, "the first video never arrived");
+      await new Promise((resolve) => setTimeout(resolve, 50)); // polls a file; no fixed wait for the outcome
+    }
+    await w.stopRunner();
+    assert.equal((await jobRow(w, 3)).status, "downloading", "left to resume");
+    w.srv.server.faults.setConditions({ latencyMs: 0 });
+    await w.startRunner();
+    const end = await w.ended(3);
+    assert.equal(end.type, "done", JSON.stringify(end.job.error_message));
+    assert.ok(
+      w.logs.some((l) => l.msg === "merge inputs kept from an earlier attempt" && l.kept === 1 && l.of === 2),
+      "the video fetched before the stop was not fetched again",
+    );
+    const merged = await w.deliveredFile(await jobRow(w, 3));
+    const out = await probe(merged);
+    assert.ok(Math.abs(Number(out.format.duration) - 4) < 0.2, `duration ${out.format.duration}`);
+    assertColour(await colourAt(merged, 1.8), "red", "before the boundary");
+    assertColour(await colourAt(merged, 2.2), "blue", "after the boundary");
+    const delivered = w.srv.server
+      .messages(w.chat(w.user))
+      .filter((m) => m.media?.name === "restart (merged).mp4" && m.fromId === w.botUser.id);
+    assert.equal(delivered.length, 1, "delivered once");
   });
 });
