@@ -376,8 +376,9 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     const logCard = renderLogCard({
       user: { id: job.user_id, name: [user?.first_name, user?.last_name].filter(Boolean).join(" ") || null },
       at: now,
-      // A local path says nothing to the log channel's readers and may tell them more than it should.
-      url: isLocalSource(job.source_url) ? null : job.source_url,
+      // A local path (or merge:<id>) says nothing to the log channel's readers and may tell them more than it should.
+      url:
+        isLocalSource(job.source_url) || mergeBatchId(job.source_url) !== undefined ? null : job.source_url,
       type: part.kind,
       fileName: part.name,
       size: part.size,

@@ -94,6 +94,8 @@ interface MergeWorld extends BotWorld {
   server: FileServer;
   workRoot: string;
   events: RunnerEvent[];
+  /** The log channels every delivery is copied to. */
+  logChats: number[];
   /** A runner as `medusa start` has: a new one each time, as after a restart. */
   startRunner(): Promise<void>;
   stopRunner(): Promise<void>;
@@ -116,6 +118,7 @@ async function startMergeWorld(t: TestContext, options: BotWorldOptions = {}): P
   w.server = await serveDirectory(w.site);
   t.after(() => w.server.close());
   w.events = [];
+  w.logChats = [];
   /** Job ends whose clean-up and batch summary are over. */
   const settled: RunnerEvent[] = [];
   const waiters = new Set<() => void>();
@@ -148,7 +151,7 @@ async function startMergeWorld(t: TestContext, options: BotWorldOptions = {}): P
           ffmpegPath: FFMPEG,
         },
         media: { ffmpegPath: FFMPEG, ffprobePath: FFPROBE, toolTimeoutMs: 60_000 },
-        logChats: async () => [],
+        logChats: async () => w.logChats,
       }),
       onEvent: (event) => {
         w.events.push(event);
@@ -239,6 +242,14 @@ describe("/merge", () => {
     await makeColourClip(join(w.site, "a.mp4"), { colour: "red", seconds: 2 });
     await makeColourClip(join(w.site, "b.mp4"), { colour: "blue", seconds: 3 });
     await writeFile(join(w.site, "notes.pdf"), "%PDF-1.4 not a video");
+    const logChannel = w.srv.server.createChat({
+      kind: "channel",
+      title: "Uploads log",
+      username: "uploads_log",
+      creatorId: w.owner.id,
+      admins: [w.botUser.id],
+    });
+    w.logChats.push((await w.gateway.resolveChat("@uploads_log")).id);
     await w.startRunner();
     const { summary } = await w.batchOf(w.user, "course.txt", ["a.mp4", "notes.pdf", "b.mp4"]);
 
@@ -267,6 +278,11 @@ describe("/merge", () => {
       { type: "video", duration: 5, w: 160, h: 120, supportsStreaming: true },
     );
     assert.ok(video.media.hasThumb, "with a thumbnail");
+    const copy = w.srv.server
+      .messages({ chat: logChannel.id })
+      .find((m) => m.media?.name === "course (merged).mp4");
+    assert.equal(copy?.media?.sha256, video.media.sha256, "a copy went to the log channel");
+    assert.doesNotMatch(copy.text, /merge:/, "its card names no merge:<id> link");
 
     const merged = await w.deliveredFile(job);
     assert.equal(
