@@ -39,6 +39,7 @@ import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { reuseDelivered } from "./dedupe.js";
 import { renderLogCard } from "./log-card.js";
+import { fetchMerge, mergeBatchId } from "./merge.js";
 import {
   fetchRecord,
   knownSha256,
@@ -185,6 +186,11 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       if (reused) return reused;
       const workDir = job.work_dir ?? path.join(deps.workRoot, `job-${job.id}`);
       if (job.download_path && (await isComplete(job.download_path, job.bytes_total))) return {};
+      // /merge: the batch's videos from Telegram, joined into one file (src/jobs/merge.ts).
+      if (mergeBatchId(job.source_url) !== undefined) {
+        const merge = { ...deps, premium: deps.premium, minFreeDisk: deps.source.minFreeDisk ?? 0 };
+        return fetchMerge({ ...merge, progress: throttledProgress(db, job.id) }, job, ctx);
+      }
       // An earlier attempt's leftovers would only take disk space; its partial download is kept to resume.
       await mkdir(workDir, { recursive: true });
       await removeLeftovers(workDir);
@@ -370,8 +376,9 @@ export function createJobSteps(deps: StepDeps): JobSteps {
     const logCard = renderLogCard({
       user: { id: job.user_id, name: [user?.first_name, user?.last_name].filter(Boolean).join(" ") || null },
       at: now,
-      // A local path says nothing to the log channel's readers and may tell them more than it should.
-      url: isLocalSource(job.source_url) ? null : job.source_url,
+      // A local path (or merge:<id>) says nothing to the log channel's readers and may tell them more than it should.
+      url:
+        isLocalSource(job.source_url) || mergeBatchId(job.source_url) !== undefined ? null : job.source_url,
       type: part.kind,
       fileName: part.name,
       size: part.size,

@@ -140,6 +140,15 @@ export interface TelegramGateway {
   messageFile(chatId: number, messageId: number): Promise<IncomingFile | undefined>;
   /** Fetches a file a user sent into memory; refuses files over `maxBytes` before fetching a byte. */
   downloadFile(file: IncomingFile, options: { maxBytes: number; signal?: AbortSignal }): Promise<Buffer>;
+  /**
+   * Fetches a stored document (one this account sent) into `path`, chunk by chunk, never into memory. An error coded
+   * FILE_REFERENCE_EXPIRED means: refresh the document (`refreshDocument`) and try again.
+   */
+  downloadDocument(
+    document: StoredDocument,
+    path: string,
+    options?: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void },
+  ): Promise<void>;
   uploadFile(path: string, options?: UploadOptions): Promise<UploadedFile>;
   sendFile(chatId: number, params: Omit<SendFileParams, "peer">): Promise<SentFile>;
   /** Turns an uploaded file into a stored document once (posting nothing), to send by reference after. */

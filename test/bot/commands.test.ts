@@ -34,7 +34,7 @@ describe("commands by role", () => {
   it("/help lists what the role may run", async (t) => {
     const w = await startBotWorld(t);
     const names = (text: string) => [...text.matchAll(/^\/(\w+) — /gm)].map((m) => m[1]);
-    const base = ["start", "help", "queue", "cancel", "batch"];
+    const base = ["start", "help", "queue", "cancel", "batch", "merge"];
     const mine = ["settings", "history", "usage", "forgetme"];
     const staff = ["settings", "history", "usage", "stats", "forgetme"];
     assert.deepEqual(names((await w.say(w.user, "/help")).text), [...base, ...mine]);
@@ -216,7 +216,7 @@ describe("commands by role", () => {
     await w.bot.setMenus();
     const sets = w.srv.server.world.users.get(w.botUser.id)!.commandSets;
     const names = (key: string) => sets.get(key)?.map((c) => c.command);
-    const base = ["start", "help", "queue", "cancel", "batch"];
+    const base = ["start", "help", "queue", "cancel", "batch", "merge"];
     const mine = ["settings", "history", "usage", "forgetme"];
     const staffMore = ["settings", "history", "usage", "stats", "forgetme"];
     const adminMore = [

@@ -52,7 +52,7 @@ describe("the bot in medusa start", () => {
     const sets = srv.server.world.users.get(bot.id)!.commandSets;
     assert.deepEqual(
       sets.get(commandSetKey("default", "ru"))?.map((c) => c.command),
-      ["start", "help", "queue", "cancel", "batch", "settings", "history", "usage", "forgetme"],
+      ["start", "help", "queue", "cancel", "batch", "merge", "settings", "history", "usage", "forgetme"],
     );
 
     const chat = { user: owner.id, peer: bot.id };

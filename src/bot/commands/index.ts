@@ -18,6 +18,7 @@ import { help } from "./help.js";
 import { history } from "./history.js";
 import { limits } from "./limits.js";
 import { logchannels } from "./logchannels.js";
+import { merge } from "./merge.js";
 import { promote } from "./promote.js";
 import { queue } from "./queue.js";
 import { removechannel } from "./removechannel.js";
@@ -36,6 +37,7 @@ export const COMMANDS: readonly Command[] = [
   queue,
   cancel,
   batch,
+  merge,
   allow,
   ban,
   promote,

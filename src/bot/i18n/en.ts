@@ -70,6 +70,21 @@ export const en = {
   "batch.tooBig": "The list is {size}; at most {max} are accepted. Split it into several files.",
   "batch.noFile": "The message you replied to holds no .txt list.",
 
+  // --- /merge ---
+  "cmd.merge": "reply to a batch (its list or summary): its videos joined into one file",
+  "merge.needReply": "Reply <code>/merge</code> to a batch: the .txt list that started it, or its summary.",
+  "merge.notBatch":
+    "The message you replied to is not one of a batch I know. Reply to the .txt list or to the batch's summary.",
+  "merge.notYours": "Batch #{batch} is someone else's: only they (or an admin) can merge it.",
+  "merge.running": "Batch #{batch} is still running. Merge it once its summary has arrived.",
+  "merge.tooFew": "Batch #{batch} has {count} delivered videos; a merge needs at least two.",
+  "merge.tooMany":
+    "Batch #{batch} has {count} videos; at most {max} are merged at once. Queue part of the list with <code>/batch from-to</code> and merge that.",
+  "merge.tooBig":
+    "The videos of batch #{batch} add up to {size}; at most {max} are merged (the file would go out in more than {parts} parts).",
+  "merge.queued": "<b>Merge #{job}</b>: {count} videos of batch #{batch} into one file, in list order.",
+  "merge.skipped": "Left out: {count} files that are not videos.",
+
   "destination.notFound": "I cannot find the chat {chat}. Check the name, or make me a member first.",
   "destination.cannotPost": "I cannot post in {title}: make me an admin there, then try again.",
   "destination.notAllowed": "You may send files only here or to a chat an admin added for you.",

@@ -81,6 +81,8 @@ export interface BotWorldOptions {
   clock?: () => number;
   /** What /health and /backup see (admin helper); the data folder is the test's temp dir by default. */
   host?: Partial<HostDeps>;
+  /** The largest file the bot says it sends (what /merge bounds a merge by). */
+  fileLimit?: number;
 }
 
 export async function startBotWorld(t: TestContext, options: BotWorldOptions = {}): Promise<BotWorld> {
@@ -161,6 +163,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     media: { ffmpegPath: FFMPEG, ffprobePath: FFPROBE, toolTimeoutMs: 60_000 },
     host,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.fileLimit ? { fileLimit: options.fileLimit } : {}),
   });
   const received: Incoming[] = [];
   await gateway.start((incoming) => {
