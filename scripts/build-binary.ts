@@ -68,6 +68,7 @@ if (fs.existsSync(addon)) {
   say("addon", `cached ${path.relative(ROOT, addon)}`, since);
 } else {
   // A copy of the package's sources: building in place would replace the addon the tests load under Node 20.
+  fs.mkdirSync(CACHE, { recursive: true });
   const work = fs.mkdtempSync(path.join(CACHE, `build-${addonKey}-`));
   for (const entry of ["package.json", "binding.gyp", "src", "deps"]) {
     fs.cpSync(path.join(sqliteDir, entry), path.join(work, entry), { recursive: true });
@@ -80,6 +81,7 @@ if (fs.existsSync(addon)) {
       "--release",
       `--nodedir=${runtimeDir}`,
       `--jobs=${os.availableParallelism()}`,
+      "--loglevel=warn",
     ],
     { cwd: work, stdio: ["ignore", "ignore", "inherit"] },
   );
