@@ -4,20 +4,16 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { formatChecks, runChecks } from "./cli/doctor.js";
-import { downloadCommand } from "./cli/download.js";
-import { exportCommand, importCommand } from "./cli/installation.js";
-import { loginCommand } from "./cli/login.js";
-import { uploadCommand } from "./cli/upload.js";
-import { type Config, parseConfig } from "./config.js";
-import { backupDatabase, openAndMigrate } from "./db/database.js";
-import { ConfigError, UserError, userFacing } from "./errors.js";
-import { backupFileName } from "./housekeeping.js";
-import { createLogger, type Logger } from "./logger.js";
-import { startMedusa } from "./main.js";
-import { installGramjsPatches } from "./telegram/gramjs-patches.js";
+// Everything else loads inside the command that needs it, so `medusa --version` and `--help` start in a blink.
+import type { Config } from "./config.js";
+import type { Logger } from "./logger.js";
 
-const VERSION: string = createRequire(import.meta.url)("../package.json").version;
+/** Set by the single-binary build (scripts/build-binary.ts), which has no package.json beside it. */
+declare const MEDUSA_VERSION: string | undefined;
+const VERSION: string =
+  typeof MEDUSA_VERSION === "string"
+    ? MEDUSA_VERSION
+    : createRequire(import.meta.url)("../package.json").version;
 
 const HELP = `medusa ${VERSION}: Telegram uploader
 
@@ -44,8 +40,10 @@ type CommandFn = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Record<string, CommandFn> = {
   start: async (_argv, env) => {
+    const { parseConfig } = await import("./config.js");
     const config = parseConfig(env, { telegram: true });
-    const log = rootLogger(config);
+    const log = await rootLogger(config);
+    const { startMedusa } = await import("./main.js");
     // Listening before start-up: /readyz answers before startMedusa returns, so a supervisor may already signal.
     let running: Awaited<ReturnType<typeof startMedusa>> | undefined;
     let requested: string | undefined;
@@ -61,6 +59,8 @@ const COMMANDS: Record<string, CommandFn> = {
     return 0;
   },
   migrate: async (_argv, env) => {
+    const { parseConfig } = await import("./config.js");
+    const { openAndMigrate } = await import("./db/database.js");
     const config = parseConfig(env);
     const opened = await openAndMigrate(config.paths.database);
     await opened.close();
@@ -73,8 +73,11 @@ const COMMANDS: Record<string, CommandFn> = {
   },
   doctor: async (_argv, env) => {
     // With Telegram credentials set, the user session is checked too; without them, the machine alone.
+    const { parseConfig } = await import("./config.js");
+    const { createLogger } = await import("./logger.js");
+    const { formatChecks, runChecks } = await import("./cli/doctor.js");
     const config = env.TELEGRAM_API_ID ? parseConfig(env, { telegram: true }) : parseConfig(env);
-    if (config.telegram) installGramjsPatches();
+    if (config.telegram) (await import("./telegram/gramjs-patches.js")).installGramjsPatches();
     const log = createLogger({
       level: env.LOG_LEVEL ? config.log.level : "error",
       destination: process.stderr,
@@ -84,6 +87,9 @@ const COMMANDS: Record<string, CommandFn> = {
     return checks.every((c) => c.ok) ? 0 : 1;
   },
   download: async (argv, env) => {
+    const { parseConfig } = await import("./config.js");
+    const { createLogger } = await import("./logger.js");
+    const { downloadCommand } = await import("./cli/download.js");
     const config = parseConfig(env);
     // stdout carries the saved path only; log lines go to stderr.
     const log = createLogger({
@@ -94,9 +100,12 @@ const COMMANDS: Record<string, CommandFn> = {
   },
   login: async (argv, env) => {
     parseArgs({ args: argv, options: {}, strict: true });
+    const { parseConfig } = await import("./config.js");
+    const { createLogger } = await import("./logger.js");
+    const { loginCommand } = await import("./cli/login.js");
     const config = parseConfig(env, { telegram: true });
     if (!config.telegram) throw new Error("unreachable: telegram config is required above");
-    installGramjsPatches();
+    (await import("./telegram/gramjs-patches.js")).installGramjsPatches();
     const log = createLogger({
       level: env.LOG_LEVEL ? config.log.level : "warn",
       destination: process.stderr,
@@ -104,9 +113,13 @@ const COMMANDS: Record<string, CommandFn> = {
     return loginCommand(config.telegram, log, { input: process.stdin, output: process.stdout });
   },
   // Reads its arguments before the configuration, so a typo is told without credentials.
-  upload: (argv, env) => uploadCommand(argv, env),
+  upload: async (argv, env) => (await import("./cli/upload.js")).uploadCommand(argv, env),
   backup: async (argv, env) => {
     const { values } = parseArgs({ args: argv, options: { out: { type: "string" } }, strict: true });
+    const { parseConfig } = await import("./config.js");
+    const { backupDatabase, openAndMigrate } = await import("./db/database.js");
+    const { UserError } = await import("./errors.js");
+    const { backupFileName } = await import("./housekeeping.js");
     const config = parseConfig(env);
     const out = path.resolve(values.out ?? path.join(config.paths.backups, backupFileName(new Date())));
     if (fs.existsSync(out))
@@ -120,11 +133,20 @@ const COMMANDS: Record<string, CommandFn> = {
     console.log(`Backed up ${config.paths.database} to ${out}`);
     return 0;
   },
-  export: async (argv, env) => exportCommand(argv, parseConfig(env)),
-  import: async (argv, env) => importCommand(argv, parseConfig(env)),
+  export: async (argv, env) => {
+    const { parseConfig } = await import("./config.js");
+    const { exportCommand } = await import("./cli/installation.js");
+    return exportCommand(argv, parseConfig(env));
+  },
+  import: async (argv, env) => {
+    const { parseConfig } = await import("./config.js");
+    const { importCommand } = await import("./cli/installation.js");
+    return importCommand(argv, parseConfig(env));
+  },
 };
 
-function rootLogger(config: Config): Logger {
+async function rootLogger(config: Config): Promise<Logger> {
+  const { createLogger } = await import("./logger.js");
   const t = config.telegram;
   return createLogger({
     level: config.log.level,
@@ -155,10 +177,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2;
   }
   try {
+    const { inSingleBinary } = await import("./lib/sea.js");
+    if (inSingleBinary()) {
+      const { cacheDir } = await import("./config.js");
+      (await import("./db/native-addon.js")).useBundledSqliteAddon(cacheDir(env));
+    }
     const commandArgs = [...argv];
     commandArgs.splice(argv.indexOf(command), 1);
     return await run(commandArgs, env);
   } catch (error) {
+    const { ConfigError, userFacing } = await import("./errors.js");
     if (error instanceof ConfigError) {
       console.error(`medusa ${command}: cannot run, the configuration has problems:`);
       for (const problem of error.problems) console.error(`  - ${problem}`);

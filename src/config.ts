@@ -2,6 +2,7 @@
  * The one reader of the environment. `parseConfig(env)` is pure: it validates every variable with zod and reports
  * every problem at once, each with a hint, never echoing a value (some are secrets).
  */
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
@@ -57,6 +58,7 @@ const optionalText = z
 const baseSchema = z.object({
   DATA_DIR: z.string().default("data"),
   DATABASE_PATH: optionalText,
+  XDG_CACHE_HOME: optionalText,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: z.enum(["auto", "true", "false"]).default("auto"),
   HTTP_HOST: z.string().default("127.0.0.1"),
@@ -149,7 +151,8 @@ const HINTS: Record<string, string> = {
 export interface Config {
   /** Present when the command needs Telegram. */
   telegram: TelegramConfig | undefined;
-  paths: { dataDir: string; database: string; work: string; backups: string };
+  /** cache: where the single binary unpacks its SQLite addon (see cacheDir). */
+  paths: { dataDir: string; database: string; work: string; backups: string; cache: string };
   log: { level: string; pretty: boolean | "auto" };
   http: { host: string; port: number };
   limits: {
@@ -244,6 +247,7 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
       database: path.resolve(b.DATABASE_PATH ?? path.join(dataDir, "medusa.db")),
       work: path.join(dataDir, "work"),
       backups: path.join(dataDir, "backups"),
+      cache: cacheDir(env),
     },
     log: { level: b.LOG_LEVEL, pretty: b.LOG_PRETTY === "auto" ? "auto" : b.LOG_PRETTY === "true" },
     http: { host: b.HTTP_HOST, port: b.HTTP_PORT },
@@ -295,6 +299,17 @@ function describe(error: z.ZodError): string[] {
 }
 
 /** Every variable Medusa reads; .env.example documents each one (a test keeps them in step). */
+/**
+ * Where the single binary unpacks its SQLite addon: $XDG_CACHE_HOME/medusa, else ~/.cache/medusa. Pure like
+ * parseConfig, and usable before it: the addon is unpacked before any command reads its settings.
+ */
+export function cacheDir(env: Record<string, string | undefined>): string {
+  const xdg = env.XDG_CACHE_HOME?.trim();
+  // The XDG spec says to ignore a relative path.
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME?.trim() || os.homedir(), ".cache");
+  return path.join(base, "medusa");
+}
+
 export const CONFIG_KEYS: readonly string[] = [
   ...Object.keys(baseSchema.shape),
   ...Object.keys(telegramSchema.shape),

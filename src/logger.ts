@@ -4,6 +4,7 @@
  * inside any string), because a secret can hide inside an error message or a URL.
  */
 import { type DestinationStream, type Logger, pino } from "pino";
+import pinoPretty from "pino-pretty";
 
 export type { Logger } from "pino";
 
@@ -60,7 +61,7 @@ export function displayUrl(raw: string): string {
 
 export interface LoggerOptions {
   level?: string;
-  /** true: human-readable lines (needs pino-pretty); "auto": pretty on a TTY. */
+  /** true: human-readable lines; "auto": pretty on a TTY. */
   pretty?: boolean | "auto";
   /** Exact secret values to strip wherever they appear (the configured token, api hash, session). */
   secrets?: readonly string[];
@@ -85,8 +86,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
   };
   if (options.destination) return pino(opts, options.destination);
-  if (pretty) {
-    return pino({ ...opts, transport: { target: "pino-pretty", options: { colorize: true } } });
-  }
+  // In this thread, not as a pino transport: a transport's worker loads pino-pretty from node_modules by path,
+  // which the single binary does not have.
+  if (pretty) return pino(opts, pinoPretty({ colorize: true }));
   return pino(opts);
 }

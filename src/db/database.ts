@@ -21,6 +21,7 @@ import * as m0005 from "./migrations/0005_batch_summary.js";
 import * as m0006 from "./migrations/0006_pause.js";
 import * as m0007 from "./migrations/0007_history_totals.js";
 import * as m0008 from "./migrations/0008_user_preferences.js";
+import { sqliteNativeBinding } from "./native-addon.js";
 import type { Database } from "./schema.js";
 
 /** A database handle or an open transaction: what single-statement repository functions take. */
@@ -52,9 +53,12 @@ export interface OpenedDatabase {
 
 export function openDatabase(file: string, options: { readonly?: boolean } = {}): OpenedDatabase {
   if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true });
+  const nativeBinding = sqliteNativeBinding();
   const sqlite = new SQLite(file, {
     readonly: options.readonly ?? false,
     fileMustExist: options.readonly ?? false,
+    // The types say string; better-sqlite3 12 also takes the loaded addon (lib/database.js).
+    ...(nativeBinding ? { nativeBinding: nativeBinding as unknown as string } : {}),
   });
   if (!options.readonly) {
     sqlite.pragma("journal_mode = WAL");

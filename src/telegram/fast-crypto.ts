@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 import { __getWasm, getWasmUrl, ige256Decrypt, ige256Encrypt, initSync } from "@mtcute/wasm";
+import { bundledAsset } from "../lib/sea.js";
 import {
   type Crc32,
   currentCrc32,
@@ -32,9 +33,13 @@ const AES_256_KEY_SIZE = 32;
 
 let wasmReady = false;
 
+/** The name the single-binary build embeds @mtcute/wasm's SIMD build under (every x64 Node 24+ has SIMD). */
+export const WASM_ASSET = "mtcute-simd.wasm";
+
 function ensureWasm(): void {
   if (wasmReady) return;
-  initSync(readFileSync(fileURLToPath(getWasmUrl())));
+  // The single binary has no node_modules folder to read the .wasm from: it carries it.
+  initSync(bundledAsset(WASM_ASSET) ?? readFileSync(fileURLToPath(getWasmUrl())));
   wasmReady = true;
 }
 

@@ -5,16 +5,25 @@
  * The replacement implementations live in fast-crypto.ts, lean-transport.ts and whole-containers.ts; they are
  * assigned here.
  */
-import { createRequire } from "node:module";
+// gramjs's modules import each other in a cycle that only resolves when the package index loads first.
+import "telegram";
 import type { TelegramClient } from "telegram";
+// Default imports of CommonJS modules are their `module.exports` objects (in Node and in the single binary's
+// bundle alike), so the assignments below change what gramjs itself reads; named imports would be copies.
+import igeExports from "telegram/crypto/IGE.js";
+import rsaExports from "telegram/crypto/RSA.js";
+import packerExports from "telegram/extensions/MessagePacker.js";
+import helpersExports from "telegram/Helpers.js";
+import tcpFullExports from "telegram/network/connection/TCPFull.js";
+import senderExports from "telegram/network/MTProtoSender.js";
+import stateExports from "telegram/network/MTProtoState.js";
+import gramjsPackage from "telegram/package.json" with { type: "json" };
+import gzipExports from "telegram/tl/core/GZIPPacked.js";
+import containerExports from "telegram/tl/core/MessageContainer.js";
 import { UserError } from "../errors.js";
 
 /** The gramjs release every access below was read in; package.json pins exactly this one. */
 export const GRAMJS_VERSION = "2.26.22";
-
-const require = createRequire(import.meta.url);
-// gramjs's modules import each other in a cycle that only resolves when the package index loads first.
-require("telegram");
 
 // ---- version ----
 
@@ -23,7 +32,7 @@ require("telegram");
  * exports "2.26.21" there.
  */
 export function installedGramjsVersion(): string {
-  return (require("telegram/package.json") as { version: string }).version;
+  return (gramjsPackage as { version: string }).version;
 }
 
 /** Throws when `found` is not the version this module was written against. */
@@ -113,27 +122,27 @@ export interface GramjsHelpers {
 
 // ---- gramjs's modules ----
 
-const igeModule = require("telegram/crypto/IGE") as { IGE: IgeClass };
-const helpersModule = require("telegram/Helpers") as GramjsHelpers;
-const rsaModule = require("telegram/crypto/RSA") as {
+const igeModule = igeExports as unknown as { IGE: IgeClass };
+const helpersModule = helpersExports as unknown as GramjsHelpers;
+const rsaModule = rsaExports as unknown as {
   _serverKeys: Map<string, { n: BigIntLike; e: number }>;
 };
-const gzipModule = require("telegram/tl/core/GZIPPacked") as {
+const gzipModule = gzipExports as unknown as {
   GZIPPacked: { gzipIfSmaller: GzipIfSmaller };
 };
-const stateModule = require("telegram/network/MTProtoState") as {
+const stateModule = stateExports as unknown as {
   MTProtoState: { prototype: { encryptMessageData: EncryptMessageData } };
 };
-const tcpFullModule = require("telegram/network/connection/TCPFull") as {
+const tcpFullModule = tcpFullExports as unknown as {
   FullPacketCodec: { prototype: { encodePacket: EncodePacket } };
 };
-const packerModule = require("telegram/extensions/MessagePacker") as {
+const packerModule = packerExports as unknown as {
   MessagePacker: { prototype: { get: PackerGet } };
 };
-const containerModule = require("telegram/tl/core/MessageContainer") as {
+const containerModule = containerExports as unknown as {
   MessageContainer: { CONSTRUCTOR_ID: number; MAXIMUM_SIZE: number; MAXIMUM_LENGTH: number };
 };
-const senderModule = require("telegram/network/MTProtoSender") as {
+const senderModule = senderExports as unknown as {
   MTProtoSender: (new (
     authKey: unknown,
     options: Record<string, unknown>,
