@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Medusa and its tests need on a fresh Debian machine: ffmpeg, yt-dlp, sqlite3, a C++ toolchain
-# for better-sqlite3 when no prebuilt binary can be fetched, then the locked npm packages.
+# for better-sqlite3 when no prebuilt binary can be fetched, chromium for the dashboard's browser test, then the
+# locked npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ command -v unshare >/dev/null || missing+=(util-linux)
 command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || missing+=(make)
 command -v python3 >/dev/null || missing+=(python3)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
