@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Medusa and its tests need on a fresh Debian machine: ffmpeg, yt-dlp, sqlite3, a C++ toolchain
-# for better-sqlite3 when no prebuilt binary can be fetched (and for npm run build:binary), systemd-analyze, then
-# the locked npm packages.
+# for better-sqlite3 when no prebuilt binary can be fetched (and for npm run build:binary), systemd-analyze,
+# chromium for the dashboard's browser test, then the locked npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,7 @@ command -v python3 >/dev/null || missing+=(python3)
 # systemd-analyze lints scripts/medusa.service in the tests (it needs no running systemd).
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v strip >/dev/null || missing+=(binutils) # npm run build:binary strips the runtime
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -151,7 +151,9 @@ async function rootLogger(config: Config): Promise<Logger> {
   return createLogger({
     level: config.log.level,
     pretty: config.log.pretty,
-    secrets: [t?.botToken, t?.apiHash, t?.userSession].filter((s): s is string => Boolean(s)),
+    secrets: [t?.botToken, t?.apiHash, t?.userSession, config.http.dashboardToken].filter((s): s is string =>
+      Boolean(s),
+    ),
   });
 }
 

@@ -63,6 +63,8 @@ const baseSchema = z.object({
   LOG_PRETTY: z.enum(["auto", "true", "false"]).default("auto"),
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: int(9090, 0, 65535),
+  // Guards the dashboard and /metrics; required whenever HTTP_HOST is reachable from other machines.
+  DASHBOARD_TOKEN: optionalText,
   MAX_CONCURRENT_JOBS: int(2, 1, 32),
   MAX_QUEUED_JOBS_PER_USER: int(50, 1, 10_000),
   RATE_LIMIT_PER_MINUTE: int(20, 1, 10_000),
@@ -154,7 +156,12 @@ export interface Config {
   /** cache: where the single binary unpacks its SQLite addon (see cacheDir). */
   paths: { dataDir: string; database: string; work: string; backups: string; cache: string };
   log: { level: string; pretty: boolean | "auto" };
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** The dashboard's (and /metrics') token; undefined: open, which config allows on loopback only. */
+    dashboardToken: string | undefined;
+  };
   limits: {
     concurrentJobs: number;
     queuedJobsPerUser: number;
@@ -220,6 +227,7 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
   if (base.success && base.data.TELEGRAM_SERVER_KEY_FILE && !base.data.TELEGRAM_SERVER) {
     problems.push("TELEGRAM_SERVER_KEY_FILE: set only together with TELEGRAM_SERVER");
   }
+  if (base.success) problems.push(...httpAccessProblems(base.data));
   if (problems.length > 0 || !base.success) throw new ConfigError(problems.sort());
 
   const b = base.data;
@@ -250,7 +258,7 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
       cache: cacheDir(env),
     },
     log: { level: b.LOG_LEVEL, pretty: b.LOG_PRETTY === "auto" ? "auto" : b.LOG_PRETTY === "true" },
-    http: { host: b.HTTP_HOST, port: b.HTTP_PORT },
+    http: { host: b.HTTP_HOST, port: b.HTTP_PORT, dashboardToken: b.DASHBOARD_TOKEN },
     limits: {
       concurrentJobs: b.MAX_CONCURRENT_JOBS,
       queuedJobsPerUser: b.MAX_QUEUED_JOBS_PER_USER,
@@ -280,6 +288,37 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
     logChannels: b.LOG_CHANNELS,
     crashAt: b.MEDUSA_CRASH_AT,
   };
+}
+
+/** The least token length: a guessable token on an open port is no guard. */
+export const MIN_DASHBOARD_TOKEN_LENGTH = 16;
+
+/** Reachable from this machine only: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function httpAccessProblems(b: {
+  HTTP_HOST: string;
+  HTTP_PORT: number;
+  DASHBOARD_TOKEN?: string | undefined;
+}) {
+  const token = b.DASHBOARD_TOKEN;
+  if (token !== undefined && token.length < MIN_DASHBOARD_TOKEN_LENGTH) {
+    return [
+      `DASHBOARD_TOKEN: expected at least ${MIN_DASHBOARD_TOKEN_LENGTH} characters (make one with: openssl rand -hex 24)`,
+    ];
+  }
+  if (b.HTTP_PORT > 0 && token === undefined && !isLoopbackHost(b.HTTP_HOST)) {
+    return [
+      "DASHBOARD_TOKEN: missing, and required because HTTP_HOST is not a loopback address (the dashboard would be open to the network; make one with: openssl rand -hex 24, or set HTTP_HOST=127.0.0.1)",
+    ];
+  }
+  return [];
 }
 
 function splitHostPort(value: string | undefined): [string | undefined, number] {

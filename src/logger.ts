@@ -24,6 +24,8 @@ const SECRET_KEYS = [
   "TELEGRAM_SESSION",
   "stringSession",
   "password",
+  "dashboardToken",
+  "DASHBOARD_TOKEN",
   "authorization",
   "cookie",
   "cookies",

@@ -14,6 +14,7 @@ import { recordEvent } from "./db/events.js";
 import { getPeer } from "./db/peers.js";
 import { ensureOwner, getUser } from "./db/users.js";
 import { startHousekeeping } from "./housekeeping.js";
+import { createDashboard } from "./http/dashboard.js";
 import { startHttpServer } from "./http/server.js";
 import { createBatchFinisher } from "./jobs/batch-finish.js";
 import { createLogChats } from "./jobs/log-chats.js";
@@ -29,6 +30,11 @@ import { openConfiguredPremium } from "./telegram/user-session.js";
 
 /** How often the work folders of jobs that ended are swept (they may hold a partial download). */
 const WORK_SWEEP_MS = 60 * 60_000;
+
+/** A host as it goes into a URL: IPv6 in brackets. */
+function hostForUrl(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
 
 export interface Running {
   stop(reason: string): Promise<void>;
@@ -207,13 +213,23 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   cleanups.push(async () => clearInterval(sweeper));
 
   if (config.http.port > 0) {
+    const isReady = () => ready && connected();
     const server = await startHttpServer(config.http.host, config.http.port, {
-      ready: () => ready && connected(),
+      ready: isReady,
       metrics: () => metrics.render(),
       metricsContentType: metrics.contentType,
+      dashboard: createDashboard({ db: database.db, ready: isReady }),
+      token: config.http.dashboardToken,
     });
     cleanups.push(() => server.close());
-    log.info({ port: server.port }, "health and metrics listening");
+    log.info(
+      {
+        port: server.port,
+        dashboard: `http://${hostForUrl(config.http.host)}:${server.port}/dashboard`,
+        tokenRequired: config.http.dashboardToken !== undefined,
+      },
+      "health, metrics and dashboard listening",
+    );
   }
   ready = true;
   log.info("medusa is running");

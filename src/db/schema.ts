@@ -271,6 +271,32 @@ export interface QueueView {
   last_error: string | null;
 }
 
+/** v_daily: one row per UTC day, pruned history included. */
+export interface DailyView {
+  day: string;
+  jobs: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  users: number;
+  mib_sent: number | null;
+  upload_mib_s: number | null;
+}
+
+/** v_users: each user's numbers, pruned history included. */
+export interface UsersView {
+  id: number;
+  username: string | null;
+  first_name: string | null;
+  role: Role;
+  last_seen_at: string | null;
+  jobs: number;
+  done: number;
+  failed: number;
+  mib_sent: number;
+  last_job_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_settings: UserSettingsTable;
@@ -288,6 +314,8 @@ export interface Database {
   daily_totals: DailyTotalsTable;
   user_totals: UserTotalsTable;
   v_queue: QueueView;
+  v_daily: DailyView;
+  v_users: UsersView;
 }
 
 export type User = Selectable<UsersTable>;
