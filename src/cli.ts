@@ -9,8 +9,8 @@ import { downloadCommand } from "./cli/download.js";
 import { exportCommand, importCommand } from "./cli/installation.js";
 import { loginCommand } from "./cli/login.js";
 import { uploadCommand } from "./cli/upload.js";
-import { type Config, parseConfig } from "./config.js";
-import { backupDatabase, openAndMigrate } from "./db/database.js";
+import { type Config, parseConfig, storeLabel, storeTarget } from "./config.js";
+import { backupDatabase, openStoreAndMigrate, PG_BACKUP_HINT } from "./db/database.js";
 import { ConfigError, UserError, userFacing } from "./errors.js";
 import { backupFileName } from "./housekeeping.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -62,12 +62,12 @@ const COMMANDS: Record<string, CommandFn> = {
   },
   migrate: async (_argv, env) => {
     const config = parseConfig(env);
-    const opened = await openAndMigrate(config.paths.database);
+    const opened = await openStoreAndMigrate(storeTarget(config));
     await opened.close();
     console.log(
       opened.applied.length > 0
-        ? `Applied ${opened.applied.join(", ")} to ${config.paths.database}`
-        : `${config.paths.database} is up to date`,
+        ? `Applied ${opened.applied.join(", ")} to ${storeLabel(config)}`
+        : `${storeLabel(config)} is up to date`,
     );
     return 0;
   },
@@ -108,10 +108,11 @@ const COMMANDS: Record<string, CommandFn> = {
   backup: async (argv, env) => {
     const { values } = parseArgs({ args: argv, options: { out: { type: "string" } }, strict: true });
     const config = parseConfig(env);
+    if (config.databaseUrl) throw new UserError("BACKUP_POSTGRES", `Not backed up: ${PG_BACKUP_HINT}.`);
     const out = path.resolve(values.out ?? path.join(config.paths.backups, backupFileName(new Date())));
     if (fs.existsSync(out))
       throw new UserError("BACKUP_EXISTS", `${out} already exists; choose another --out.`);
-    const opened = await openAndMigrate(config.paths.database);
+    const opened = await openStoreAndMigrate(storeTarget(config));
     try {
       await backupDatabase(opened, out);
     } finally {
