@@ -163,7 +163,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       ffmpegPath: config.media.ffmpegPath,
       ytdlpPath: config.fetch.ytdlpPath,
       logChannels: config.logChannels,
-      backup: (destination) => backupDatabase(database, destination),
+      backup: database.engine === "sqlite" ? (destination) => backupDatabase(database, destination) : null,
       startedAt: Date.now(),
     },
     wake: () => runner.wake(),
