@@ -29,6 +29,7 @@ import {
   requestsSince,
   transitionJob,
 } from "../../src/db/jobs.js";
+import { findPeerByUsername, savePeers } from "../../src/db/peers.js";
 import { queueOverview } from "../../src/db/queue-overview.js";
 import { pruneHistory } from "../../src/db/retention.js";
 import { dailyVolume, periodStats, topErrors, topUsers } from "../../src/db/stats.js";
@@ -39,6 +40,13 @@ import {
   currentStatusMessage,
   unfinishedJobsInChat,
 } from "../../src/db/status-board.js";
+import {
+  claimUpdate,
+  finishUpdate,
+  getUpdateState,
+  pruneHandledUpdates,
+  saveUpdateState,
+} from "../../src/db/update-state.js";
 import { deliveredBytesSince, jobsCreatedSince } from "../../src/db/user-quota.js";
 import { touchUser } from "../../src/db/users.js";
 import { type EngineName, engineDatabase, engines } from "./support.js";
@@ -121,6 +129,27 @@ async function scenario(db: Db): Promise<Record<string, unknown>> {
   out.eventSince = await hasEventSince(db, { action: "user.added", actorId: 1, since: EPOCH });
   out.eventFor = await hasEventFor(db, { action: "user.added", subject: "2" });
 
+  await saveUpdateState(db, "bot", { pts: 10, qts: 0, date: 1_700_000_000, seq: 1 });
+  await saveUpdateState(db, "bot", { pts: 11, qts: 0, date: 1_700_000_001, seq: 2 });
+  out.updateState = await getUpdateState(db, "bot");
+  out.claims = [
+    await claimUpdate(db, "bot", "msg:1:1"),
+    await claimUpdate(db, "bot", "msg:1:1"),
+    await finishUpdate(db, "bot", "msg:1:1"),
+    await claimUpdate(db, "bot", "msg:1:1"),
+  ];
+  out.prunedUpdates = await pruneHandledUpdates(db, "2999-01-01T00:00:00.000Z");
+  await savePeers(db, [
+    {
+      id: -1001234567890123,
+      kind: "channel",
+      access_hash: "-42",
+      username: "Films",
+      title: "Films",
+      lang_code: null,
+    },
+  ]);
+  out.peer = await findPeerByUsername(db, "@films");
   out.period = await periodStats(db, null);
   out.topUsers = await topUsers(db, null, 5);
   out.topErrors = await topErrors(db, null, 5);
