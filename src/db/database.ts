@@ -133,6 +133,9 @@ const pgTypes = {
 /** Connects to PostgreSQL (`postgres://user:password@host:port/database`); nothing is sent until the first query. */
 export function openPostgres(url: string, options: { poolSize?: number } = {}): OpenedPostgres {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? PG_POOL_SIZE, types: pgTypes });
+  // An idle connection that dies (server restart, network cut) is dropped by the pool, and the next query reconnects
+  // or fails where a caller handles it; without a listener the 'error' event would end the process.
+  pool.on("error", () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   return {
