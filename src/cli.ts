@@ -59,15 +59,15 @@ const COMMANDS: Record<string, CommandFn> = {
     return 0;
   },
   migrate: async (_argv, env) => {
-    const { parseConfig } = await import("./config.js");
-    const { openAndMigrate } = await import("./db/database.js");
+    const { parseConfig, storeLabel, storeTarget } = await import("./config.js");
+    const { openStoreAndMigrate } = await import("./db/database.js");
     const config = parseConfig(env);
-    const opened = await openAndMigrate(config.paths.database);
+    const opened = await openStoreAndMigrate(storeTarget(config));
     await opened.close();
     console.log(
       opened.applied.length > 0
-        ? `Applied ${opened.applied.join(", ")} to ${config.paths.database}`
-        : `${config.paths.database} is up to date`,
+        ? `Applied ${opened.applied.join(", ")} to ${storeLabel(config)}`
+        : `${storeLabel(config)} is up to date`,
     );
     return 0;
   },
@@ -116,15 +116,16 @@ const COMMANDS: Record<string, CommandFn> = {
   upload: async (argv, env) => (await import("./cli/upload.js")).uploadCommand(argv, env),
   backup: async (argv, env) => {
     const { values } = parseArgs({ args: argv, options: { out: { type: "string" } }, strict: true });
-    const { parseConfig } = await import("./config.js");
-    const { backupDatabase, openAndMigrate } = await import("./db/database.js");
+    const { parseConfig, storeTarget } = await import("./config.js");
+    const { backupDatabase, openStoreAndMigrate, PG_BACKUP_HINT } = await import("./db/database.js");
     const { UserError } = await import("./errors.js");
     const { backupFileName } = await import("./housekeeping.js");
     const config = parseConfig(env);
+    if (config.databaseUrl) throw new UserError("BACKUP_POSTGRES", `Not backed up: ${PG_BACKUP_HINT}.`);
     const out = path.resolve(values.out ?? path.join(config.paths.backups, backupFileName(new Date())));
     if (fs.existsSync(out))
       throw new UserError("BACKUP_EXISTS", `${out} already exists; choose another --out.`);
-    const opened = await openAndMigrate(config.paths.database);
+    const opened = await openStoreAndMigrate(storeTarget(config));
     try {
       await backupDatabase(opened, out);
     } finally {

@@ -59,6 +59,9 @@ const baseSchema = z.object({
   DATA_DIR: z.string().default("data"),
   DATABASE_PATH: optionalText,
   XDG_CACHE_HOME: optionalText,
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\/./.test(v), {
+    message: "expected a postgres:// URL (or nothing, for the SQLite file)",
+  }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: z.enum(["auto", "true", "false"]).default("auto"),
   HTTP_HOST: z.string().default("127.0.0.1"),
@@ -150,11 +153,26 @@ const HINTS: Record<string, string> = {
   OWNER_ID: "your own numeric user id; the owner can add admins and users",
 };
 
+/** Where the store lives, as openStore takes it: PostgreSQL when DATABASE_URL is set, else the SQLite file. */
+export function storeTarget(config: Config): { url: string | null; file: string } {
+  return { url: config.databaseUrl, file: config.paths.database };
+}
+
+/** The store named for people: the SQLite path, or the PostgreSQL URL without its password. */
+export function storeLabel(config: Config): string {
+  if (!config.databaseUrl) return config.paths.database;
+  const url = new URL(config.databaseUrl);
+  url.password = "";
+  return url.toString();
+}
+
 export interface Config {
   /** Present when the command needs Telegram. */
   telegram: TelegramConfig | undefined;
   /** cache: where the single binary unpacks its SQLite addon (see cacheDir). */
   paths: { dataDir: string; database: string; work: string; backups: string; cache: string };
+  /** PostgreSQL instead of the SQLite file at paths.database; null: SQLite. Holds a password: never log it. */
+  databaseUrl: string | null;
   log: { level: string; pretty: boolean | "auto" };
   http: {
     host: string;
@@ -257,6 +275,7 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
       backups: path.join(dataDir, "backups"),
       cache: cacheDir(env),
     },
+    databaseUrl: b.DATABASE_URL ?? null,
     log: { level: b.LOG_LEVEL, pretty: b.LOG_PRETTY === "auto" ? "auto" : b.LOG_PRETTY === "true" },
     http: { host: b.HTTP_HOST, port: b.HTTP_PORT, dashboardToken: b.DASHBOARD_TOKEN },
     limits: {

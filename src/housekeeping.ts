@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { backupDatabase, type OpenedDatabase } from "./db/database.js";
+import { backupDatabase, type OpenedStore, PG_BACKUP_HINT } from "./db/database.js";
 import { pruneHistory } from "./db/retention.js";
 import type { Logger } from "./logger.js";
 
@@ -21,7 +21,7 @@ export function backupFileName(at: Date): string {
 }
 
 export interface HousekeepingOptions {
-  database: OpenedDatabase;
+  database: OpenedStore;
   backupsDir: string;
   /** 0: no scheduled backups. */
   backupEveryHours: number;
@@ -69,8 +69,13 @@ export function startHousekeeping(options: HousekeepingOptions): Housekeeping {
     void loop();
   };
 
+  // Online backups copy SQLite; PostgreSQL is the operator's to pg_dump (said once, at start).
+  const backups = options.database.engine === "sqlite" && options.backupEveryHours > 0;
+  if (!backups && options.backupEveryHours > 0) {
+    options.log.warn(`no scheduled backups: ${PG_BACKUP_HINT}`);
+  }
   const backupIfDue = async (): Promise<string | undefined> => {
-    if (options.backupEveryHours === 0) return undefined;
+    if (!backups) return undefined;
     const newest = listBackups(options.backupsDir).at(-1);
     const dueAt = newest
       ? fs.statSync(path.join(options.backupsDir, newest)).mtimeMs + options.backupEveryHours * HOUR_MS
@@ -102,7 +107,7 @@ export function startHousekeeping(options: HousekeepingOptions): Housekeeping {
   const runOnce = async () => ({ backup: await backupIfDue(), prunedJobs: await prune() });
 
   // Looks hourly whether a backup is due, so a restart never skips one nor takes one early.
-  if (options.backupEveryHours > 0) schedule(HOUR_MS, backupIfDue);
+  if (backups) schedule(HOUR_MS, backupIfDue);
   if (options.historyDays > 0) schedule(PRUNE_EVERY_MS, prune);
 
   return {
@@ -120,7 +125,7 @@ export function startHousekeeping(options: HousekeepingOptions): Housekeeping {
 }
 
 /** Writes a consistent copy beside its final name and renames it, so a crash never leaves half a backup. */
-export async function writeBackup(database: OpenedDatabase, dir: string, at: Date): Promise<string> {
+export async function writeBackup(database: OpenedStore, dir: string, at: Date): Promise<string> {
   const file = path.join(dir, backupFileName(at));
   const partial = `${file}.partial`;
   try {

@@ -12,6 +12,8 @@ const REDACTED = "[redacted]";
 
 /** Keys whose values are always secret, wherever they appear in a log object. */
 const SECRET_KEYS = [
+  "databaseUrl",
+  "DATABASE_URL",
   "botToken",
   "bot_token",
   "BOT_TOKEN",

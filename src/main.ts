@@ -8,8 +8,8 @@ import { pickLanguage } from "./bot/i18n/translate.js";
 import { createOwnerNotices } from "./bot/owner-notices.js";
 import { createStatusBoard } from "./bot/status.js";
 import { STATUS_TEXTS } from "./bot/status-texts.js";
-import type { Config } from "./config.js";
-import { backupDatabase, openAndMigrate } from "./db/database.js";
+import { type Config, storeTarget } from "./config.js";
+import { backupDatabase, openStoreAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { getPeer } from "./db/peers.js";
 import { ensureOwner, getUser } from "./db/users.js";
@@ -51,7 +51,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   const gramjs = installGramjsPatches();
   log.info({ gramjs }, "gramjs patches installed");
 
-  const database = await openAndMigrate(config.paths.database);
+  const database = await openStoreAndMigrate(storeTarget(config));
   cleanups.push(() => database.close());
   if (database.applied.length > 0) log.info({ migrations: database.applied }, "database migrated");
   await database.db.transaction().execute((trx) => ensureOwner(trx, Number(telegram.ownerId)));
@@ -169,7 +169,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       ffmpegPath: config.media.ffmpegPath,
       ytdlpPath: config.fetch.ytdlpPath,
       logChannels: config.logChannels,
-      backup: (destination) => backupDatabase(database, destination),
+      backup: database.engine === "sqlite" ? (destination) => backupDatabase(database, destination) : null,
       startedAt: Date.now(),
     },
     wake: () => runner.wake(),

@@ -41,8 +41,11 @@ export interface HostDeps {
   ytdlpPath: string;
   /** LOG_CHANNELS from the configuration (the ones /removelog cannot remove). */
   logChannels: readonly string[];
-  /** Writes a consistent snapshot of the database to `destination` (SQLite's online backup API). */
-  backup(destination: string): Promise<void>;
+  /**
+   * Writes a consistent snapshot of the database to `destination` (SQLite's online backup API); null when the store
+   * is PostgreSQL, which the operator backs up with pg_dump.
+   */
+  backup: ((destination: string) => Promise<void>) | null;
   /** Epoch ms the process started. */
   startedAt: number;
 }

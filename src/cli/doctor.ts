@@ -3,11 +3,17 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
-import type { Config, TelegramConfig } from "../config.js";
+import { type Config, storeLabel, storeTarget, type TelegramConfig } from "../config.js";
 import { listChats } from "../db/chats.js";
-import { openAndMigrate, openDatabase } from "../db/database.js";
+import {
+  openDatabase,
+  openPostgres,
+  openStoreAndMigrate,
+  PG_BACKUP_HINT,
+  postgresStatus,
+} from "../db/database.js";
 import { userFacing } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { type Logger, scrub } from "../logger.js";
 import { openBotGateway } from "../telegram/bot-client.js";
 import type { PostCheck, TelegramGateway } from "../telegram/gateway.js";
 import { probeUserSession, readUserSession } from "../telegram/user-session.js";
@@ -42,7 +48,7 @@ export async function runChecks(config: Config, log?: Logger): Promise<Check[]> 
   checks.push(await toolVersion("ffmpeg", config.media.ffmpegPath, ["-version"]));
   checks.push(await toolVersion("ffprobe", config.media.ffprobePath, ["-version"]));
   checks.push(ytdlpAge(await toolVersion("yt-dlp", config.fetch.ytdlpPath, ["--version"])));
-  checks.push(databaseWritable(config.paths.database));
+  checks.push(config.databaseUrl ? await postgresReachable(config) : databaseWritable(config.paths.database));
   checks.push(diskSpace(config.paths.dataDir, config.limits.minFreeDisk));
   if (config.telegram && log) {
     checks.push(...(await telegramChecks(config, config.telegram, log)));
@@ -77,7 +83,7 @@ async function telegramChecks(config: Config, telegram: TelegramConfig, log: Log
   const checks: Check[] = [
     { name: "telegram", ok: true, detail: `${where} answers (${Date.now() - started} ms)` },
   ];
-  const database = await openAndMigrate(config.paths.database);
+  const database = await openStoreAndMigrate(storeTarget(config));
   let gateway: TelegramGateway | undefined;
   try {
     try {
@@ -159,6 +165,25 @@ async function toolVersion(name: string, binary: string, args: string[]): Promis
       ok: false,
       detail: missing ? `not found: ${binary} (install it or set its path)` : `${binary} failed to run`,
     };
+  }
+}
+
+/** PostgreSQL answers and takes writes; backups are pg_dump's there, which the detail says. */
+async function postgresReachable(config: Config): Promise<Check> {
+  const label = storeLabel(config);
+  const opened = openPostgres(config.databaseUrl ?? "", { poolSize: 1 });
+  try {
+    const status = await postgresStatus(opened.db);
+    return {
+      name: "database",
+      ok: !status.readOnly,
+      warn: true,
+      detail: `${label}: PostgreSQL ${status.version}${status.readOnly ? " is read-only" : ""}; ${PG_BACKUP_HINT}`,
+    };
+  } catch (error) {
+    return { name: "database", ok: false, detail: `${label}: ${scrub((error as Error).message)}` };
+  } finally {
+    await opened.close();
   }
 }
 

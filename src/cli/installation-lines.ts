@@ -18,6 +18,7 @@ const MAX_LISTED = 20;
 const id = z.number().int().refine(Number.isSafeInteger, "expected a whole number");
 const text = (max: number) => z.string().max(max).nullable();
 const iso = z.iso.datetime({ offset: false });
+const count = z.number().int().nonnegative().refine(Number.isSafeInteger, "expected a whole number");
 
 const lineSchema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -52,6 +53,26 @@ const lineSchema = z.discriminatedUnion("type", [
     type: z.literal("bot_setting"),
     key: z.string().min(1).max(128),
     value: z.json(),
+  }),
+  z.strictObject({
+    type: z.literal("history_day"),
+    day: z.iso.date(),
+    jobs: count,
+    done: count,
+    failed: count,
+    cancelled: count,
+    users: count,
+    bytes_sent: count.nullable(),
+    upload_ms: count.nullable(),
+  }),
+  z.strictObject({
+    type: z.literal("history_user"),
+    user_id: id.positive(),
+    jobs: count,
+    done: count,
+    failed: count,
+    bytes_sent: count,
+    last_job_at: iso.nullable(),
   }),
   z.strictObject({
     type: z.literal("file"),

@@ -1,12 +1,12 @@
 /**
  * `medusa export [--out F]` and `medusa import <F> [--legacy-env F] [--dry-run]`: an installation (users, roles,
- * chats, settings, known files) moved as JSON lines, or taken from another bot's .env lists.
+ * chats, settings, known files, history) moved as JSON lines, or taken from another bot's .env lists.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { Config } from "../config.js";
-import { openAndMigrate } from "../db/database.js";
+import { type Config, storeTarget } from "../config.js";
+import { openStoreAndMigrate } from "../db/database.js";
 import {
   exportInstallation,
   type ImportOutcome,
@@ -27,7 +27,7 @@ export async function exportCommand(argv: string[], config: Config): Promise<num
   const out = values.out ? path.resolve(values.out) : undefined;
   if (out && fs.existsSync(out))
     throw new UserError("EXPORT_EXISTS", `${out} already exists; choose another --out.`);
-  const opened = await openAndMigrate(config.paths.database);
+  const opened = await openStoreAndMigrate(storeTarget(config));
   // Written beside the target and renamed at the end, so a failed export never leaves half a file under its name.
   const partial = out ? `${out}.partial-${process.pid}` : undefined;
   const sink = partial ? fs.createWriteStream(partial, { mode: 0o600 }) : process.stdout;
@@ -93,7 +93,7 @@ export async function importCommand(argv: string[], config: Config): Promise<num
     for (const entry of lists.skipped) console.error(`  skipped ${entry}: not a numeric id`);
     records.push(...lists.records);
   }
-  const opened = await openAndMigrate(config.paths.database);
+  const opened = await openStoreAndMigrate(storeTarget(config));
   let outcome: ImportOutcome | undefined;
   try {
     await opened.db

@@ -14,8 +14,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { parseConfig } from "../config.js";
-import { openAndMigrate } from "../db/database.js";
+import { parseConfig, storeTarget } from "../config.js";
+import { openStoreAndMigrate } from "../db/database.js";
 import { listDeliveries } from "../db/deliveries.js";
 import { enqueueJobs, requestCancel } from "../db/job-queue.js";
 import { getJob } from "../db/jobs.js";
@@ -102,7 +102,7 @@ export async function uploadCommand(
   });
 
   const ownerId = Number(telegram.ownerId);
-  const database = await openAndMigrate(config.paths.database);
+  const database = await openStoreAndMigrate(storeTarget(config));
 
   let progress: ReturnType<typeof stageReporter> | undefined;
   // First Ctrl-C: cancel the job and clean up. A second one: leave at once.

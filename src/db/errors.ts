@@ -7,8 +7,15 @@
  *   claimed the job). The worker must stop working on the job.
  * - USER_QUEUE_FULL / QUEUE_FULL: enqueueing would pass the per-user or the total cap; nothing was enqueued and
  *   `fits` says how many jobs would still fit.
+ * - BACKUP_UNSUPPORTED: an online backup was asked of PostgreSQL, which pg_dump backs up.
  */
-export type StoreErrorCode = "JOB_NOT_FOUND" | "JOB_STATE" | "LEASE_LOST" | "USER_QUEUE_FULL" | "QUEUE_FULL";
+export type StoreErrorCode =
+  | "JOB_NOT_FOUND"
+  | "JOB_STATE"
+  | "LEASE_LOST"
+  | "USER_QUEUE_FULL"
+  | "QUEUE_FULL"
+  | "BACKUP_UNSUPPORTED";
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;

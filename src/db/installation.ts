@@ -1,10 +1,16 @@
 /**
  * An installation as records: who may use the bot (users, roles), their settings, the operator's settings, the
- * chats it posts to, and the files already on Telegram (so repeated links keep going out by reference). `medusa
- * export` writes them as JSON lines and `medusa import` reads them back, into SQLite or (later) PostgreSQL.
+ * chats it posts to, the files already on Telegram (so repeated links keep going out by reference), and the
+ * history the operator views show (per day and per user, as v_daily and v_users count it). `medusa export` writes
+ * them as JSON lines and `medusa import` reads them back, into SQLite or PostgreSQL.
+ *
+ * History travels as totals, not job rows: finished jobs and the totals of pruned days (0007) folded into one
+ * record per day and one per user, which the import keeps in daily_totals and user_totals. So v_daily and v_users
+ * read the same on the new installation, and no half-run job (its lease, its temp files on another host) moves.
  */
+import { sql } from "kysely";
 import { type Db, nowIso, type Trx } from "./database.js";
-import type { Chat, FileRecord, Role } from "./schema.js";
+import { type Chat, FINISHED_STATUSES, type FileRecord, type Role } from "./schema.js";
 
 export interface UserRecord {
   type: "user";
@@ -63,17 +69,51 @@ export interface FileRecordLine {
   created_at: string;
 }
 
+/** One UTC day of finished jobs, as v_daily counts it. */
+export interface HistoryDayRecord {
+  type: "history_day";
+  day: string;
+  jobs: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  users: number;
+  bytes_sent: number | null;
+  upload_ms: number | null;
+}
+
+/** One user's finished jobs, as v_users counts them. */
+export interface HistoryUserRecord {
+  type: "history_user";
+  user_id: number;
+  jobs: number;
+  done: number;
+  failed: number;
+  bytes_sent: number;
+  last_job_at: string | null;
+}
+
 export type InstallationRecord =
   | UserRecord
   | UserSettingsRecord
   | BotSettingRecord
   | ChatRecord
-  | FileRecordLine;
+  | FileRecordLine
+  | HistoryDayRecord
+  | HistoryUserRecord;
 
 export type RecordType = InstallationRecord["type"];
 
 /** The order records are written and applied in, so that every reference points at a row already there. */
-export const RECORD_ORDER: readonly RecordType[] = ["user", "chat", "user_settings", "bot_setting", "file"];
+export const RECORD_ORDER: readonly RecordType[] = [
+  "user",
+  "chat",
+  "user_settings",
+  "bot_setting",
+  "file",
+  "history_day",
+  "history_user",
+];
 
 /** Rows read per query while exporting: bounded memory whatever the size of the files table. */
 const PAGE = 500;
@@ -146,9 +186,82 @@ export async function* exportInstallation(db: Db): AsyncGenerator<InstallationRe
         created_at: f.created_at,
       };
     }
-    if (page.length < PAGE) return;
+    if (page.length < PAGE) break;
     after = page[page.length - 1]?.id ?? after;
   }
+  yield* exportHistory(db);
+}
+
+const count = (status: string) => sql<number>`sum(case when status = ${status} then 1 else 0 end)`;
+const doneSum = (column: "bytes_total" | "upload_ms") =>
+  sql<number | null>`sum(case when status = 'done' then ${sql.ref(column)} end)`;
+
+const plus = (a: number | null, b: number | null) => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
+
+/** Finished jobs plus pruned totals, per day and per user (the views' numbers without the unfinished jobs). */
+async function* exportHistory(db: Db): AsyncGenerator<HistoryDayRecord | HistoryUserRecord> {
+  const days = new Map<string, HistoryDayRecord>();
+  const liveDays = await db
+    .selectFrom("jobs")
+    .where("status", "in", FINISHED_STATUSES)
+    .select([
+      sql<string>`substr(created_at, 1, 10)`.as("day"),
+      sql<number>`count(*)`.as("jobs"),
+      count("done").as("done"),
+      count("failed").as("failed"),
+      count("cancelled").as("cancelled"),
+      sql<number>`count(distinct user_id)`.as("users"),
+      doneSum("bytes_total").as("bytes_sent"),
+      doneSum("upload_ms").as("upload_ms"),
+    ])
+    .groupBy(sql`substr(created_at, 1, 10)`)
+    .execute();
+  const prunedDays = await db.selectFrom("daily_totals").selectAll().execute();
+  for (const d of [...liveDays, ...prunedDays]) {
+    const seen = days.get(d.day);
+    days.set(d.day, {
+      type: "history_day",
+      day: d.day,
+      jobs: (seen?.jobs ?? 0) + Number(d.jobs),
+      done: (seen?.done ?? 0) + Number(d.done),
+      failed: (seen?.failed ?? 0) + Number(d.failed),
+      cancelled: (seen?.cancelled ?? 0) + Number(d.cancelled),
+      users: (seen?.users ?? 0) + Number(d.users), // days are pruned whole: no user is counted on both sides
+      bytes_sent: plus(seen?.bytes_sent ?? null, d.bytes_sent === null ? null : Number(d.bytes_sent)),
+      upload_ms: plus(seen?.upload_ms ?? null, d.upload_ms === null ? null : Number(d.upload_ms)),
+    });
+  }
+  for (const day of [...days.keys()].sort()) yield days.get(day) as HistoryDayRecord;
+
+  const users = new Map<number, HistoryUserRecord>();
+  const liveUsers = await db
+    .selectFrom("jobs")
+    .where("status", "in", FINISHED_STATUSES)
+    .select([
+      "user_id",
+      sql<number>`count(*)`.as("jobs"),
+      count("done").as("done"),
+      count("failed").as("failed"),
+      sql<number>`coalesce(${doneSum("bytes_total")}, 0)`.as("bytes_sent"),
+      sql<string | null>`max(created_at)`.as("last_job_at"),
+    ])
+    .groupBy("user_id")
+    .execute();
+  const prunedUsers = await db.selectFrom("user_totals").selectAll().execute();
+  for (const u of [...liveUsers, ...prunedUsers]) {
+    const seen = users.get(u.user_id);
+    const last = [seen?.last_job_at, u.last_job_at].filter((x): x is string => typeof x === "string").sort();
+    users.set(u.user_id, {
+      type: "history_user",
+      user_id: u.user_id,
+      jobs: (seen?.jobs ?? 0) + Number(u.jobs),
+      done: (seen?.done ?? 0) + Number(u.done),
+      failed: (seen?.failed ?? 0) + Number(u.failed),
+      bytes_sent: (seen?.bytes_sent ?? 0) + Number(u.bytes_sent),
+      last_job_at: last.at(-1) ?? null,
+    });
+  }
+  for (const id of [...users.keys()].sort((a, b) => a - b)) yield users.get(id) as HistoryUserRecord;
 }
 
 export interface ImportTally {
@@ -198,7 +311,50 @@ async function applyRecord(trx: Trx, record: InstallationRecord, notes: string[]
       return applyBotSetting(trx, record);
     case "file":
       return applyFile(trx, record);
+    case "history_day":
+      return applyHistoryDay(trx, record);
+    case "history_user":
+      return applyHistoryUser(trx, record);
   }
+}
+
+/**
+ * A day's history from the file replaces what the target keeps for that day in daily_totals (so importing twice
+ * counts once); the target's own job rows still add to v_daily on top.
+ */
+async function applyHistoryDay(trx: Trx, r: HistoryDayRecord): Promise<Outcome> {
+  const { type: _, ...wanted } = r;
+  const existing = await trx
+    .selectFrom("daily_totals")
+    .selectAll()
+    .where("day", "=", r.day)
+    .executeTakeFirst();
+  if (existing && same(existing, wanted)) return "unchanged";
+  await trx
+    .insertInto("daily_totals")
+    .values({ ...wanted, pruned_at: nowIso() })
+    .onConflict((oc) => oc.column("day").doUpdateSet(wanted))
+    .execute();
+  return existing ? "updated" : "added";
+}
+
+/** As applyHistoryDay, per user; a user the target does not know is added without a role of their own. */
+async function applyHistoryUser(trx: Trx, r: HistoryUserRecord): Promise<Outcome> {
+  const { type: _, ...wanted } = r;
+  const user = await trx.selectFrom("users").select("id").where("id", "=", r.user_id).executeTakeFirst();
+  if (!user) await trx.insertInto("users").values({ id: r.user_id }).execute();
+  const existing = await trx
+    .selectFrom("user_totals")
+    .selectAll()
+    .where("user_id", "=", r.user_id)
+    .executeTakeFirst();
+  if (existing && same(existing, wanted)) return "unchanged";
+  await trx
+    .insertInto("user_totals")
+    .values(wanted)
+    .onConflict((oc) => oc.column("user_id").doUpdateSet(wanted))
+    .execute();
+  return existing ? "updated" : "added";
 }
 
 function same<T extends object>(row: T, wanted: Partial<T>): boolean {

@@ -17,7 +17,7 @@
  * Time is ISO-8601 UTC text compared as strings (they sort), so the queries hold no SQLite date functions.
  */
 import { sql } from "kysely";
-import { type Db, nowIso, type Trx } from "./database.js";
+import { type Db, isPostgres, nowIso, type Trx } from "./database.js";
 import { StoreError } from "./errors.js";
 import {
   checkIso,
@@ -79,6 +79,7 @@ export async function enqueueJobs(
     );
   }
 
+  if (isPostgres(trx)) await sql`SELECT pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY})`.execute(trx);
   const total = await trx
     .selectFrom("jobs")
     .select((eb) => eb.fn.countAll<number>().as("n"))
@@ -126,6 +127,15 @@ export async function enqueueJobs(
   return insertJobs(trx, jobs, batch?.id ?? null, now);
 }
 
+/**
+ * On PostgreSQL, how many of each user's best jobs compete for a claim: more than the claimers likely to hold a row
+ * of one user at the same moment (SKIP LOCKED passes those), few enough to keep the ordering cheap.
+ */
+const PG_CANDIDATES_PER_USER = 16;
+
+/** Serialises enqueues on PostgreSQL (as SQLite's single writer does), so two cannot both squeeze past a cap. */
+const ENQUEUE_LOCK_KEY = 0x6d656475; // "medu"
+
 export interface ClaimOptions {
   /** Who takes the lease: unique per running process (and per pool, if pools should not share leases). */
   workerId: string;
@@ -160,8 +170,10 @@ export interface ClaimOptions {
  * and a single link of another alternate instead of the link waiting for the batch.
  * The claim sets the lease (locked_by, locked_until = now + leaseMs), claimed_at, started_at once, and
  * attempts + 1 (see the header: every claim starts an attempt; releaseJob gives it back).
- * On SQLite the single writer makes the statement atomic. On PostgreSQL two claims may pick the same candidate:
- * the re-checked lease makes the later one update nothing (undefined: claim again); SKIP LOCKED would avoid that.
+ * On SQLite the single writer makes the statement atomic. On PostgreSQL many workers claim at once: the candidate
+ * is locked with FOR UPDATE SKIP LOCKED, so a claimer never waits for another's row nor takes it, and moves on to
+ * the next candidate; each user offers up to PG_CANDIDATES_PER_USER of them, so that one user's jobs are not
+ * hidden behind the one row another claimer holds. A row claimed meanwhile fails the lease re-check and is passed.
  */
 export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | undefined> {
   checkWorkerId(options.workerId);
@@ -220,10 +232,20 @@ export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | und
         ]),
       ),
     );
+  const pg = isPostgres(db);
   const next = db
     .selectFrom(heads.as("h"))
-    .select("h.id")
-    .where("h.rank", "=", 1)
+    .innerJoin("jobs as k", "k.id", "h.id")
+    .select("k.id")
+    .where("h.rank", "<=", pg ? PG_CANDIDATES_PER_USER : 1)
+    // Re-checked on the latest row version when another claim committed meanwhile (PostgreSQL's EvalPlanQual).
+    .$if(pg, (q) =>
+      q
+        .where((eb) => eb.or([eb("k.locked_by", "is", null), eb("k.locked_until", "<", now)]))
+        .where("k.cancel_requested", "=", 0)
+        .where("k.paused", "=", 0)
+        .where("k.status", "not in", FINISHED_STATUSES),
+    )
     .orderBy("h.priority", "desc")
     .orderBy((eb) =>
       eb
@@ -243,7 +265,8 @@ export async function claimJob(db: Db, options: ClaimOptions): Promise<Job | und
       ),
     )
     .orderBy("h.id")
-    .limit(1);
+    .limit(1)
+    .$if(pg, (q) => q.forUpdate("k").skipLocked());
 
   return db
     .updateTable("jobs")

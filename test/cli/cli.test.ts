@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
+import { postgresCluster, postgresMissing } from "../support/postgres.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -107,5 +108,25 @@ describe("medusa backup", () => {
     const again = await medusa(["backup", "--out", out], env, cwd);
     assert.equal(again.exitCode, 1);
     assert.match(again.stderr, /already exists/);
+  });
+});
+
+describe("medusa on PostgreSQL (DATABASE_URL)", { skip: postgresMissing() ?? false }, () => {
+  it("migrates there, names the URL without its password, and sends backups to pg_dump", async (t) => {
+    const cwd = tempDir(t);
+    const url = new URL(await (await postgresCluster()).createDatabase());
+    url.password = "s3cret-pass"; // the throwaway cluster trusts 127.0.0.1; the password is only to be hidden
+    const env = { DATA_DIR: path.join(cwd, "data"), DATABASE_URL: url.toString() };
+    const migrated = await medusa(["migrate"], env, cwd);
+    assert.equal(migrated.exitCode, 0, migrated.stderr);
+    assert.match(migrated.stdout, /Applied 0001_initial.*to postgres:\/\/postgres@127\.0\.0\.1:\d+\/t_/);
+    const again = await medusa(["migrate"], env, cwd);
+    assert.match(again.stdout, /is up to date/);
+    const backup = await medusa(["backup"], env, cwd);
+    assert.equal(backup.exitCode, 1);
+    assert.match(backup.stderr, /pg_dump/);
+    for (const output of [migrated, again, backup]) {
+      assert.doesNotMatch(output.stdout + output.stderr, /s3cret-pass/);
+    }
   });
 });

@@ -3,21 +3,24 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { execa } from "execa";
+import { sql } from "kysely";
 import { addChat, listChats } from "../../src/db/chats.js";
-import { openAndMigrate } from "../../src/db/database.js";
+import { type Db, openAndMigrate, openPostgres } from "../../src/db/database.js";
 import { recordFile } from "../../src/db/files.js";
 import { exportInstallation, type InstallationRecord } from "../../src/db/installation.js";
+import { createJob, transitionJob } from "../../src/db/jobs.js";
 import { getBotSetting, getUserSettings, setBotSetting, updateUserSettings } from "../../src/db/settings.js";
 import { ensureOwner, getUser, listUsers, setRole, touchUser } from "../../src/db/users.js";
+import { postgresCluster, postgresMissing } from "../support/postgres.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 
-function medusa(args: string[], dataDir: string) {
+function medusa(args: string[], dataDir: string, env: Record<string, string> = {}) {
   return execa(TSX, [path.join(ROOT, "src/cli.ts"), ...args], {
     cwd: path.dirname(dataDir),
-    env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir },
+    env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir, ...env },
     extendEnv: false,
     reject: false,
     timeout: 60_000,
@@ -36,12 +39,22 @@ async function withDb<T>(
   }
 }
 
+async function recordsOf(db: Db): Promise<InstallationRecord[]> {
+  const all: InstallationRecord[] = [];
+  for await (const r of exportInstallation(db)) all.push(r);
+  return all;
+}
+
 async function records(dataDir: string): Promise<InstallationRecord[]> {
-  return withDb(dataDir, async (db) => {
-    const all: InstallationRecord[] = [];
-    for await (const r of exportInstallation(db)) all.push(r);
-    return all;
-  });
+  return withDb(dataDir, recordsOf);
+}
+
+/** What the operator views say, whatever the engine. */
+async function views(db: Db) {
+  return {
+    daily: (await sql<Record<string, unknown>>`SELECT * FROM v_daily`.execute(db)).rows,
+    users: (await sql<Record<string, unknown>>`SELECT * FROM v_users`.execute(db)).rows,
+  };
 }
 
 /** An installation with one of everything, and a hostile name. */
@@ -124,6 +137,94 @@ describe("medusa export / import", () => {
     assert.match(again.stdout, /user: 0 added, 0 updated, 4 unchanged/);
     assert.match(again.stdout, /file: 0 added, 0 updated, 1 unchanged/);
     assert.deepEqual(await records(to), moved);
+  });
+
+  it("moves an installation with its history from SQLite to PostgreSQL: same records, same v_daily and v_users", {
+    skip: postgresMissing() ?? false,
+  }, async (t) => {
+    const from = await populated(t);
+    await withDb(from, async (db) => {
+      const job = (user: number, day: string) =>
+        createJob(db, {
+          user_id: user,
+          request_chat_id: user,
+          destination_chat_id: user,
+          source_url: "u",
+        }).then(async (j) => {
+          await db
+            .updateTable("jobs")
+            .set({ created_at: `${day}T10:00:00.000Z` })
+            .where("id", "=", j.id)
+            .execute();
+          return j;
+        });
+      await transitionJob(db, (await job(2000, "2026-05-01")).id, "done", {
+        bytes_total: 3 * 1048576,
+        upload_ms: 1500,
+      });
+      await transitionJob(db, (await job(3000, "2026-05-01")).id, "failed", { error_code: "HTTP_404" });
+      await transitionJob(db, (await job(2000, "2026-05-02")).id, "done", {
+        bytes_total: 1048576,
+        upload_ms: 500,
+      });
+      // A day whose job rows were pruned already (HISTORY_DAYS): its numbers live in the totals.
+      await db
+        .insertInto("daily_totals")
+        .values({
+          day: "2026-01-01",
+          jobs: 5,
+          done: 4,
+          failed: 1,
+          cancelled: 0,
+          users: 2,
+          bytes_sent: 4096,
+          upload_ms: 10,
+        })
+        .execute();
+      await db
+        .insertInto("user_totals")
+        .values({
+          user_id: 3000,
+          jobs: 5,
+          done: 4,
+          failed: 1,
+          bytes_sent: 4096,
+          last_job_at: "2026-01-01T09:00:00.000Z",
+        })
+        .execute();
+    });
+    const file = path.join(tempDir(t), "medusa.jsonl");
+    const exported = await medusa(["export", "--out", file], from);
+    assert.equal(exported.exitCode, 0, exported.stderr);
+    assert.match(exported.stderr, /3 history_day, 2 history_user/);
+
+    const url = await (await postgresCluster()).createDatabase();
+    const to = path.join(tempDir(t), "data");
+    const first = await medusa(["import", file], to, { DATABASE_URL: url });
+    assert.equal(first.exitCode, 0, first.stderr);
+    assert.match(first.stdout, /user: 4 added/);
+    assert.match(first.stdout, /history_day: 3 added/);
+    assert.ok(!fs.existsSync(path.join(to, "medusa.db")), "no SQLite file on the PostgreSQL installation");
+
+    const target = openPostgres(url);
+    t.after(() => target.close());
+    const expected = (await records(from)).map((r) =>
+      r.type === "user" && r.role === "owner" ? { ...r, role: "admin" } : r,
+    );
+    assert.deepEqual(await recordsOf(target.db), expected);
+    const source = await withDb(from, views);
+    // The same numbers; only the owner is OWNER_ID's on the new installation.
+    const expectedViews = {
+      daily: source.daily,
+      users: source.users.map((u) => (u.role === "owner" ? { ...u, role: "admin" } : u)),
+    };
+    assert.deepEqual(await views(target.db), expectedViews);
+
+    const again = await medusa(["import", file], to, { DATABASE_URL: url });
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.match(again.stdout, /history_day: 0 added, 0 updated, 3 unchanged/);
+    assert.match(again.stdout, /history_user: 0 added, 0 updated, 2 unchanged/);
+    assert.deepEqual(await views(target.db), expectedViews);
   });
 
   it("refuses a file with a bad line, naming the line and the field, and writes nothing", async (t) => {

@@ -1,19 +1,20 @@
 /**
- * A worker thread for the concurrent-claim test: opens its own connection to the file, says it is ready, waits for
+ * A worker thread for the concurrent-claim test: opens its own connection (a pool on PostgreSQL) to the store, says it is ready, waits for
  * the start signal, then claims until the queue is empty and posts the ids it got.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openDatabase } from "../../src/db/database.js";
+import { openStore } from "../../src/db/database.js";
 import { claimJob } from "../../src/db/job-queue.js";
 
-const { file, workerId, now, leaseMs, start } = workerData as {
-  file: string;
+const { file, url, workerId, now, leaseMs, start } = workerData as {
+  file: string | undefined;
+  url: string | undefined;
   workerId: string;
   now: string;
   leaseMs: number;
   start: Int32Array;
 };
-const opened = openDatabase(file);
+const opened = openStore({ file: file ?? "", url });
 parentPort?.postMessage("ready");
 Atomics.wait(start, 0, 0);
 const claimed: number[] = [];

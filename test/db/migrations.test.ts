@@ -1,14 +1,21 @@
 import assert from "node:assert/strict";
 import path from "node:path";
-import { describe, it } from "node:test";
-import { Migrator } from "kysely";
-import { knownMigrations, migrateToLatest, openDatabase } from "../../src/db/database.js";
+import { describe, it, type TestContext } from "node:test";
+import { type Kysely, Migrator, sql } from "kysely";
+import {
+  knownMigrations,
+  MIGRATIONS,
+  migrateToLatest,
+  openDatabase,
+  openPostgres,
+} from "../../src/db/database.js";
 import * as m0001 from "../../src/db/migrations/0001_initial.js";
 import * as m0002 from "../../src/db/migrations/0002_updates.js";
 import * as m0003 from "../../src/db/migrations/0003_job_queue.js";
 import * as m0005 from "../../src/db/migrations/0005_batch_summary.js";
 import * as m0007 from "../../src/db/migrations/0007_history_totals.js";
 import { tempDir } from "../support/temp-dir.js";
+import { type EngineName, emptyPostgres, engines } from "./support.js";
 
 const TABLES = [
   "batch_summaries",
@@ -323,3 +330,143 @@ describe("migrations", () => {
     assert.equal((await all.migrateToLatest()).error, undefined);
   });
 });
+
+/** Tables or views of the schema, whatever the engine (kysely's own and the engines' catalogs left out). */
+async function schemaNames(
+  db: Kysely<unknown>,
+  engine: EngineName,
+  type: "table" | "view",
+): Promise<string[]> {
+  const rows =
+    engine === "sqlite"
+      ? await sql<{
+          name: string;
+        }>`SELECT name FROM sqlite_master WHERE type = ${type} ORDER BY name`.execute(db)
+      : await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
+          WHERE table_schema = 'public' AND table_type = ${type === "table" ? "BASE TABLE" : "VIEW"}
+          ORDER BY table_name`.execute(db);
+  return rows.rows.map((r) => r.name).filter((n) => !n.startsWith("kysely_") && !n.startsWith("sqlite_"));
+}
+
+/** An empty store on `engine`, closed after the test. */
+async function emptyStore(t: TestContext, engine: EngineName) {
+  const opened =
+    engine === "sqlite"
+      ? openDatabase(path.join(tempDir(t), "medusa.db"))
+      : openPostgres(await emptyPostgres());
+  t.after(() => opened.close());
+  return opened.db as unknown as Kysely<unknown>;
+}
+
+for (const engine of engines()) {
+  describe(`migrations on ${engine.name}`, { skip: engine.skip }, () => {
+    it("create every table and view, are a no-op the second time, and keep the data", async (t) => {
+      const db = await emptyStore(t, engine.name);
+      const outcome = await migrateToLatest(db as never);
+      assert.equal(outcome.error, undefined);
+      assert.deepEqual(outcome.applied, knownMigrations());
+      assert.deepEqual(await schemaNames(db, engine.name, "table"), TABLES);
+      assert.deepEqual(await schemaNames(db, engine.name, "view"), VIEWS);
+      for (const view of VIEWS) await sql`SELECT * FROM ${sql.table(view)}`.execute(db); // views compile
+      await sql`INSERT INTO users (id, role) VALUES (1, 'owner')`.execute(db);
+      assert.deepEqual((await migrateToLatest(db as never)).applied, []);
+      assert.deepEqual((await sql`SELECT id, role FROM users`.execute(db)).rows, [{ id: 1, role: "owner" }]);
+    });
+
+    it("enforce the enums, the lease, the JSON columns and the foreign keys", async (t) => {
+      const db = await emptyStore(t, engine.name);
+      assert.equal((await migrateToLatest(db as never)).error, undefined);
+      const rejects = (statement: string, why: RegExp) =>
+        assert.rejects(sql.raw(statement).execute(db), why, statement);
+      const check = /CHECK constraint failed|violates check constraint/;
+      await rejects("INSERT INTO users (id, role) VALUES (1, 'superuser')", check);
+      await sql`INSERT INTO users (id) VALUES (1)`.execute(db);
+      const job = (columns: string, values: string) =>
+        `INSERT INTO jobs (user_id, request_chat_id, destination_chat_id, source_url${columns}) VALUES (1, 1, 1, 'u'${values})`;
+      await rejects(job(", status", ", 'lost'"), check);
+      await rejects(job(", options", ", '{bad'"), check);
+      await rejects(job(", checkpoint", ", '{bad'"), check);
+      await rejects(job(", pids", ", '[1,'"), check);
+      await rejects(job(", locked_by", ", 'w1'"), check);
+      await rejects(job(", cancel_requested", ", 2"), check);
+      await rejects(
+        "INSERT INTO jobs (user_id, request_chat_id, destination_chat_id, source_url) VALUES (99, 1, 1, 'u')",
+        /FOREIGN KEY constraint failed|violates foreign key constraint/,
+      );
+      await sql.raw(job(", locked_by, locked_until", ", 'w1', '2030-01-01T00:00:00.000Z'")).execute(db);
+      // Telegram's ids are 64-bit (channels are -100…): they fit, and come back as numbers.
+      await sql`INSERT INTO chats (id, kind, purpose) VALUES (-1001234567890123, 'channel', 'log')`.execute(
+        db,
+      );
+      assert.deepEqual((await sql`SELECT id FROM chats`.execute(db)).rows, [{ id: -1001234567890123 }]);
+      const [row] = (await sql<{ created_at: string }>`SELECT created_at FROM users`.execute(db)).rows;
+      assert.match(
+        row?.created_at ?? "",
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+        "defaults are ISO-8601 UTC text",
+      );
+    });
+
+    it("add the job queue columns to existing jobs, and every migration undoes and redoes", async (t) => {
+      const db = await emptyStore(t, engine.name);
+      const upTo = (count: number) =>
+        new Migrator({
+          db,
+          provider: {
+            getMigrations: async () =>
+              Object.fromEntries(Object.entries(MIGRATIONS).slice(0, count)) as Record<string, never>,
+          },
+        });
+      assert.equal((await upTo(2).migrateToLatest()).error, undefined);
+      await sql`INSERT INTO users (id) VALUES (1)`.execute(db);
+      await sql`INSERT INTO jobs (user_id, request_chat_id, destination_chat_id, source_url, created_at)
+        VALUES (1, 1, 1, 'u', '2024-05-01T10:00:00.000Z')`.execute(db);
+      const all = upTo(Object.keys(MIGRATIONS).length);
+      assert.equal((await all.migrateToLatest()).error, undefined);
+      const row = (
+        await sql`SELECT priority, run_at, locked_by, max_attempts, cancel_requested, checkpoint, pids, paused
+          FROM jobs`.execute(db)
+      ).rows[0];
+      assert.deepEqual(row, {
+        priority: 0,
+        run_at: "2024-05-01T10:00:00.000Z",
+        locked_by: null,
+        max_attempts: 5,
+        cancel_requested: 0,
+        checkpoint: "{}",
+        pids: "[]",
+        paused: 0,
+      });
+      const queue = (await sql`SELECT id, state, priority, locked_by, run_at FROM v_queue`.execute(db)).rows;
+      assert.deepEqual(queue, [
+        { id: 1, state: "waiting", priority: 0, locked_by: null, run_at: "2024-05-01T10:00:00.000Z" },
+      ]);
+      const views = async () => ({
+        daily: (await sql`SELECT * FROM v_daily`.execute(db)).rows,
+        users: (await sql`SELECT * FROM v_users`.execute(db)).rows,
+      });
+      const before = await views();
+      assert.deepEqual(before.daily, [
+        {
+          day: "2024-05-01",
+          jobs: 1,
+          done: 0,
+          failed: 0,
+          cancelled: 0,
+          users: 1,
+          mib_sent: null,
+          upload_mib_s: null,
+        },
+      ]);
+      // Down to the first migration, one at a time, then up again: each down() runs on this engine.
+      for (let i = Object.keys(MIGRATIONS).length; i > 1; i--) {
+        const down = await all.migrateDown();
+        assert.equal(down.error, undefined, `down from ${i}`);
+      }
+      assert.deepEqual(await schemaNames(db, engine.name, "view"), VIEWS);
+      assert.equal((await all.migrateToLatest()).error, undefined);
+      assert.deepEqual(await schemaNames(db, engine.name, "table"), TABLES);
+      assert.deepEqual(await views(), before);
+    });
+  });
+}

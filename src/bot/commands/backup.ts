@@ -19,13 +19,18 @@ export const backup: Command = {
       await ctx.reply(ctx.t("backup.unavailable"));
       return;
     }
+    const backupTo = host.backup;
+    if (!backupTo) {
+      await ctx.reply(ctx.t("backup.postgres"));
+      return;
+    }
     const stamp = new Date(ctx.now()).toISOString().replace(/[:.]/g, "-");
     const name = `medusa-${stamp}.db`;
     await fs.mkdir(host.dataDir, { recursive: true });
     const dir = await fs.mkdtemp(path.join(host.dataDir, "backup-"));
     try {
       const file = path.join(dir, name);
-      await host.backup(file);
+      await backupTo(file);
       const { size } = await fs.stat(file);
       const uploaded = await ctx.gateway.uploadFile(file, {
         fileName: name,

@@ -211,6 +211,7 @@ export const en = {
   "backup.caption": "Medusa database backup, {size}",
   "backup.sent": "The backup is in our private chat.",
   "backup.unavailable": "Backups are not available in this process.",
+  "backup.postgres": "The database is PostgreSQL: back it up on its server with pg_dump (e.g. pg_dump -Fc).",
 
   "limits.title": "<b>Per-user limits</b> (admins and the owner have none)",
   "limits.line": "{name}: {value} (configuration)",

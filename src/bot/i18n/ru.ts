@@ -212,6 +212,8 @@ export const ru: Catalog = {
   "backup.caption": "Резервная копия базы Medusa, {size}",
   "backup.sent": "Резервная копия в нашем личном чате.",
   "backup.unavailable": "Резервные копии в этом процессе недоступны.",
+  "backup.postgres":
+    "База данных — PostgreSQL: делайте её резервную копию на сервере через pg_dump (например, pg_dump -Fc).",
 
   "limits.title": "<b>Лимиты пользователей</b> (у администраторов и владельца их нет)",
   "limits.line": "{name}: {value} (конфигурация)",

@@ -2,7 +2,8 @@
  * The first schema. Frozen in time: never import app code here, never edit after release — add a migration.
  * Comments inside CREATE statements are kept by SQLite, so `sqlite3 data/medusa.db .schema` shows them.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
+import { isPostgres, runStatements } from "./dialect.js";
 
 const NOW = `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
@@ -187,10 +188,24 @@ const DOWN = [
   "DROP TABLE users",
 ];
 
+/**
+ * PostgreSQL has no json_valid, which the CHECKs here and later use: the same predicate, by a jsonb cast. And a
+ * foreign key there must name a table that exists, so chats comes before user_settings (SQLite resolves it later).
+ */
+const PG_JSON_VALID = `CREATE FUNCTION json_valid(value text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+  BEGIN PERFORM value::jsonb; RETURN true; EXCEPTION WHEN others THEN RETURN false; END $$`;
+
 export async function up(db: Kysely<unknown>): Promise<void> {
-  for (const statement of UP) await sql.raw(statement).execute(db);
+  if (!isPostgres(db)) return runStatements(db, UP);
+  const chats = UP.findIndex((s) => s.startsWith("CREATE TABLE chats"));
+  const settings = UP.findIndex((s) => s.startsWith("CREATE TABLE user_settings"));
+  const ordered = [...UP];
+  ordered.splice(settings, 0, ...ordered.splice(chats, 1));
+  await runStatements(db, [PG_JSON_VALID]);
+  await runStatements(db, ordered);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const statement of DOWN) await sql.raw(statement).execute(db);
+  await runStatements(db, DOWN);
+  if (isPostgres(db)) await runStatements(db, ["DROP FUNCTION json_valid(text)"]);
 }

@@ -2,7 +2,8 @@
  * Update state and peers, so that nothing a user sends while Medusa is down is lost and chats stay reachable
  * after a restart. Frozen in time: never import app code here, never edit after release — add a migration.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
+import { runStatements } from "./dialect.js";
 
 const NOW = `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
@@ -43,9 +44,9 @@ const UP = [
 const DOWN = ["DROP TABLE peers", "DROP TABLE handled_updates", "DROP TABLE update_state"];
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  for (const statement of UP) await sql.raw(statement).execute(db);
+  await runStatements(db, UP);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const statement of DOWN) await sql.raw(statement).execute(db);
+  await runStatements(db, DOWN);
 }

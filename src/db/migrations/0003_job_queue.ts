@@ -9,7 +9,8 @@
  * swallow the closing parenthesis), so `sqlite3 data/medusa.db .schema jobs` still explains every column.
  * Kysely runs SQLite migrations outside a transaction; this one opens its own so that it applies whole or not at all.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
+import { runInTransaction } from "./dialect.js";
 
 const UP = [
   `ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0 /* higher is claimed first: admins' jobs */`,
@@ -86,16 +87,10 @@ const DOWN = [
   `ALTER TABLE jobs DROP COLUMN priority`,
 ];
 
-async function runAll(db: Kysely<unknown>, statements: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
-}
-
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, UP);
+  await runInTransaction(db, UP);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, DOWN);
+  await runInTransaction(db, DOWN);
 }

@@ -7,7 +7,8 @@
  * Columns are added with ALTER TABLE ADD COLUMN and constant defaults (see 0003); a column's comment is a block
  * comment inside its definition so `.schema` shows it. One transaction: it applies whole or not at all.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
+import { runInTransaction } from "./dialect.js";
 
 const NOW = `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
@@ -47,16 +48,10 @@ const DOWN = [
   `ALTER TABLE jobs DROP COLUMN batch_line`,
 ];
 
-async function runAll(db: Kysely<unknown>, statements: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
-}
-
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, UP);
+  await runInTransaction(db, UP);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, DOWN);
+  await runInTransaction(db, DOWN);
 }

@@ -4,7 +4,8 @@
  * Frozen in time: never import app code here, never edit after release — add a migration.
  * Kysely runs SQLite migrations outside a transaction; this one opens its own so that it applies whole or not at all.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
+import { runInTransaction } from "./dialect.js";
 
 /** v_queue as 0003 made it, with `paused` in `state` (before every other state but a live lease). */
 const QUEUE_VIEW = (paused: boolean) => `CREATE VIEW v_queue AS
@@ -40,16 +41,10 @@ const UP = [
 
 const DOWN = [`DROP VIEW v_queue`, QUEUE_VIEW(false), `ALTER TABLE jobs DROP COLUMN paused`];
 
-async function runAll(db: Kysely<unknown>, statements: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
-}
-
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, UP);
+  await runInTransaction(db, UP);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, DOWN);
+  await runInTransaction(db, DOWN);
 }

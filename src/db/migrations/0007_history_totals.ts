@@ -4,7 +4,8 @@
  * after a prune. Days are pruned whole, so a day's distinct-user count is never split between the two sources.
  * Frozen in time: never import app code here, never edit after release — add a migration.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
+import { runInTransaction } from "./dialect.js";
 
 const V_DAILY_0001 = `CREATE VIEW v_daily AS
     -- How is it doing: one row per UTC day.
@@ -98,16 +99,10 @@ const DOWN = [
   `DROP TABLE daily_totals`,
 ];
 
-async function runAll(db: Kysely<unknown>, statements: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
-}
-
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, UP);
+  await runInTransaction(db, UP);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, DOWN);
+  await runInTransaction(db, DOWN);
 }

@@ -5,7 +5,8 @@
  * Columns are added with constant defaults (SQLite cannot add one with an expression default to a table with rows);
  * each column's comment sits inside its definition so that `.schema user_settings` keeps it.
  */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
+import { runInTransaction } from "./dialect.js";
 
 const UP = [
   `ALTER TABLE user_settings ADD COLUMN language TEXT /* 'en' or 'ru'; NULL: the user's Telegram language */ CHECK (language IS NULL OR language IN ('en', 'ru'))`,
@@ -23,16 +24,10 @@ const DOWN = [
   `ALTER TABLE user_settings DROP COLUMN language`,
 ];
 
-async function runAll(db: Kysely<unknown>, statements: readonly string[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
-}
-
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, UP);
+  await runInTransaction(db, UP);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await runAll(db, DOWN);
+  await runInTransaction(db, DOWN);
 }
