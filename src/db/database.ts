@@ -27,8 +27,8 @@ import * as m0005 from "./migrations/0005_batch_summary.js";
 import * as m0006 from "./migrations/0006_pause.js";
 import * as m0007 from "./migrations/0007_history_totals.js";
 import * as m0008 from "./migrations/0008_user_preferences.js";
-import { sqliteNativeBinding } from "./native-addon.js";
 import { isPostgres } from "./migrations/dialect.js";
+import { sqliteNativeBinding } from "./native-addon.js";
 import type { Database } from "./schema.js";
 
 /** A database handle or an open transaction: what single-statement repository functions take. */
