@@ -15,6 +15,7 @@ import { ConfigError, UserError, userFacing } from "./errors.js";
 import { backupFileName } from "./housekeeping.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startMedusa } from "./main.js";
+import { ROLES, type Role } from "./start/core.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
 
 const VERSION: string = createRequire(import.meta.url)("../package.json").version;
@@ -24,7 +25,9 @@ const HELP = `medusa ${VERSION}: Telegram uploader
 Usage: medusa <command> [options]
 
 Commands:
-  start              run the bot (needs TELEGRAM_API_ID, TELEGRAM_API_HASH, BOT_TOKEN, OWNER_ID)
+  start              run the bot (needs TELEGRAM_API_ID, TELEGRAM_API_HASH, BOT_TOKEN, OWNER_ID);
+                     --role all (default: everything in one process), gateway (updates, bot, status
+                     messages; no jobs) or worker (runs jobs; no updates), several sharing one database
   migrate            create or update the database, then exit
   doctor             check node, ffmpeg, ffprobe, yt-dlp, the database and disk space
   download <url>     download a link to a folder (--out DIR, --name NAME, --quality Q)
@@ -43,7 +46,8 @@ Settings come from the environment or a .env file in the current folder; see .en
 type CommandFn = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Record<string, CommandFn> = {
-  start: async (_argv, env) => {
+  start: async (argv, env) => {
+    const role = startRole(argv);
     const config = parseConfig(env, { telegram: true });
     const log = rootLogger(config);
     // Listening before start-up: /readyz answers before startMedusa returns, so a supervisor may already signal.
@@ -55,7 +59,7 @@ const COMMANDS: Record<string, CommandFn> = {
         void running?.stop(signal);
       });
     }
-    running = await startMedusa(config, log);
+    running = await startMedusa(config, log, { role });
     if (requested) void running.stop(requested);
     await running.stopped;
     return 0;
@@ -123,6 +127,16 @@ const COMMANDS: Record<string, CommandFn> = {
   export: async (argv, env) => exportCommand(argv, parseConfig(env)),
   import: async (argv, env) => importCommand(argv, parseConfig(env)),
 };
+
+/** `start --role R`: checked before the configuration, so a typo is told without credentials. */
+function startRole(argv: string[]): Role {
+  const { values } = parseArgs({ args: argv, options: { role: { type: "string" } }, strict: true });
+  const role = values.role ?? "all";
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new UserError("START_ROLE", `Expected --role to be one of ${ROLES.join(", ")}, got "${role}".`);
+  }
+  return role as Role;
+}
 
 function rootLogger(config: Config): Logger {
   const t = config.telegram;
