@@ -323,5 +323,53 @@ for (const store of STORES) {
         "no lease left behind",
       );
     });
+
+    it("a Cancel pressed on the gateway's board stops the job a worker is downloading, within the heartbeat", async (t) => {
+      const w = await rolesWorld(t, { ...store, jobCount: 2 });
+      const [gateway, worker] = await Promise.all([w.medusa("gateway"), w.medusa("worker")]);
+      assert.ok(gateway && worker);
+      const logs = () => `${gateway.stderr()}\n${worker.stderr()}`;
+      const slow = w.sources[1]?.url ?? "";
+      w.srv.server.sendText(w.alice.id, w.chat, slow);
+      const job = await until(
+        "the slow file downloading",
+        async () => (await w.jobRows()).find((j) => j.status === "downloading" && j.bytes_done > 0),
+        logs,
+      );
+      const board = await until(
+        "a board with the job's Cancel button",
+        async () =>
+          w.srv.server
+            .messages(w.chat)
+            .find((m) => (m.buttons ?? []).some((row) => row.some((b) => b.data === `st:c:${job.id}`))),
+        logs,
+      );
+      const pressed = Date.now();
+      const answer = await w.srv.server.pressButton(w.alice.id, w.chat, board.id, { data: `st:c:${job.id}` });
+      assert.equal(answer.message, "Cancelled.");
+      const cancelled = await until(
+        "the job cancelled and released",
+        async () =>
+          (await w.jobRows()).find((j) => j.id === job.id && j.status === "cancelled" && !j.locked_by),
+        logs,
+      );
+      const tookMs = Date.now() - pressed;
+      // The worker reads the flag on its next beat; the rest is this busy machine.
+      assert.ok(tookMs < HEARTBEAT_MS + 10_000, `cancelled in ${tookMs} ms`);
+      assert.equal(cancelled.bytes_done < SLOW_FILE_BYTES, true, "stopped before the download ended");
+      await until(
+        "the board showing it cancelled",
+        async () =>
+          w.srv.server
+            .messages(w.chat)
+            .find((m) => m.id === board.id && m.text.startsWith("All jobs finished")),
+        logs,
+      );
+      assert.equal(w.srv.server.messages(w.chat).filter((m) => m.media && m.fromId === w.bot.id).length, 0);
+      for (const child of [worker, gateway]) {
+        child.child.kill("SIGTERM");
+        assert.equal(await child.exit, "0", child.stderr());
+      }
+    });
   });
 }
