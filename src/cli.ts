@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 // Everything else loads inside the command that needs it, so `medusa --version` and `--help` start in a blink.
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
+import { ROLES, type Role } from "./start/core.js";
 
 /** Set by the single-binary build (scripts/build-binary.ts), which has no package.json beside it. */
 declare const MEDUSA_VERSION: string | undefined;
@@ -20,7 +21,9 @@ const HELP = `medusa ${VERSION}: Telegram uploader
 Usage: medusa <command> [options]
 
 Commands:
-  start              run the bot (needs TELEGRAM_API_ID, TELEGRAM_API_HASH, BOT_TOKEN, OWNER_ID)
+  start              run the bot (needs TELEGRAM_API_ID, TELEGRAM_API_HASH, BOT_TOKEN, OWNER_ID);
+                     --role all (default: everything in one process), gateway (updates, bot, status
+                     messages; no jobs) or worker (runs jobs; no updates), several sharing one database
   migrate            create or update the database, then exit
   doctor             check node, ffmpeg, ffprobe, yt-dlp, the database and disk space
   download <url>     download a link to a folder (--out DIR, --name NAME, --quality Q)
@@ -39,7 +42,8 @@ Settings come from the environment or a .env file in the current folder; see .en
 type CommandFn = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const COMMANDS: Record<string, CommandFn> = {
-  start: async (_argv, env) => {
+  start: async (argv, env) => {
+    const role = await startRole(argv);
     const { parseConfig } = await import("./config.js");
     const config = parseConfig(env, { telegram: true });
     const log = await rootLogger(config);
@@ -53,7 +57,7 @@ const COMMANDS: Record<string, CommandFn> = {
         void running?.stop(signal);
       });
     }
-    running = await startMedusa(config, log);
+    running = await startMedusa(config, log, { role });
     if (requested) void running.stop(requested);
     await running.stopped;
     return 0;
@@ -145,6 +149,17 @@ const COMMANDS: Record<string, CommandFn> = {
     return importCommand(argv, parseConfig(env));
   },
 };
+
+/** `start --role R`: checked before the configuration, so a typo is told without credentials. */
+async function startRole(argv: string[]): Promise<Role> {
+  const { values } = parseArgs({ args: argv, options: { role: { type: "string" } }, strict: true });
+  const role = values.role ?? "all";
+  if (!(ROLES as readonly string[]).includes(role)) {
+    const { UserError } = await import("./errors.js");
+    throw new UserError("START_ROLE", `Expected --role to be one of ${ROLES.join(", ")}, got "${role}".`);
+  }
+  return role as Role;
+}
 
 async function rootLogger(config: Config): Promise<Logger> {
   const { createLogger } = await import("./logger.js");

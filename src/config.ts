@@ -89,6 +89,12 @@ const baseSchema = z.object({
   HISTORY_DAYS: int(0, 0, 100 * 365),
   // Telegram tolerates about one edit of a message every few seconds; below 1 s it answers FLOOD_WAIT.
   STATUS_EDIT_INTERVAL_MS: int(5000, 1000, 600_000),
+  // The boards learn progress from the jobs table (workers may be other processes); one cheap read per poll.
+  STATUS_POLL_MS: int(1000, 100, 60_000),
+  // A worker that stops renewing its lease (killed, host lost) loses its jobs to another after this long.
+  JOB_LEASE_MS: int(60_000, 2000, 3_600_000),
+  // Leases are renewed this often; the same beat reads Cancel and Pause, so it bounds how soon a press takes.
+  JOB_HEARTBEAT_MS: int(2000, 100, 600_000),
   ALLOW_PRIVATE_NETWORKS: bool(false),
   YTDLP_PATH: z.string().default("yt-dlp"),
   YTDLP_COOKIES_FILE: optionalText,
@@ -208,8 +214,10 @@ export interface Config {
     /** Days of job history kept (older rows become daily and per-user totals); 0: all of it. */
     historyDays: number;
   };
-  /** The live status message of each chat: the least time between two of its edits. */
-  status: { editIntervalMs: number };
+  /** The live status message of each chat: the least time between two of its edits; how often jobs are looked at. */
+  status: { editIntervalMs: number; pollMs: number };
+  /** The worker's lease on a job, and how often it is renewed (and Cancel/Pause read). */
+  jobs: { leaseMs: number; heartbeatMs: number };
   logChannels: string[];
   /** Crash-recovery tests only: kill the process with SIGKILL at this point ("name" or "name:N" for the Nth time). */
   crashAt: string | undefined;
@@ -246,6 +254,9 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
     problems.push("TELEGRAM_SERVER_KEY_FILE: set only together with TELEGRAM_SERVER");
   }
   if (base.success) problems.push(...httpAccessProblems(base.data));
+  if (base.success && base.data.JOB_HEARTBEAT_MS * 2 > base.data.JOB_LEASE_MS) {
+    problems.push("JOB_HEARTBEAT_MS: at most half of JOB_LEASE_MS, so one late beat does not lose the lease");
+  }
   if (problems.length > 0 || !base.success) throw new ConfigError(problems.sort());
 
   const b = base.data;
@@ -303,7 +314,8 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
       backupKeep: b.BACKUP_KEEP,
       historyDays: b.HISTORY_DAYS,
     },
-    status: { editIntervalMs: b.STATUS_EDIT_INTERVAL_MS },
+    status: { editIntervalMs: b.STATUS_EDIT_INTERVAL_MS, pollMs: b.STATUS_POLL_MS },
+    jobs: { leaseMs: b.JOB_LEASE_MS, heartbeatMs: b.JOB_HEARTBEAT_MS },
     logChannels: b.LOG_CHANNELS,
     crashAt: b.MEDUSA_CRASH_AT,
   };

@@ -1,35 +1,27 @@
 /**
  * The composition root: config → logger → database → Telegram → jobs → bot → http, handed down explicitly. `stop()` runs once,
  * on SIGINT/SIGTERM or a fatal error, and undoes everything in reverse order.
+ *
+ * One process may be every role (`all`, the default) or one of them: a `gateway` (updates, bot, status boards,
+ * batch summaries) and any number of `worker`s (jobs) sharing one database. The parts are the same in every role
+ * (src/start/gateway.ts, src/start/worker.ts), and they talk only through the job rows, so `all` is the two parts
+ * in one process and nothing else.
  */
 
-import { createBot, MAX_LINKS_PER_MESSAGE } from "./bot/bot.js";
-import { pickLanguage } from "./bot/i18n/translate.js";
 import { createOwnerNotices } from "./bot/owner-notices.js";
-import { createStatusBoard } from "./bot/status.js";
-import { STATUS_TEXTS } from "./bot/status-texts.js";
 import { type Config, storeTarget } from "./config.js";
-import { backupDatabase, openStoreAndMigrate } from "./db/database.js";
-import { recordEvent } from "./db/events.js";
-import { getPeer } from "./db/peers.js";
-import { ensureOwner, getUser } from "./db/users.js";
-import { startHousekeeping } from "./housekeeping.js";
+import { openStoreAndMigrate } from "./db/database.js";
 import { createDashboard } from "./http/dashboard.js";
 import { startHttpServer } from "./http/server.js";
-import { createBatchFinisher } from "./jobs/batch-finish.js";
 import { createLogChats } from "./jobs/log-chats.js";
-import { createRunner } from "./jobs/runner.js";
-import { createJobSteps, stepSettings } from "./jobs/steps.js";
-import { createWorkCleanup } from "./jobs/work-cleanup.js";
 import { createCrashPoint } from "./lib/crash-point.js";
 import type { Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import type { Core, Role, RolePart } from "./start/core.js";
+import { openGateway } from "./start/gateway.js";
+import { openWorker } from "./start/worker.js";
 import { openBotGateway } from "./telegram/bot-client.js";
 import { installGramjsPatches } from "./telegram/gramjs-patches.js";
-import { openConfiguredPremium } from "./telegram/user-session.js";
-
-/** How often the work folders of jobs that ended are swept (they may hold a partial download). */
-const WORK_SWEEP_MS = 60 * 60_000;
 
 /** A host as it goes into a URL: IPv6 in brackets. */
 function hostForUrl(host: string): string {
@@ -42,9 +34,21 @@ export interface Running {
   stopped: Promise<void>;
 }
 
-export async function startMedusa(config: Config, log: Logger): Promise<Running> {
+export interface StartOptions {
+  /** @default "all" */
+  role?: Role;
+}
+
+export async function startMedusa(
+  config: Config,
+  rootLog: Logger,
+  options: StartOptions = {},
+): Promise<Running> {
   const telegram = config.telegram;
   if (!telegram) throw new Error("startMedusa needs the Telegram configuration");
+  const role = options.role ?? "all";
+  // Every line says which role wrote it: a gateway and its workers may share one log.
+  const log = role === "all" ? rootLog : rootLog.child({ role });
   const cleanups: Array<() => Promise<void>> = [];
   // First, before any client exists: a wrong gramjs version stops here, and every connection (the bot's own
   // included) runs the patched code from its first packet.
@@ -54,15 +58,6 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   const database = await openStoreAndMigrate(storeTarget(config));
   cleanups.push(() => database.close());
   if (database.applied.length > 0) log.info({ migrations: database.applied }, "database migrated");
-  await database.db.transaction().execute((trx) => ensureOwner(trx, Number(telegram.ownerId)));
-  await recordEvent(database.db, { category: "system", action: "bot.started" });
-  const housekeeping = startHousekeeping({
-    database,
-    backupsDir: config.paths.backups,
-    ...config.maintenance,
-    log: log.child({ module: "housekeeping" }),
-  });
-  cleanups.push(() => housekeeping.stop());
 
   const crashPoint = createCrashPoint(config.crashAt);
   let ready = false;
@@ -72,6 +67,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     ready: () => ready && connected(),
     telegramConnected: () => connected(),
   });
+  // Each process logs in with its own session: a worker sends and uploads on its own connections.
   const gateway = await openBotGateway(telegram, {
     db: database.db,
     log: log.child({ module: "telegram" }),
@@ -81,10 +77,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   connected = () => gateway.connectionState() === "connected";
   cleanups.push(() => gateway.stop());
   log.info({ bot: gateway.me }, "logged in to Telegram");
-  const premium = await openConfiguredPremium(telegram, { db: database.db, log });
-  if (premium) cleanups.push(() => premium.gateway.stop());
 
-  const logChats = createLogChats(database.db, gateway, config.logChannels, log);
   const ownerId = Number(telegram.ownerId);
   const notices = createOwnerNotices({
     db: database.db,
@@ -92,125 +85,34 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     ownerId,
     log: log.child({ module: "notices" }),
   });
-  // A log channel that refuses a copy is skipped; the owner hears of it once, not with every file.
-  const onLogRefused = (chatId: number, code: string) => {
-    log.warn({ chatId, code }, "a log channel refused a copy");
-    void notices.once(`log-refused:${chatId}:${code}`, "notice.logRefused", { chat: chatId, code });
-  };
-  // A batch's summary goes out when its last job ends, and at start for any a crash left owed.
-  const batches = createBatchFinisher({
-    db: database.db,
+  const core: Core = {
+    config,
+    log,
+    database,
     gateway,
-    logChats,
-    log: log.child({ module: "batches" }),
-    onLogRefused,
+    metrics,
     crashPoint,
-  });
-  // The folders of jobs that failed or were cancelled, now and whatever a crash left behind.
-  const work = createWorkCleanup(database.db, config.paths.work, log.child({ module: "jobs" }));
-  const swept = await work.sweep();
-  if (swept > 0) log.info({ swept }, "removed the work folders of ended jobs");
-  let wakeRunner = () => {};
-  // One live status message per chat; its edits never hold a job back.
-  const status = createStatusBoard({
-    db: database.db,
-    gateway,
-    log: log.child({ module: "status" }),
-    intervalMs: config.status.editIntervalMs,
-    canActOnJob: async (userId, job) =>
-      userId === job.user_id || userId === ownerId || (await getUser(database.db, userId))?.role === "admin",
-    onResumed: () => wakeRunner(),
-    // A private chat's id is its user's: their Telegram language picks the words.
-    textsFor: async (chatId) =>
-      STATUS_TEXTS[pickLanguage((await getPeer(database.db, chatId))?.lang_code ?? undefined)],
-  });
-  const runner = createRunner({
-    db: database.db,
-    log: log.child({ module: "jobs" }),
-    // Downloads run side by side; one upload at a time already fills the link with its parallel connections.
-    fetchConcurrency: config.limits.concurrentJobs,
-    deliverConcurrency: 1,
-    crashPoint,
-    steps: createJobSteps({
-      ...stepSettings(config),
-      db: database.db,
-      gateway,
-      logChats,
-      ...(premium ? { premium } : {}),
-      onLogRefused,
-      crashPoint,
-    }),
-    onEvent: (event) => {
-      metrics.onRunnerEvent(event);
-      status.onRunnerEvent(event);
-      if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
-        if (event.type !== "done") void work.jobEnded(event.job);
-        void batches.jobEnded(event.job);
-      }
-    },
-  });
-  const bot = createBot({
-    db: database.db,
-    gateway,
-    log: log.child({ module: "bot" }),
     ownerId,
-    limits: {
-      queuedJobsPerUser: config.limits.queuedJobsPerUser,
-      ratePerMinute: config.limits.ratePerMinute,
-      linksPerMessage: MAX_LINKS_PER_MESSAGE,
-      workers: config.limits.concurrentJobs,
-      jobsPerHour: config.limits.jobsPerHour,
-      bytesPerDay: config.limits.bytesPerDay,
-      batchLines: config.limits.batchLines,
+    logChats: createLogChats(database.db, gateway, config.logChannels, log),
+    // A log channel that refuses a copy is skipped; the owner hears of it once, not with every file.
+    onLogRefused: (chatId, code) => {
+      log.warn({ chatId, code }, "a log channel refused a copy");
+      void notices.once(`log-refused:${chatId}:${code}`, "notice.logRefused", { chat: chatId, code });
     },
-    host: {
-      dataDir: config.paths.dataDir,
-      minFreeDisk: config.limits.minFreeDisk,
-      ffmpegPath: config.media.ffmpegPath,
-      ytdlpPath: config.fetch.ytdlpPath,
-      logChannels: config.logChannels,
-      backup: database.engine === "sqlite" ? (destination) => backupDatabase(database, destination) : null,
-      startedAt: Date.now(),
-    },
-    wake: () => runner.wake(),
-    dataDir: config.paths.dataDir,
-    media: config.media,
-    status: {
-      track: (chatId) => status.track(chatId),
-      async handleCallback(ctx) {
-        if (ctx.incoming.kind !== "callback") return;
-        const { data, from, chatId, messageId, queryId } = ctx.incoming;
-        const answer = await status.handleCallback(data, from.id, chatId, messageId);
-        await ctx.gateway.answerCallback(queryId, answer);
-      },
-    },
-  });
-  wakeRunner = () => runner.wake();
-  // Catches up on what arrived while Medusa was down, then takes updates live; a job queued meanwhile waits for
-  // the runner below.
-  await gateway.start((incoming) => {
-    metrics.onUpdate(incoming.kind === "message" ? incoming.date : undefined);
-    return bot.handle(incoming);
-  });
-  try {
-    await bot.setMenus();
-  } catch (error) {
-    log.warn({ err: error }, "the command menus could not be set");
-  }
+    cleanups,
+  };
 
-  // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
-  // The boards stop after the runner (cleanups run in reverse), so they show the jobs' last states.
-  cleanups.push(() => status.stop());
-  await runner.start();
-  cleanups.push(() => runner.stop());
-  await status.resumeAll();
-  void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
-  cleanups.push(() => batches.stop());
-  // Partial downloads wait in their job's folder for the next attempt; the folders of jobs that ended meanwhile
-  // (a cancel while waiting for a retry) go with this sweep.
-  const sweeper = setInterval(() => void work.sweep(), WORK_SWEEP_MS);
-  sweeper.unref();
-  cleanups.push(async () => clearInterval(sweeper));
+  // Built before anything starts; started gateway first (updates flow), then the worker (jobs resume), so that
+  // stop() ends the worker first and the boards' last edits show where its jobs stopped.
+  const parts: RolePart[] = [];
+  let wakeWorkers = () => {};
+  if (role !== "worker") parts.push(await openGateway(core, () => wakeWorkers()));
+  if (role !== "gateway") {
+    const worker = await openWorker(core, { alone: role === "all" });
+    wakeWorkers = () => worker.runner.wake();
+    parts.push(worker);
+  }
+  for (const part of parts) await part.start();
 
   if (config.http.port > 0) {
     const isReady = () => ready && connected();

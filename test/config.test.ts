@@ -158,6 +158,19 @@ describe("parseConfig", () => {
     ]);
   });
 
+  it("reads the job lease and heartbeat, and refuses a beat that could let the lease lapse", () => {
+    const config = parseConfig(TELEGRAM);
+    assert.deepEqual(config.jobs, { leaseMs: 60_000, heartbeatMs: 2000 });
+    assert.equal(config.status.pollMs, 1000);
+    assert.deepEqual(parseConfig({ ...TELEGRAM, JOB_LEASE_MS: "3000", JOB_HEARTBEAT_MS: "500" }).jobs, {
+      leaseMs: 3000,
+      heartbeatMs: 500,
+    });
+    assert.deepEqual(problemsOf({ ...TELEGRAM, JOB_LEASE_MS: "3000", JOB_HEARTBEAT_MS: "2000" }), [
+      "JOB_HEARTBEAT_MS: at most half of JOB_LEASE_MS, so one late beat does not lose the lease",
+    ]);
+  });
+
   it("refuses a server key without a server", () => {
     const problems = problemsOf({ ...TELEGRAM, TELEGRAM_SERVER_KEY_FILE: "/tmp/k.pem" });
     assert.deepEqual(problems, ["TELEGRAM_SERVER_KEY_FILE: set only together with TELEGRAM_SERVER"]);

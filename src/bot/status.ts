@@ -6,7 +6,7 @@
  * the last edit shows the final states and the board stops; the next job starts a new message.
  *
  * The rows are the truth (jobs.status_message_id ties a job to its board), so a restart resumes each board on its
- * own message, and the runner's events only wake a board up.
+ * own message, and the runner's events or the job watch (workers in other processes) only wake a board up.
  */
 import { z } from "zod";
 import { type Db, nowIso } from "../db/database.js";
@@ -81,6 +81,11 @@ export interface StatusBoard {
   resumeAll(): Promise<void>;
   /** The runner's events wake the board of the job's chat. Synchronous, never throws: the runner does not wait. */
   onRunnerEvent(event: RunnerEvent): void;
+  /**
+   * Jobs whose rows moved (src/jobs/job-watch.ts), whichever process runs them: wakes their chats' boards, as a
+   * runner event would. Synchronous, never throws.
+   */
+  onJobChanges(changes: ReadonlyArray<{ chatId: number; finished: boolean }>): void;
   /** Handles a press of one of the board's buttons (data starting with "st:"). */
   handleCallback(
     data: string,
@@ -478,6 +483,11 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
       // An event that finishes a job only refreshes a board that is there: one that closed already showed it.
       const finishing = event.type === "done" || event.type === "failed" || event.type === "cancelled";
       wake(event.job.request_chat_id, !finishing);
+    },
+
+    onJobChanges(changes) {
+      // As onRunnerEvent: a finished job only refreshes a board that is there.
+      for (const change of changes) wake(change.chatId, !change.finished);
     },
 
     async handleCallback(data, fromUserId, chatId, messageId) {
