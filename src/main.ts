@@ -6,11 +6,13 @@
 import { createBot, MAX_LINKS_PER_MESSAGE } from "./bot/bot.js";
 import { pickLanguage } from "./bot/i18n/translate.js";
 import { createOwnerNotices } from "./bot/owner-notices.js";
+import { createOwnerWatch, SESSION_DEAD_CODES } from "./bot/owner-watch.js";
 import { createStatusBoard } from "./bot/status.js";
 import { STATUS_TEXTS } from "./bot/status-texts.js";
 import type { Config } from "./config.js";
 import { backupDatabase, openAndMigrate } from "./db/database.js";
-import { recordEvent } from "./db/events.js";
+import { latestOfActions, recordEvent } from "./db/events.js";
+import { unfinishedJobs } from "./db/job-health.js";
 import { getPeer } from "./db/peers.js";
 import { ensureOwner, getUser } from "./db/users.js";
 import { startHousekeeping } from "./housekeeping.js";
@@ -49,12 +51,22 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   cleanups.push(() => database.close());
   if (database.applied.length > 0) log.info({ migrations: database.applied }, "database migrated");
   await database.db.transaction().execute((trx) => ensureOwner(trx, Number(telegram.ownerId)));
-  await recordEvent(database.db, { category: "system", action: "bot.started" });
+  // A clean stop records bot.stopped last (below): a start whose newest mark is bot.started follows a crash. The
+  // mark lives in the database, not a lock file, so it travels with the jobs it speaks of (a backup, a restore).
+  const crashed =
+    (await latestOfActions(database.db, { actions: ["bot.started", "bot.stopped"] })) === "bot.started";
+  // Counted before any update comes in: these are the jobs the last run left, not new ones.
+  const leftover = await unfinishedJobs(database.db);
+  const startedAt = new Date().toISOString();
+  await recordEvent(database.db, { category: "system", action: "bot.started", subject: startedAt });
+  cleanups.push(() => recordEvent(database.db, { category: "system", action: "bot.stopped" }));
+  let watchTick = async () => {};
   const housekeeping = startHousekeeping({
     database,
     backupsDir: config.paths.backups,
     ...config.maintenance,
     log: log.child({ module: "housekeeping" }),
+    watch: () => watchTick(),
   });
   cleanups.push(() => housekeeping.stop());
 
@@ -75,7 +87,14 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   connected = () => gateway.connectionState() === "connected";
   cleanups.push(() => gateway.stop());
   log.info({ bot: gateway.me }, "logged in to Telegram");
-  const premium = await openConfiguredPremium(telegram, { db: database.db, log });
+  let sessionCode: string | undefined;
+  const premium = await openConfiguredPremium(telegram, {
+    db: database.db,
+    log,
+    onUnusable: (code) => {
+      sessionCode = code;
+    },
+  });
   if (premium) cleanups.push(() => premium.gateway.stop());
 
   const logChats = createLogChats(database.db, gateway, config.logChannels, log);
@@ -86,6 +105,22 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     ownerId,
     log: log.child({ module: "notices" }),
   });
+  // Failures piling up, the disk filling, the user session gone: the owner hears once per episode.
+  const watch = createOwnerWatch({
+    db: database.db,
+    notices,
+    log: log.child({ module: "notices" }),
+    dataDir: config.paths.dataDir,
+    minFreeDisk: config.limits.minFreeDisk,
+    diskMargin: config.notices.diskMargin,
+    failedJobs: config.notices.failedJobs,
+    failedWindowMs: config.notices.failedWindowMs,
+    watchSession: premium !== undefined || sessionCode !== undefined,
+  });
+  watchTick = () => watch.tick();
+  cleanups.push(() => watch.settled());
+  if (premium) void watch.sessionWorks();
+  else if (sessionCode && SESSION_DEAD_CODES.has(sessionCode)) void watch.sessionStopped(sessionCode);
   // A log channel that refuses a copy is skipped; the owner hears of it once, not with every file.
   const onLogRefused = (chatId: number, code: string) => {
     log.warn({ chatId, code }, "a log channel refused a copy");
@@ -136,6 +171,7 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     }),
     onEvent: (event) => {
       metrics.onRunnerEvent(event);
+      watch.onRunnerEvent(event);
       status.onRunnerEvent(event);
       if (event.type === "done" || event.type === "failed" || event.type === "cancelled") {
         if (event.type !== "done") void work.jobEnded(event.job);
@@ -198,6 +234,10 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await runner.start();
   cleanups.push(() => runner.stop());
   await status.resumeAll();
+  if (crashed) {
+    await watch.crashed({ at: startedAt, resumed: leftover.unfinished, interrupted: leftover.interrupted });
+  }
+  void watch.tick();
   void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
   cleanups.push(() => batches.stop());
   // Partial downloads wait in their job's folder for the next attempt; the folders of jobs that ended meanwhile

@@ -331,6 +331,16 @@ export const en = {
   // --- notices to the owner, each sent once ---
   "notice.logRefused":
     "⚠️ The log channel <code>{chat}</code> refused a copy ({code}). I skip it and deliver everything else as usual. Give me the right to post there, or remove it with <code>/removelog {chat}</code>.",
+  "notice.failures":
+    "⚠️ {count} jobs failed in the last {minutes} minutes. Most often: {codes}. See /health for the recent errors and the log for details; I tell you again only after things recovered.",
+  "notice.failuresRecovered": "✅ Jobs succeed again: the last {streak} finished fine.",
+  "notice.diskLow":
+    "⚠️ Only {free} free in the data folder (<code>{dir}</code>). Under {min} I refuse downloads. Free some space: old backups in data/backups, or a smaller HISTORY_DAYS.",
+  "notice.diskRecovered": "✅ Disk space is back: {free} free in the data folder.",
+  "notice.sessionStopped":
+    "⚠️ The Premium user session stopped working ({code}): it was logged out or the account is gone. Files over 2000 MiB are split until you log in again: run <code>medusa login</code> on the server, then restart Medusa.",
+  "notice.crashStart":
+    "⚠️ Medusa started again after it stopped without a clean shutdown (a crash, a kill or a power loss). {resumed} unfinished jobs are resumed, {interrupted} of them were interrupted mid-step; nothing is lost. If it keeps happening, look at the log and at the server's memory.",
 } as const;
 
 export type MessageKey = keyof typeof en;
