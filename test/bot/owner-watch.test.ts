@@ -55,6 +55,12 @@ describe("owner watch", () => {
     const notice = w.texts().find((text) => failuresNotice.test(text)) ?? "";
     assert.match(notice, /HTTP_404 × [34]/, "the top error code, counted");
     assert.match(notice, /\/health/, "and where to look next");
+    // The runner saved how to word each failure for a chat: the catalog key and its params.
+    const failed = await p.db.selectFrom("jobs").selectAll().where("status", "=", "failed").execute();
+    for (const row of failed) {
+      assert.equal(row.error_key, "err.HTTP_GONE");
+      assert.deepEqual(JSON.parse(row.error_params ?? "{}"), { status: "404 Not Found" });
+    }
 
     // A fifth failure in the same episode says nothing.
     await p.enqueue(missing(1));
