@@ -118,7 +118,7 @@ export function userFacing(error: unknown): UserFacing {
     code: "INTERNAL",
     text: "Something went wrong on our side. The operator has the details.",
     hint: undefined,
-    key: "error.internal",
+    key: "error.internal.short",
     params: {},
   };
 }

@@ -14,6 +14,7 @@ import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { latestOfActions, recordEvent } from "./db/events.js";
 import { unfinishedJobs } from "./db/job-health.js";
 import { getPeer } from "./db/peers.js";
+import { getUserSettings } from "./db/settings.js";
 import { ensureOwner, getUser } from "./db/users.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { startHttpServer } from "./http/server.js";
@@ -151,7 +152,11 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
     onResumed: () => wakeRunner(),
     // A private chat's id is its user's: their Telegram language picks the words.
     textsFor: async (chatId) =>
-      STATUS_TEXTS[pickLanguage((await getPeer(database.db, chatId))?.lang_code ?? undefined)],
+      STATUS_TEXTS[
+        // The language chosen in /settings first, as the bot's replies (and the board's failure reasons) do.
+        (await getUserSettings(database.db, chatId)).language ??
+          pickLanguage((await getPeer(database.db, chatId))?.lang_code ?? undefined)
+      ],
   });
   const runner = createRunner({
     db: database.db,

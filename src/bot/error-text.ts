@@ -25,7 +25,10 @@ export function isCatalogKey(key: string): key is MessageKey {
 export function errorText(t: Translate, error: WordedError): string {
   const key = error.key ?? `err.${error.code}`;
   if (isCatalogKey(key)) return t(key, error.params ?? {});
-  return escapeHtml(plainText(error.fallback));
+  return error.fallback
+    .split("\n")
+    .map((line) => escapeHtml(plainText(line)))
+    .join("\n");
 }
 
 /** Catalog HTML for anything thrown: ours in its words, anything else the generic sorry. */
@@ -35,7 +38,7 @@ export function thrownText(t: Translate, thrown: unknown): string {
     code: facing.code,
     key: facing.key,
     params: facing.params,
-    fallback: facing.hint ? `${facing.text} ${facing.hint}` : facing.text,
+    fallback: facing.hint ? `${facing.text}\n${facing.hint}` : facing.text,
   });
 }
 

@@ -7,6 +7,7 @@ export const en = {
   "error.user": "⚠️ {message}",
   "error.hint": "{hint}",
   "error.internal": "⚠️ Something went wrong on our side. The operator has the details.",
+  "error.internal.short": "Something went wrong on our side. The operator has the details.",
   "error.internal.next": "Try again in a minute; if it keeps happening, tell the operator.",
 
   "access.denied":

@@ -5,6 +5,7 @@ export const ru: Catalog = {
   "error.user": "⚠️ {message}",
   "error.hint": "{hint}",
   "error.internal": "⚠️ У нас что-то пошло не так. Подробности есть у оператора.",
+  "error.internal.short": "У нас что-то пошло не так. Подробности есть у оператора.",
   "error.internal.next": "Попробуйте ещё раз через минуту; если повторится, напишите оператору.",
 
   "access.denied":
