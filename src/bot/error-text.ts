@@ -6,7 +6,7 @@
 import { type ErrorParams, userFacing } from "../errors.js";
 import { escapeHtml, plainText } from "../jobs/telegram-html.js";
 import { en, type MessageKey } from "./i18n/en.js";
-import type { Translate } from "./i18n/translate.js";
+import { placeholders, type Translate } from "./i18n/translate.js";
 
 export interface WordedError {
   code: string;
@@ -58,9 +58,14 @@ export function jobFailureText(
   } catch {
     params = {}; // a row written by hand: the text without its values is still better than nothing
   }
+  // A row without a key (failed before migration 0011, or ABANDONED) is worded by its code unless that text
+  // needs params the row does not have: then its English message says more than "{limit}".
+  const byCode = `err.${job.error_code ?? "UNKNOWN"}`;
+  const key = job.error_key ?? (isCatalogKey(byCode) && placeholders(en[byCode]).length > 0 ? null : byCode);
+  if (key === null) return errorText(t, { code: "", key: "", params: {}, fallback: job.error_message ?? "" });
   return errorText(t, {
     code: job.error_code ?? "UNKNOWN",
-    key: job.error_key,
+    key,
     params,
     fallback: job.error_message ?? job.error_code ?? "",
   });
