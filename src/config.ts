@@ -77,6 +77,11 @@ const baseSchema = z.object({
   MAX_BATCH_LINES: int(1000, 1, 1000),
   MAX_DOWNLOAD_SIZE: size("4000MiB"),
   MIN_FREE_DISK: size("1GiB"),
+  // The owner is warned once when the data folder's free space falls under MIN_FREE_DISK plus this.
+  NOTICE_DISK_MARGIN: size("2GiB"),
+  // The owner is warned once when this many jobs failed within the window (minutes).
+  NOTICE_FAILED_JOBS: int(5, 1, 100_000),
+  NOTICE_FAILED_WINDOW_MINUTES: int(30, 1, 7 * 24 * 60),
   DOWNLOAD_CONNECTIONS: int(4, 1, 16),
   HTTP_CONNECT_TIMEOUT_MS: int(15_000, 100, 600_000),
   HTTP_IDLE_TIMEOUT_MS: int(60_000, 100, 3_600_000),
@@ -218,6 +223,14 @@ export interface Config {
   status: { editIntervalMs: number; pollMs: number };
   /** The worker's lease on a job, and how often it is renewed (and Cancel/Pause read). */
   jobs: { leaseMs: number; heartbeatMs: number };
+  /** When the owner hears of trouble (each once per episode). */
+  notices: {
+    /** Warn when free space in the data folder is under limits.minFreeDisk plus this. */
+    diskMargin: number;
+    /** Warn when this many jobs failed within failedWindowMs. */
+    failedJobs: number;
+    failedWindowMs: number;
+  };
   logChannels: string[];
   /** Crash-recovery tests only: kill the process with SIGKILL at this point ("name" or "name:N" for the Nth time). */
   crashAt: string | undefined;
@@ -316,6 +329,11 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
     },
     status: { editIntervalMs: b.STATUS_EDIT_INTERVAL_MS, pollMs: b.STATUS_POLL_MS },
     jobs: { leaseMs: b.JOB_LEASE_MS, heartbeatMs: b.JOB_HEARTBEAT_MS },
+    notices: {
+      diskMargin: b.NOTICE_DISK_MARGIN,
+      failedJobs: b.NOTICE_FAILED_JOBS,
+      failedWindowMs: b.NOTICE_FAILED_WINDOW_MINUTES * 60_000,
+    },
     logChannels: b.LOG_CHANNELS,
     crashAt: b.MEDUSA_CRASH_AT,
   };

@@ -1,7 +1,12 @@
 /**
  * The error hierarchy. Every error carries a stable string `code` (for logs, the jobs table and tests), an optional
- * `cause`, and `userMessage`: text that is safe to show in a chat (no paths, tokens or stack traces).
+ * `cause`, and `userMessage`: English text that is safe to show (no paths, tokens or stack traces), for the CLI and
+ * the logs. A chat sees the catalog text `key` (default `err.<code>`, src/bot/i18n) filled with `params`, in the
+ * user's language; the bot words errors in one place (src/bot/error-text.ts).
  */
+/** Values for a catalog text's {placeholders}: plain text or numbers, escaped when filled in. */
+export type ErrorParams = Readonly<Record<string, string | number>>;
+
 export interface MedusaErrorOptions {
   cause?: unknown;
   /** Text for the user; defaults to the message. */
@@ -10,6 +15,10 @@ export interface MedusaErrorOptions {
   hint?: string;
   /** Telegram or a site asked us to wait this long (FLOOD_WAIT_X, Retry-After) before trying again. */
   retryAfterSeconds?: number;
+  /** The catalog text a chat sees. @default `err.${code}` */
+  key?: string;
+  /** Its {placeholders}. */
+  params?: ErrorParams;
 }
 
 export class MedusaError extends Error {
@@ -17,6 +26,8 @@ export class MedusaError extends Error {
   readonly userMessage: string;
   readonly hint: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly key: string;
+  readonly params: ErrorParams;
 
   constructor(code: string, message: string, options: MedusaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -25,6 +36,8 @@ export class MedusaError extends Error {
     this.userMessage = options.userMessage ?? message;
     this.hint = options.hint;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.key = options.key ?? `err.${code}`;
+    this.params = options.params ?? {};
   }
 }
 
@@ -80,13 +93,33 @@ function tail(text: string, max: number): string {
   return trimmed.length <= max ? trimmed : `…${trimmed.slice(-max)}`;
 }
 
+export interface UserFacing {
+  code: string;
+  /** English, for the CLI and the jobs table. */
+  text: string;
+  hint: string | undefined;
+  /** The catalog text and its params, for a chat. */
+  key: string;
+  params: ErrorParams;
+}
+
 /** A generic, safe reply for anything that is not one of ours (a bug): never echo its message to the user. */
-export function userFacing(error: unknown): { code: string; text: string; hint: string | undefined } {
-  if (error instanceof MedusaError) return { code: error.code, text: error.userMessage, hint: error.hint };
+export function userFacing(error: unknown): UserFacing {
+  if (error instanceof MedusaError) {
+    return {
+      code: error.code,
+      text: error.userMessage,
+      hint: error.hint,
+      key: error.key,
+      params: error.params,
+    };
+  }
   return {
     code: "INTERNAL",
     text: "Something went wrong on our side. The operator has the details.",
     hint: undefined,
+    key: "error.internal.short",
+    params: {},
   };
 }
 

@@ -11,6 +11,8 @@ import type { Logger } from "./logger.js";
 const HOUR_MS = 60 * 60 * 1000;
 /** Pruning looks again this often: cheap when nothing is due. */
 const PRUNE_EVERY_MS = 6 * HOUR_MS;
+/** The owner's checks (free disk, failures gone quiet) run this often: a statfs and two small queries. */
+const WATCH_EVERY_MS = 5 * 60_000;
 /** Rounds of pruning per run at most (each at most a month of days): years of backlog end in one run. */
 const MAX_PRUNE_ROUNDS = 1000;
 /** Names of the backups this schedule (and `medusa backup`) writes; nothing else in the folder is touched. */
@@ -31,6 +33,8 @@ export interface HousekeepingOptions {
   log: Logger;
   /** @default () => new Date() */
   now?: () => Date;
+  /** Checks for the owner's notices (low disk …), run at start and every few minutes. */
+  watch?: () => Promise<void>;
 }
 
 export interface Housekeeping {
@@ -109,6 +113,7 @@ export function startHousekeeping(options: HousekeepingOptions): Housekeeping {
   // Looks hourly whether a backup is due, so a restart never skips one nor takes one early.
   if (backups) schedule(HOUR_MS, backupIfDue);
   if (options.historyDays > 0) schedule(PRUNE_EVERY_MS, prune);
+  if (options.watch) schedule(WATCH_EVERY_MS, options.watch);
 
   return {
     runOnce,

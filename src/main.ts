@@ -9,6 +9,7 @@
  */
 
 import { createOwnerNotices } from "./bot/owner-notices.js";
+import { createOwnerWatch } from "./bot/owner-watch.js";
 import { type Config, storeTarget } from "./config.js";
 import { openStoreAndMigrate } from "./db/database.js";
 import { createDashboard } from "./http/dashboard.js";
@@ -85,7 +86,22 @@ export async function startMedusa(
     ownerId,
     log: log.child({ module: "notices" }),
   });
+  const session = { configured: false };
+  const watch = createOwnerWatch({
+    db: database.db,
+    notices,
+    log: log.child({ module: "notices" }),
+    dataDir: config.paths.dataDir,
+    minFreeDisk: config.limits.minFreeDisk,
+    diskMargin: config.notices.diskMargin,
+    failedJobs: config.notices.failedJobs,
+    failedWindowMs: config.notices.failedWindowMs,
+    watchSession: () => session.configured,
+  });
+  cleanups.push(() => watch.settled());
   const core: Core = {
+    watch,
+    session,
     config,
     log,
     database,
@@ -113,6 +129,7 @@ export async function startMedusa(
     parts.push(worker);
   }
   for (const part of parts) await part.start();
+  void watch.tick();
 
   if (config.http.port > 0) {
     const isReady = () => ready && connected();

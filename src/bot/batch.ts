@@ -13,7 +13,9 @@ import { TelegramError } from "../telegram/telegram-error.js";
 import type { BotContext } from "./context.js";
 import { defaultDestination } from "./destination.js";
 import { queueLinks, refusalText } from "./enqueue.js";
+import { errorText } from "./error-text.js";
 import { isFeatureOn, isPlaylistLink } from "./features.js";
+import { html } from "./i18n/translate.js";
 import { fitLines, linkLabel } from "./render.js";
 import { effectiveLimits } from "./user-limits.js";
 
@@ -68,7 +70,12 @@ export async function handleBatch(
   const rejected = [
     ...parsed.invalid.map((p) => ({
       line: p.line,
-      text: ctx.t("batch.rejectedLine", { line: p.line, reason: p.message }),
+      text: ctx.t("batch.rejectedLine", {
+        line: p.line,
+        reason: p.key
+          ? html(errorText(ctx.t, { code: "", key: p.key, params: p.params, fallback: p.message }))
+          : p.message,
+      }),
     })),
     ...parsed.duplicates.map((d) => ({
       line: d.line,
@@ -131,6 +138,8 @@ export async function checkedDestination(ctx: BotContext, ref: string): Promise<
     if (error instanceof TelegramError) {
       throw new UserError("DESTINATION_NOT_FOUND", `cannot resolve ${ref}: ${error.code}`, {
         userMessage: stripTags(ctx.t("destination.notFound", { chat: ref })),
+        key: "destination.notFound",
+        params: { chat: ref },
       });
     }
     throw error;
@@ -142,6 +151,7 @@ export async function checkedDestination(ctx: BotContext, ref: string): Promise<
     if (!allowed && chat.id !== ctx.incoming.from.id) {
       throw new UserError("DESTINATION_NOT_ALLOWED", `user may not send to ${chat.id}`, {
         userMessage: stripTags(ctx.t("destination.notAllowed")),
+        key: "destination.notAllowed",
       });
     }
   }
@@ -149,6 +159,8 @@ export async function checkedDestination(ctx: BotContext, ref: string): Promise<
   if (!check.ok) {
     throw new UserError("DESTINATION_REFUSED", `cannot post in ${chat.id}: ${check.reason}`, {
       userMessage: stripTags(ctx.t("destination.cannotPost", { title: chat.title })),
+      key: "destination.cannotPost",
+      params: { title: chat.title },
     });
   }
   return chat.id;

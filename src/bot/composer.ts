@@ -3,7 +3,10 @@
  * The error boundary goes first so that whatever fails below becomes one reply and one log line.
  */
 import { MedusaError, userFacing } from "../errors.js";
+import { visibleText } from "../jobs/telegram-html.js";
 import type { BotContext } from "./context.js";
+import { thrownText } from "./error-text.js";
+import { html } from "./i18n/translate.js";
 
 export type Next = () => Promise<void>;
 export type Middleware = (ctx: BotContext, next: Next) => Promise<void>;
@@ -23,8 +26,9 @@ export function compose(middleware: readonly Middleware[]): Middleware {
 }
 
 /**
- * Turns every error below into a reply (what happened, what to do next) and a log line: a MedusaError says its own
- * userMessage and hint (safe to show), anything else a generic sorry — never its message or stack.
+ * Turns every error below into a reply (what happened, what to do next) and a log line: a MedusaError says its
+ * catalog text in the user's language (src/bot/error-text.ts), anything else a generic sorry — never its message
+ * or stack. The log line stays English.
  */
 export function errorBoundary(): Middleware {
   return async (ctx, next) => {
@@ -36,14 +40,13 @@ export function errorBoundary(): Middleware {
       const where = { err: error, code: facing.code, kind: ctx.incoming.kind, from: ctx.incoming.from.id };
       if (known) ctx.log.warn(where, "update refused");
       else ctx.log.error(where, "update failed");
+      const worded = thrownText(ctx.t, error);
       const text = known
-        ? [
-            ctx.t("error.user", { message: facing.text }),
-            ...(facing.hint ? [ctx.t("error.hint", { hint: facing.hint })] : []),
-          ].join("\n")
+        ? ctx.t("error.user", { message: html(worded) })
         : `${ctx.t("error.internal")}\n${ctx.t("error.internal.next")}`;
       try {
-        if (ctx.incoming.kind === "callback" && !ctx.answered) await ctx.answer(facing.text, true);
+        // A toast shows plain text: the same words without their tags.
+        if (ctx.incoming.kind === "callback" && !ctx.answered) await ctx.answer(visibleText(worded), true);
         else await ctx.reply(text);
       } catch (replyError) {
         ctx.log.warn({ err: replyError }, "could not tell the user about an error");

@@ -11,7 +11,9 @@ import { parseHttpUrl } from "../fetch/guard/url-guard.js";
 import type { BotContext } from "./context.js";
 import { defaultDestination } from "./destination.js";
 import { type LinkRequest, queueLinks, refusalText } from "./enqueue.js";
+import { thrownText } from "./error-text.js";
 import { isFeatureOn, isPlaylistLink } from "./features.js";
+import { type Html, html } from "./i18n/translate.js";
 import { etaText, fitLines, jobLabel, linkLabel } from "./render.js";
 
 const LINK = /\bhttps?:\/\/[^\s<>"]+/gi;
@@ -20,8 +22,8 @@ const MAX_SCANNED_LINKS = 1000;
 
 export interface FoundLinks {
   links: LinkRequest[];
-  /** Links that are not valid http(s) links, with why. */
-  invalid: { link: string; reason: string }[];
+  /** Links that are not valid http(s) links, with why (the error, when there is one, words it for the reader). */
+  invalid: { link: string; reason: string; error?: unknown }[];
 }
 
 export function findLinks(text: string): FoundLinks {
@@ -41,7 +43,11 @@ export function findLinks(text: string): FoundLinks {
         const url = parseHttpUrl(raw);
         links.push({ url: url.href, name: index === found.length - 1 ? name : undefined });
       } catch (error) {
-        invalid.push({ link: raw, reason: error instanceof MedusaError ? error.userMessage : "not a link" });
+        invalid.push({
+          link: raw,
+          reason: error instanceof MedusaError ? error.userMessage : "not a link",
+          error,
+        });
       }
     }
   }
@@ -70,7 +76,9 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
     if (wanted.length === 0) {
       await ctx.reply(
         found.invalid
-          .map((bad) => ctx.t("links.invalid", { link: linkLabel(bad.link), reason: bad.reason }))
+          .map((bad) =>
+            ctx.t("links.invalid", { link: linkLabel(bad.link), reason: invalidReason(ctx, bad) }),
+          )
           .join("\n"),
       );
       return;
@@ -90,10 +98,15 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
     lines.push("", ctx.t("links.tooMany", { max, skipped: found.links.length - max }));
   }
   for (const bad of found.invalid) {
-    lines.push(ctx.t("links.invalid", { link: linkLabel(bad.link), reason: bad.reason }));
+    lines.push(ctx.t("links.invalid", { link: linkLabel(bad.link), reason: invalidReason(ctx, bad) }));
   }
   const [head = "", ...rest] = lines;
   await ctx.reply(fitLines(head, rest, (count) => ctx.t("queue.more", { count })));
+}
+
+/** Why a link was not queued, in the reader's language. */
+function invalidReason(ctx: BotContext, bad: FoundLinks["invalid"][number]): string | Html {
+  return bad.error instanceof MedusaError ? html(thrownText(ctx.t, bad.error)) : bad.reason;
 }
 
 /** "Queued N" and one line per job with its place (and a wait estimate once recent jobs give one). */

@@ -15,6 +15,7 @@ import { getJob } from "../db/jobs.js";
 import { getPeer } from "../db/peers.js";
 import { queueOverview, type RecentSpeed } from "../db/queue-overview.js";
 import { FINISHED_STATUSES, type Job } from "../db/schema.js";
+import { getUserSettings } from "../db/settings.js";
 import {
   attachToStatusMessage,
   type BoardRow,
@@ -27,11 +28,14 @@ import {
 import { MedusaError } from "../errors.js";
 import type { RunnerEvent } from "../jobs/runner.js";
 import { TERMINAL_CHAT_ID } from "../jobs/steps.js";
+import { visibleText } from "../jobs/telegram-html.js";
 import { withDeadline } from "../lib/abort.js";
 import { backoffDelay } from "../lib/backoff.js";
 import { displayUrl, type Logger } from "../logger.js";
 import { messageLink } from "../telegram/chat-ref.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
+import { jobFailureText } from "./error-text.js";
+import { pickLanguage, type Translate, translator } from "./i18n/translate.js";
 import { type BoardJob, type BoardStage, type RenderedBoard, renderBoard } from "./status-render.js";
 import { STATUS_TEXTS_EN, type StatusTexts } from "./status-texts.js";
 
@@ -332,6 +336,12 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
     return rendered.finished ? "closed" : "open";
   }
 
+  /** The language chosen in /settings, else the Telegram app's. */
+  async function translatorFor(chatId: number): Promise<Translate> {
+    const chosen = (await getUserSettings(db, chatId)).language;
+    return translator(chosen ?? pickLanguage((await getPeer(db, chatId))?.lang_code ?? undefined));
+  }
+
   async function render(board: Board, rows: readonly BoardRow[]): Promise<RenderedBoard> {
     const now = Date.now();
     const overview = await queueOverview(db, { chatId: board.chatId });
@@ -346,6 +356,8 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         });
       }
     }
+    // Why a job failed, in the chat's language (a private chat's id is its user's).
+    const t = rows.some(({ job }) => job.status === "failed") ? await translatorFor(board.chatId) : undefined;
     const seen = new Set<number>();
     const jobs = rows.map(({ job, deliveredMessageId }): BoardJob => {
       seen.add(job.id);
@@ -380,7 +392,12 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
         bytesPerSecond: transfer ? speed : null,
         etaMs,
         link,
-        reason: stage === "failed" ? (job.error_message ?? job.error_code) : null,
+        reason:
+          stage === "failed"
+            ? t
+              ? visibleText(jobFailureText(t, job))
+              : (job.error_message ?? job.error_code)
+            : null,
       };
     });
     for (const id of board.samples.keys()) if (!seen.has(id)) board.samples.delete(id);

@@ -27,6 +27,7 @@ import * as m0005 from "./migrations/0005_batch_summary.js";
 import * as m0006 from "./migrations/0006_pause.js";
 import * as m0007 from "./migrations/0007_history_totals.js";
 import * as m0008 from "./migrations/0008_user_preferences.js";
+import * as m0011 from "./migrations/0011_job_error_words.js";
 import { isPostgres } from "./migrations/dialect.js";
 import { sqliteNativeBinding } from "./native-addon.js";
 import type { Database } from "./schema.js";
@@ -52,6 +53,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0006_pause": m0006,
   "0007_history_totals": m0007,
   "0008_user_preferences": m0008,
+  "0011_job_error_words": m0011,
 };
 
 export interface OpenedDatabase {

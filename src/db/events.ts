@@ -64,3 +64,18 @@ export async function hasEventFor(db: Db, filter: { action: string; subject: str
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** Which of `actions` was recorded last (for `subject` when given): an episode is open while its start is last. */
+export async function latestOfActions(
+  db: Db,
+  filter: { actions: readonly string[]; subject?: string },
+): Promise<string | undefined> {
+  let query = db
+    .selectFrom("events")
+    .select("action")
+    .where("action", "in", [...filter.actions])
+    .orderBy("id", "desc")
+    .limit(1);
+  if (filter.subject !== undefined) query = query.where("subject", "=", filter.subject);
+  return (await query.executeTakeFirst())?.action;
+}

@@ -359,6 +359,9 @@ export interface JobFailure {
   /** A stable code (e.g. HTTP_404, FLOOD_WAIT, NETWORK) and a message for logs. */
   code: string;
   message: string;
+  /** The catalog key and params that word it for a chat. */
+  key?: string;
+  params?: Readonly<Record<string, string | number>>;
   /** When to try again; null: never (user errors). */
   retryAt: string | null;
   /** @default nowIso() */
@@ -398,6 +401,8 @@ export async function failJob(db: Db, jobId: number, workerId: string, failure: 
         finished_at: eb.case().when(finishes).then(now).else(null).end(),
         error_code: failure.code,
         error_message: failure.message,
+        error_key: failure.key ?? null,
+        error_params: failure.params ? JSON.stringify(failure.params) : null,
         locked_by: null,
         locked_until: null,
         updated_at: now,
@@ -507,6 +512,9 @@ export async function releaseStaleLeases(db: Db, options: StaleLeaseOptions = {}
           .then("its worker stopped without finishing it on the last allowed attempt")
           .else(eb.ref("error_message"))
           .end(),
+        // Worded by its code (err.ABANDONED), not by the attempt before.
+        error_key: eb.case().when(abandoned).then(null).else(eb.ref("error_key")).end(),
+        error_params: eb.case().when(abandoned).then(null).else(eb.ref("error_params")).end(),
         locked_by: null,
         locked_until: null,
         updated_at: now,

@@ -114,6 +114,8 @@ export function statusChange(eb: ExpressionBuilder<Database, "jobs">, status: Jo
           finished_at: null,
           error_code: eb.case().when(retry).then(null).else(eb.ref("error_code")).end(),
           error_message: eb.case().when(retry).then(null).else(eb.ref("error_message")).end(),
+          error_key: eb.case().when(retry).then(null).else(eb.ref("error_key")).end(),
+          error_params: eb.case().when(retry).then(null).else(eb.ref("error_params")).end(),
           attempts: eb.case().when(retry).then(0).else(eb.ref("attempts")).end(),
           cancel_requested: eb
             .case()

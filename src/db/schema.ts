@@ -130,6 +130,9 @@ export interface JobsTable {
   upload_paths: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** 0011: the catalog key (src/bot/i18n) that words error_code for a chat, and its params as JSON. */
+  error_key: string | null;
+  error_params: string | null;
   download_ms: number | null;
   upload_ms: number | null;
   created_at: Timestamp;

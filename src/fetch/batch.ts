@@ -21,7 +21,11 @@ export interface BatchEntry {
 
 export interface BatchProblem {
   line: number;
+  /** English, for logs and the CLI. */
   message: string;
+  /** The catalog text a chat sees instead, and its params. */
+  key?: string;
+  params?: Readonly<Record<string, string | number>>;
 }
 
 export interface BatchDuplicate {
@@ -62,6 +66,7 @@ export function parseBatch(input: Buffer | string, options: BatchOptions = {}): 
   if (bytes > maxBytes) {
     throw new UserError("BATCH_TOO_LARGE", `Batch file is ${bytes} bytes, over ${maxBytes}`, {
       userMessage: `The list is too big: at most ${Math.floor(maxBytes / 1024)} KiB.`,
+      params: { max: `${Math.floor(maxBytes / 1024)} KiB` },
       hint: "Split it into several files.",
     });
   }
@@ -72,6 +77,7 @@ export function parseBatch(input: Buffer | string, options: BatchOptions = {}): 
   if (lines.length > maxLines) {
     throw new UserError("BATCH_TOO_MANY_LINES", `Batch file has ${lines.length} lines, over ${maxLines}`, {
       userMessage: `The list has ${lines.length} lines; at most ${maxLines} are accepted.`,
+      params: { lines: lines.length, max: maxLines },
       hint: "Split it into several files.",
     });
   }
@@ -85,12 +91,17 @@ export function parseBatch(input: Buffer | string, options: BatchOptions = {}): 
     const text = raw.trim();
     if (!text || text.startsWith("#")) return;
     if (text.length > MAX_LINE_CHARS) {
-      invalid.push({ line, message: `longer than ${MAX_LINE_CHARS} characters` });
+      invalid.push({
+        line,
+        message: `longer than ${MAX_LINE_CHARS} characters`,
+        key: "err.BATCH_LINE_TOO_LONG",
+        params: { max: MAX_LINE_CHARS },
+      });
       return;
     }
     const parsed = parseLine(text);
     if ("error" in parsed) {
-      invalid.push({ line, message: parsed.error });
+      invalid.push({ line, message: parsed.error, key: parsed.key, params: parsed.params });
       return;
     }
     const first = seen.get(parsed.url);
@@ -106,14 +117,22 @@ export function parseBatch(input: Buffer | string, options: BatchOptions = {}): 
   return { entries, invalid, duplicates, totalValid: valid.length };
 }
 
-function parseLine(text: string): { url: string; name: string | undefined } | { error: string } {
+type LineError = { error: string; key: string; params: Record<string, string> };
+
+function parseLine(text: string): { url: string; name: string | undefined } | LineError {
   let name: string | undefined;
   let link: string;
   if (BARE_URL.test(text)) {
     link = text;
   } else {
     const match = NAMED_LINE.exec(text);
-    if (!match) return { error: "no link found (expected “name: https://…” or a link)" };
+    if (!match) {
+      return {
+        error: "no link found (expected “name: https://…” or a link)",
+        key: "err.BATCH_LINE_NO_LINK",
+        params: {},
+      };
+    }
     name = match[1]?.trim() || undefined;
     link = match[2] ?? "";
   }
@@ -121,10 +140,16 @@ function parseLine(text: string): { url: string; name: string | undefined } | { 
   try {
     url = new URL(link);
   } catch {
-    return { error: `not a valid link: ${displayUrl(link).slice(0, 100)}` };
+    const shown = displayUrl(link).slice(0, 100);
+    return { error: `not a valid link: ${shown}`, key: "err.BATCH_LINE_BAD_LINK", params: { link: shown } };
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return { error: `only http and https links, not ${url.protocol.replace(/:$/, "")}` };
+    const scheme = url.protocol.replace(/:$/, "");
+    return {
+      error: `only http and https links, not ${scheme}`,
+      key: "err.BATCH_LINE_SCHEME",
+      params: { scheme },
+    };
   }
   return { url: url.href, name };
 }
@@ -138,11 +163,14 @@ export function applyRange<T>(entries: T[], range: string): T[] {
   if (!match || start < 1 || (end < start && start <= entries.length)) {
     throw new UserError("BATCH_BAD_RANGE", `Bad range "${range}"`, {
       userMessage: `“${range.slice(0, 40)}” is not a range; write it as start-end, such as 3-10.`,
+      params: { range: range.slice(0, 40) },
     });
   }
   if (start > entries.length) {
     throw new UserError("BATCH_BAD_RANGE", `Range starts at ${start} of ${entries.length}`, {
       userMessage: `The list has only ${entries.length} links; the range starts at ${start}.`,
+      key: "err.BATCH_RANGE_START",
+      params: { count: entries.length, start },
     });
   }
   return entries.slice(start - 1, Math.min(end, entries.length));

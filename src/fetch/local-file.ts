@@ -64,12 +64,15 @@ export async function takeLocalFile(source: string, options: LocalFileOptions): 
       {
         cause: error,
         userMessage: `The file ${original} is not there any more.`,
+        params: { file: original },
       },
     );
   }
   if (!info.isFile()) {
     throw new UserError("LOCAL_FILE_MISSING", `${original} is not a regular file`, {
       userMessage: `${original} is not a file.`,
+      key: "err.LOCAL_FILE_NOT_FILE",
+      params: { file: original },
     });
   }
   if (info.size > options.maxSize) throw tooLarge(options.maxSize, info.size);

@@ -40,6 +40,7 @@ export async function fetchSource(rawUrl: string, options: SourceOptions): Promi
       throw new DownloadError("HTTP_IS_WEB_PAGE", error.message, {
         cause: error,
         userMessage: "The link names a file, but the server sent a web page instead.",
+        key: "err.HTTP_WEB_PAGE_INSTEAD",
         hint: "The link may have expired; copy it again.",
       });
     }

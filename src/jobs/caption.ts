@@ -159,6 +159,11 @@ export function captionTemplateError(problems: readonly TemplateProblem[]): User
   return new UserError("CAPTION_TEMPLATE_INVALID", `Caption template invalid: ${lines.join("; ")}`, {
     userMessage: `The caption template cannot be used:\n${lines.join("\n")}`,
     hint: `Placeholders: ${PLACEHOLDERS.map((p) => `{${p}}`).join(" ")}. Tags: ${TAGS.map((t) => `<${t}>`).join(" ")}.`,
+    params: {
+      problems: lines.join("\n"),
+      placeholders: PLACEHOLDERS.map((p) => `{${p}}`).join(" "),
+      tags: TAGS.map((t) => `<${t}>`).join(" "),
+    },
   });
 }
 

@@ -302,10 +302,10 @@ export function createRunner(options: RunnerOptions): Runner {
         return;
       }
       const decision = retryDecision(reason, job.attempts, policy);
-      const { code, text } = userFacing(reason);
+      const { code, text, key, params } = userFacing(reason);
       if (decision.retry) {
         const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
-        await failJob(db, job.id, workerId, { code, message: text, retryAt });
+        await failJob(db, job.id, workerId, { code, message: text, key, params, retryAt });
         jobLog.warn({ err: reason, code, delayMs: decision.delayMs }, "step failed; retry scheduled");
         emit({ type: "retry", job, error: reason, delayMs: decision.delayMs });
         return;
@@ -315,7 +315,7 @@ export function createRunner(options: RunnerOptions): Runner {
         emit({ type: "cancelled", job });
         return;
       }
-      await failJob(db, job.id, workerId, { code, message: text, retryAt: null });
+      await failJob(db, job.id, workerId, { code, message: text, key, params, retryAt: null });
       jobLog.warn({ err: reason, code }, "job failed");
       emit({ type: "failed", job, error: reason });
     } catch (settleError) {

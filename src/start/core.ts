@@ -3,6 +3,7 @@
  * (src/start/gateway.ts, src/start/worker.ts): the database, the bot's own Telegram connection (each process logs in
  * with its own session), metrics, the log channels and the owner's notices.
  */
+import type { OwnerWatch } from "../bot/owner-watch.js";
 import type { Config } from "../config.js";
 import type { OpenedStore } from "../db/database.js";
 import type { CrashPoint } from "../lib/crash-point.js";
@@ -27,6 +28,10 @@ export interface Core {
   ownerId: number;
   /** The log channels' chat ids, checked once. */
   logChats: () => Promise<number[]>;
+  /** Failures piling up, the disk filling, the user session gone: the owner hears once per episode. */
+  watch: OwnerWatch;
+  /** Set by the worker once it knows whether a user session is configured (the watch reads it). */
+  session: { configured: boolean };
   /** A log channel refused a copy: logged, and the owner hears of it once. */
   onLogRefused: (chatId: number, code: string) => void;
   /** Undone in reverse order by stop(). */

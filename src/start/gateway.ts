@@ -8,8 +8,10 @@ import { pickLanguage } from "../bot/i18n/translate.js";
 import { createStatusBoard } from "../bot/status.js";
 import { STATUS_TEXTS } from "../bot/status-texts.js";
 import { backupDatabase } from "../db/database.js";
-import { recordEvent } from "../db/events.js";
+import { latestOfActions, recordEvent } from "../db/events.js";
+import { unfinishedJobs } from "../db/job-health.js";
 import { getPeer } from "../db/peers.js";
+import { getUserSettings } from "../db/settings.js";
 import { ensureOwner, getUser } from "../db/users.js";
 import { startHousekeeping } from "../housekeeping.js";
 import { createBatchFinisher } from "../jobs/batch-finish.js";
@@ -24,12 +26,20 @@ export async function openGateway(
   const { config, database, gateway, log, metrics, cleanups, ownerId } = core;
   const db = database.db;
   await db.transaction().execute((trx) => ensureOwner(trx, ownerId));
-  await recordEvent(db, { category: "system", action: "bot.started" });
+  // A clean stop records bot.stopped last: a start whose newest mark is bot.started follows a crash. The mark lives
+  // in the database, not a lock file, so it travels with the jobs it speaks of (a backup, a restore).
+  const crashed = (await latestOfActions(db, { actions: ["bot.started", "bot.stopped"] })) === "bot.started";
+  // Counted before any update comes in: these are the jobs the last run left, not new ones.
+  const leftover = await unfinishedJobs(db);
+  const startedAt = new Date().toISOString();
+  await recordEvent(db, { category: "system", action: "bot.started", subject: startedAt });
+  cleanups.push(() => recordEvent(db, { category: "system", action: "bot.stopped" }).then(() => {}));
   const housekeeping = startHousekeeping({
     database,
     backupsDir: config.paths.backups,
     ...config.maintenance,
     log: log.child({ module: "housekeeping" }),
+    watch: () => core.watch.tick(),
   });
   cleanups.push(() => housekeeping.stop());
   // A batch's summary goes out when its last job ends, and at start for any a crash left owed. Only the gateway
@@ -53,7 +63,11 @@ export async function openGateway(
     onResumed: wakeWorkers,
     // A private chat's id is its user's: their Telegram language picks the words.
     textsFor: async (chatId) =>
-      STATUS_TEXTS[pickLanguage((await getPeer(db, chatId))?.lang_code ?? undefined)],
+      STATUS_TEXTS[
+        // The language chosen in /settings first, as the bot's replies (and the board's failure reasons) do.
+        (await getUserSettings(db, chatId)).language ??
+          pickLanguage((await getPeer(db, chatId))?.lang_code ?? undefined)
+      ],
   });
   const watch = createJobWatch({
     db,
@@ -119,6 +133,13 @@ export async function openGateway(
       cleanups.push(() => status.stop());
       cleanups.push(() => watch.stop());
       await status.resumeAll();
+      if (crashed) {
+        await core.watch.crashed({
+          at: startedAt,
+          resumed: leftover.unfinished,
+          interrupted: leftover.interrupted,
+        });
+      }
       void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
       cleanups.push(() => batches.stop());
     },

@@ -2,6 +2,8 @@
  * The worker's part of `medusa start` (roles all and worker): the runner claims jobs, renews their leases and runs
  * the pipeline. It takes no updates: its progress, Cancel and Pause cross to the gateway through the job rows.
  */
+
+import { SESSION_DEAD_CODES } from "../bot/owner-watch.js";
 import { createRunner, type Runner } from "../jobs/runner.js";
 import { createJobSteps, stepSettings } from "../jobs/steps.js";
 import { createWorkCleanup } from "../jobs/work-cleanup.js";
@@ -19,8 +21,18 @@ export async function openWorker(core: Core, options: { alone: boolean }): Promi
   const { config, database, gateway, log, cleanups } = core;
   const telegram = config.telegram;
   if (!telegram) throw new Error("the worker needs the Telegram configuration");
-  const premium = await openConfiguredPremium(telegram, { db: database.db, log });
+  let sessionCode: string | undefined;
+  const premium = await openConfiguredPremium(telegram, {
+    db: database.db,
+    log,
+    onUnusable: (code) => {
+      sessionCode = code;
+    },
+  });
   if (premium) cleanups.push(() => premium.gateway.stop());
+  core.session.configured = premium !== undefined || sessionCode !== undefined;
+  if (premium) void core.watch.sessionWorks();
+  else if (sessionCode && SESSION_DEAD_CODES.has(sessionCode)) void core.watch.sessionStopped(sessionCode);
   // The folders of jobs that failed or were cancelled, now and whatever a crash left behind.
   const work = createWorkCleanup(database.db, config.paths.work, log.child({ module: "jobs" }));
   const swept = await work.sweep();
@@ -48,6 +60,7 @@ export async function openWorker(core: Core, options: { alone: boolean }): Promi
     // The boards and batch summaries follow the rows (src/jobs/job-watch.ts); what is this host's stays here.
     onEvent: (event) => {
       core.metrics.onRunnerEvent(event);
+      core.watch.onRunnerEvent(event);
       if (event.type === "failed" || event.type === "cancelled") void work.jobEnded(event.job);
     },
   });

@@ -46,6 +46,7 @@ export function planUpload(size: number, premium: boolean): UploadPlan {
         hint: premium
           ? `Split it into pieces of at most ${limitMib} MiB`
           : `Split it into pieces of at most ${limitMib} MiB, or upload with a Premium user session`,
+        params: { limit: `${limitMib} MiB` },
       },
     );
   }

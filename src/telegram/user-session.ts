@@ -195,7 +195,7 @@ export async function openPremiumGateway(
  */
 export async function openConfiguredPremium(
   config: TelegramConfig,
-  deps: { db: Db; log: Logger },
+  deps: { db: Db; log: Logger; onUnusable?: (code: string) => void },
 ): Promise<{ gateway: TelegramGateway } | undefined> {
   const { log } = deps;
   let session: string | undefined;
@@ -218,6 +218,7 @@ export async function openConfiguredPremium(
       { code: opened.code, reason: opened.reason },
       "the configured user session is not used (files over 2000 MiB will be split); going on with the bot alone",
     );
+    deps.onUnusable?.(opened.code);
     return undefined;
   }
   log.info({ user: opened.me }, "Premium user session ready: files over 2000 MiB go through it");

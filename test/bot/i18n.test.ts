@@ -1,9 +1,38 @@
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { COMMANDS } from "../../src/bot/commands/index.js";
 import { en } from "../../src/bot/i18n/en.js";
 import { CATALOGS, html, pickLanguage, placeholders, translator } from "../../src/bot/i18n/translate.js";
+import { GUARD_REPLIES } from "../../src/fetch/guard/url-guard.js";
+import { YTDLP_REPLIES } from "../../src/fetch/ytdlp/errors.js";
 import { parseHtml } from "../../src/jobs/telegram-html.js";
+
+const SRC = path.resolve(import.meta.dirname, "../../src");
+/** Read by the operator in a terminal or at start, never by a chat: English, as the logs. */
+const OPERATOR_ONLY = [
+  "cli/",
+  "cli.ts",
+  "telegram/bot-client.ts",
+  "telegram/gramjs-internals.ts",
+  "telegram/user-session.ts",
+];
+/** Codes no chat sees under their own key: worded by the catalog key they name, or never leaving the runner. */
+const NOT_WORDED_BY_CODE = new Set([
+  "DESTINATION_NOT_FOUND",
+  "DESTINATION_NOT_ALLOWED",
+  "DESTINATION_REFUSED",
+  "LEASE_LOST",
+]);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return entry.name.endsWith(".ts") ? [full] : [];
+  });
+}
 
 describe("catalogs", () => {
   for (const [language, catalog] of Object.entries(CATALOGS)) {
@@ -29,6 +58,33 @@ describe("catalogs", () => {
     for (const command of COMMANDS) {
       for (const catalog of Object.values(CATALOGS)) assert.ok(catalog[command.description]);
     }
+  });
+
+  it("words every error code thrown under src/ (and every key an error names) in every language", () => {
+    const codes = new Set<string>();
+    const keys = new Set<string>();
+    for (const file of sourceFiles(SRC)) {
+      const relative = path.relative(SRC, file);
+      if (OPERATOR_ONLY.some((prefix) => relative.startsWith(prefix))) continue;
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(
+        /new (?:UserError|DownloadError|UploadError|ToolError|MedusaError)\(\s*"([A-Z0-9_]+)"/g,
+      )) {
+        codes.add(m[1]!);
+      }
+      for (const m of text.matchAll(/\bkey: "([\w.]+)"/g)) keys.add(m[1]!);
+      for (const m of text.matchAll(/\bkey: \w+ \? "([\w.]+)" : "([\w.]+)"/g)) keys.add(m[1]!).add(m[2]!);
+      for (const m of text.matchAll(/^\s+(?:\? |: )"(err\.[\w.]+)"/gm)) keys.add(m[1]!);
+    }
+    assert.ok(codes.size > 40, `found ${codes.size} codes: the scan still reads the constructors`);
+    for (const code of Object.keys(YTDLP_REPLIES)) keys.add(`err.YTDLP_${code}`);
+    for (const code of Object.keys(GUARD_REPLIES)) codes.add(code);
+    for (const code of ["ABANDONED", "CANCELLED", "STEP_TIMEOUT"]) codes.add(code);
+    const missing = [
+      ...[...codes].filter((c) => !NOT_WORDED_BY_CODE.has(c)).map((c) => `err.${c}`),
+      ...keys,
+    ].filter((key) => !(key in en));
+    assert.deepEqual(missing, []);
   });
 
   it("picks the catalog by the Telegram language code, English where there is none", () => {

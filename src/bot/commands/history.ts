@@ -4,10 +4,11 @@
  * public). Names and reasons are someone else's text and render literally. Long lists go over several messages.
  */
 import { type HistoryEntry, listHistory } from "../../db/history.js";
-import { MESSAGE_LIMIT, truncateText, visibleLength } from "../../jobs/telegram-html.js";
+import { MESSAGE_LIMIT, truncateText, visibleLength, visibleText } from "../../jobs/telegram-html.js";
 import { formatBytes } from "../../lib/size.js";
 import { type Command, EVERYONE } from "../command.js";
 import type { BotContext } from "../context.js";
+import { jobFailureText } from "../error-text.js";
 import { jobLabel } from "../render.js";
 
 const DEFAULT_COUNT = 10;
@@ -48,7 +49,7 @@ function historyLine(ctx: BotContext, entry: HistoryEntry): string {
     size: job.bytes_total === null ? ctx.t("history.noSize") : formatBytes(job.bytes_total),
   };
   if (job.status === "failed") {
-    const reason = truncateText(job.error_message ?? job.error_code ?? "", REASON_CHARS);
+    const reason = truncateText(visibleText(jobFailureText(ctx.t, job)), REASON_CHARS);
     return ctx.t("history.failed", { ...base, reason });
   }
   if (job.status === "cancelled") return ctx.t("history.cancelled", base);

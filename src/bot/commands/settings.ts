@@ -10,16 +10,9 @@ import {
   setAwaitedInput,
   updateUserSettings,
 } from "../../db/settings.js";
-import { MedusaError } from "../../errors.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "../../jobs/caption.js";
 import { BOT_FILE_LIMIT } from "../../jobs/steps.js";
-import {
-  escapeHtml,
-  MESSAGE_LIMIT,
-  truncateHtml,
-  truncateText,
-  visibleText,
-} from "../../jobs/telegram-html.js";
+import { MESSAGE_LIMIT, truncateHtml, truncateText, visibleText } from "../../jobs/telegram-html.js";
 import { QUALITIES, type Quality } from "../../lib/quality.js";
 import { formatBytes, MIB } from "../../lib/size.js";
 import type { Button, IncomingCallback, IncomingMessage } from "../../telegram/gateway.js";
@@ -35,8 +28,16 @@ import {
   saveCustomThumbnail,
 } from "../custom-thumbnail.js";
 import { allowedDestinations } from "../destination.js";
+import { thrownText } from "../error-text.js";
 import type { MessageKey } from "../i18n/en.js";
-import { html, LANGUAGES, type Language, pickLanguage, translator } from "../i18n/translate.js";
+import {
+  html,
+  LANGUAGES,
+  type Language,
+  pickLanguage,
+  type Translate,
+  translator,
+} from "../i18n/translate.js";
 import { findLinks } from "../links.js";
 
 /** How long a "send me …" button waits for the message. */
@@ -82,7 +83,7 @@ async function mainView(ctx: BotContext, note?: string): Promise<View> {
     }),
     t("settings.line.language", { value: languageName(ctx, s.language) }),
     "",
-    t("settings.preview", { preview: html(preview(s.captionTemplate)) }),
+    t("settings.preview", { preview: html(preview(t, s.captionTemplate)) }),
   ].join("\n");
   const thumbRow = [b(t("settings.button.thumbnail"), "th", "set")];
   if (s.thumbnailPath) thumbRow.push(b(t("settings.button.thumbnailRemove"), "th", "del"));
@@ -102,12 +103,12 @@ async function mainView(ctx: BotContext, note?: string): Promise<View> {
 }
 
 /** The user's template (or the default) rendered from the sample file. */
-function preview(template: string | null): string {
+function preview(t: Translate, template: string | null): string {
   try {
     return renderCaption(template ?? DEFAULT_CAPTION_TEMPLATE, SAMPLE_FILE);
   } catch (error) {
     // A template saved before its rules tightened: say so rather than fail the whole menu.
-    return escapeHtml(error instanceof MedusaError ? error.userMessage : "invalid template");
+    return thrownText(t, error);
   }
 }
 

@@ -7,6 +7,7 @@ export const en = {
   "error.user": "⚠️ {message}",
   "error.hint": "{hint}",
   "error.internal": "⚠️ Something went wrong on our side. The operator has the details.",
+  "error.internal.short": "Something went wrong on our side. The operator has the details.",
   "error.internal.next": "Try again in a minute; if it keeps happening, tell the operator.",
 
   "access.denied":
@@ -344,9 +345,117 @@ export const en = {
   "forget.done": "Done: {jobs} jobs and {batches} batches deleted, your settings reset.",
   "forget.stopping": "{count} unfinished jobs are stopping; they are deleted as soon as they stop.",
 
+  // --- errors, by code (src/errors.ts; the catalog test checks every code thrown under src/) ---
+  "err.URL_INVALID": "That is not a valid link.",
+  "err.URL_NO_HOST": "That link has no host name.",
+  "err.URL_SCHEME_NAMED": "Only http and https links can be downloaded, not {scheme}.",
+  "err.URL_SCHEME_NOT_ALLOWED": "Only http and https links can be downloaded.",
+  "err.URL_REDIRECT_SCHEME":
+    "The link redirects to an address that is not http or https, which is not fetched.",
+  "err.URL_PRIVATE_ADDRESS":
+    "That link points to a private or reserved network address, which this bot does not fetch.",
+  "err.DNS_NOT_FOUND": "The site's name could not be resolved. Check the link.",
+  "err.DNS_TIMEOUT": "The site's name could not be resolved in time. Try again later.",
+  "err.HTTP_BAD_RANGE": "The server sent a malformed reply. Try again later.",
+  "err.HTTP_IS_WEB_PAGE": "That link is a web page, not a file. Send a direct link to the file.",
+  "err.HTTP_WEB_PAGE_INSTEAD":
+    "The link names a file, but the server sent a web page instead. The link may have expired; copy it again.",
+  "err.HTTP_FILE_CHANGED": "The file changed on the server during the download. Try again.",
+  "err.HTTP_AUTH": "The server answered {status}. The link may have expired or need a login.",
+  "err.HTTP_GONE": "The server answered {status}. Check the link; the file may have been removed.",
+  "err.HTTP_SERVER": "The server answered {status}. The site has a problem; try again later.",
+  "err.HTTP_STATUS": "The server answered {status}.",
+  "err.HTTP_INCOMPLETE": "The server closed the connection before sending the whole file. Try again.",
+  "err.HTTP_TIMEOUT": "The server did not answer in time. Try again later.",
+  "err.HTTP_STALLED": "The server stopped sending data. Try again later.",
+  "err.TOO_LARGE": "The file is larger than the {limit} limit.",
+  "err.TOO_MANY_REDIRECTS": "The link redirects more than {max} times.",
+  "err.NAME_TAKEN": "Too many files with this name are waiting here. Try again when they are done.",
+  "err.DISK_FULL":
+    "The server does not have enough free disk space for this file right now. Try again later.",
+  "err.DISK_FLOOR_REACHED":
+    "The download was stopped because the server was running out of disk space; nothing of it was kept. Try again later.",
+  "err.TLS_ERROR": "The site's HTTPS certificate could not be verified, so nothing was downloaded.",
+  "err.CONNECTION_REFUSED": "The server refused the connection. Try again later.",
+  "err.CONNECTION_LOST": "The connection to the server was lost and could not be resumed. Try again.",
+  "err.DOWNLOAD_FAILED": "The download failed. Try again.",
+  "err.BATCH_TOO_LARGE": "The list is too big: at most {max}. Split it into several files.",
+  "err.BATCH_TOO_MANY_LINES":
+    "The list has {lines} lines; at most {max} are accepted. Split it into several files.",
+  "err.BATCH_BAD_RANGE": "“{range}” is not a range; write it as start-end, such as 3-10.",
+  "err.BATCH_RANGE_START": "The list has only {count} links; the range starts at {start}.",
+  "err.BATCH_LINE_TOO_LONG": "longer than {max} characters",
+  "err.BATCH_LINE_NO_LINK": "no link found (expected “name: https://…” or a link)",
+  "err.BATCH_LINE_BAD_LINK": "not a valid link: {link}",
+  "err.BATCH_LINE_SCHEME": "only http and https links, not {scheme}",
+  "err.LOCAL_FILE_MISSING": "The file {file} is not there any more.",
+  "err.LOCAL_FILE_NOT_FILE": "{file} is not a file.",
+  "err.LOCAL_FILE_REFUSED": "Only http(s) links can be fetched.",
+  "err.YTDLP_DISABLED":
+    "This link is a web page, and downloads from sites are turned off on this bot. Send a direct link to a file instead.",
+  "err.YTDLP_NO_OUTPUT": "The download finished without a file. The operator has the details.",
+  "err.YTDLP_BAD_JSON": "The site's page could not be read. Try again later; the operator has the details.",
+  "err.YTDLP_DRM_PROTECTED":
+    "This video is protected by DRM (digital rights management). Medusa does not download DRM-protected media and never tries to get around DRM.",
+  "err.YTDLP_UNSUPPORTED_URL":
+    "Medusa cannot find a video at this link. Send a link to a video page or to a media file.",
+  "err.YTDLP_VIDEO_UNAVAILABLE": "This video is private or has been removed.",
+  "err.YTDLP_LOGIN_REQUIRED":
+    "This video needs a signed-in account. The operator can give Medusa the cookies of a signed-in account (YTDLP_COOKIES_FILE).",
+  "err.YTDLP_GEO_BLOCKED": "This video is not available in the country where Medusa runs.",
+  "err.YTDLP_NOT_FOUND": "The site says this page does not exist (HTTP 404). Check the link.",
+  "err.YTDLP_FORBIDDEN": "The site refused access to this video (HTTP 403).",
+  "err.YTDLP_LIVE_NOT_SUPPORTED":
+    "Live streams cannot be downloaded. Send the link again once the stream has ended and the recording is published.",
+  "err.YTDLP_PLAYLIST_NOT_SUPPORTED": "This link is a playlist. Send the link of one video.",
+  "err.YTDLP_TOO_LARGE": "This video is larger than the size limit. Try a lower quality.",
+  "err.YTDLP_UNREACHABLE": "The site could not be reached. Check the link, or try again later.",
+  "err.YTDLP_TIMEOUT": "The site took too long to answer. Try again later.",
+  "err.PREMIUM_SESSION_UNAVAILABLE":
+    "This file needs the Premium user session, which is not available now. The operator has been told how to fix it.",
+  "err.CAPTION_TEMPLATE_INVALID":
+    "The caption template cannot be used:\n{problems}\nPlaceholders: {placeholders}. Tags: {tags}.",
+  "err.STEP_TIMEOUT": "A step of this job took too long and was stopped. Try again later.",
+  "err.ABANDONED": "The job was interrupted too many times and was given up. Send the link again.",
+  "err.CANCELLED": "Cancelled.",
+  "err.NO_AUDIO": "This file has no sound track.",
+  "err.FFPROBE_BAD_JSON": "The file could not be read as media. The operator has the details.",
+  "err.THUMBNAIL_INVALID": "The preview picture could not be made. The operator has the details.",
+  "err.THUMBNAIL_FAILED": "The preview picture could not be made. The operator has the details.",
+  "err.SPLIT_NO_KEYFRAMES": "The video could not be cut into parts: it has no keyframes to cut at.",
+  "err.SPLIT_TOO_MANY_PARTS": "The file would need too many parts to be sent.",
+  "err.SPLIT_PART_TOO_BIG": "The video could not be cut into parts small enough for Telegram.",
+  "err.TOOL_TIMEOUT": "A processing step took too long and was stopped.",
+  "err.TOOL_NOT_FOUND": "A program Medusa needs is missing on the server. The operator has the details.",
+  "err.TOOL_FAILED": "A processing step failed. The operator has the details.",
+  "err.UPLOAD_FAILED": "The upload to Telegram failed. Try again later.",
+  "err.UPLOAD_PART_REFUSED": "Telegram refused a part of the file. Try again later.",
+  "err.UPLOAD_FLOOD_WAIT": "Telegram asked to slow down. Try again later.",
+  "err.UPLOAD_CONNECTION_LOST": "The connection to Telegram was lost during the upload. Try again.",
+  "err.UPLOAD_RPC_ERROR": "Telegram refused the upload. Try again later.",
+  "err.UPLOAD_EMPTY_FILE": "The file is empty (0 bytes), and Telegram does not take empty files.",
+  "err.UPLOAD_TOO_MANY_PARTS":
+    "The file is too big for Telegram: at most {limit} in one file. Set a split size in /settings.",
+  "err.UPLOAD_SOURCE_CHANGED": "The file changed on the server while it was being uploaded. Try again.",
+  "err.UPLOAD_SOURCE_STALLED": "Reading the file stopped during the upload. Try again.",
+  "err.UPLOAD_NO_DOCUMENT": "Telegram did not take the file. Try again later.",
+  "err.SEND_NOT_CONNECTED": "The bot is not connected to Telegram right now. Try again in a minute.",
+  "err.SEND_NO_MESSAGE": "Telegram did not confirm the message. Try again later.",
+  "err.SEND_TIMEOUT": "Telegram did not answer in time. Try again later.",
+
   // --- notices to the owner, each sent once ---
   "notice.logRefused":
     "⚠️ The log channel <code>{chat}</code> refused a copy ({code}). I skip it and deliver everything else as usual. Give me the right to post there, or remove it with <code>/removelog {chat}</code>.",
+  "notice.failures":
+    "⚠️ {count} jobs failed in the last {minutes} minutes. Most often: {codes}. See /health for the recent errors and the log for details; I tell you again only after things recovered.",
+  "notice.failuresRecovered": "✅ Jobs succeed again: the last {streak} finished fine.",
+  "notice.diskLow":
+    "⚠️ Only {free} free in the data folder (<code>{dir}</code>). Under {min} I refuse downloads. Free some space: old backups in data/backups, or a smaller HISTORY_DAYS.",
+  "notice.diskRecovered": "✅ Disk space is back: {free} free in the data folder.",
+  "notice.sessionStopped":
+    "⚠️ The Premium user session stopped working ({code}): it was logged out or the account is gone. Files over 2000 MiB are split until you log in again: run <code>medusa login</code> on the server, then restart Medusa.",
+  "notice.crashStart":
+    "⚠️ Medusa started again after it stopped without a clean shutdown (a crash, a kill or a power loss). {resumed} unfinished jobs are resumed, {interrupted} of them were interrupted mid-step; nothing is lost. If it keeps happening, look at the log and at the server's memory.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -56,12 +56,15 @@ export function parseHttpUrl(raw: string): URL {
       `Scheme ${url.protocol} refused: ${displayUrl(url.href)}`,
       {
         userMessage: `Only http and https links can be downloaded, not ${url.protocol.replace(/:$/, "")}.`,
+        key: "err.URL_SCHEME_NAMED",
+        params: { scheme: url.protocol.replace(/:$/, "") },
       },
     );
   }
   if (!url.hostname) {
     throw new DownloadError("URL_INVALID", `No host in ${displayUrl(url.href)}`, {
       userMessage: "That link has no host name.",
+      key: "err.URL_NO_HOST",
     });
   }
   return url;

@@ -36,9 +36,19 @@ export function httpStatusError(status: number, statusText: string | undefined, 
         : status >= 500
           ? "The site has a problem; try again later."
           : undefined;
+  const key =
+    status === 403 || status === 401
+      ? "err.HTTP_AUTH"
+      : status === 404 || status === 410
+        ? "err.HTTP_GONE"
+        : status >= 500
+          ? "err.HTTP_SERVER"
+          : "err.HTTP_STATUS";
   return new DownloadError(`HTTP_${status}`, `HTTP ${text} from ${displayUrl(url.href)}`, {
     userMessage: `The server answered ${text}.`,
     hint,
+    key,
+    params: { status: text },
   });
 }
 
@@ -47,7 +57,7 @@ export function tooLarge(maxSize: number, size: number | undefined): DownloadErr
   return new DownloadError(
     "TOO_LARGE",
     size === undefined ? `Body exceeds ${limit}` : `File is ${size} bytes, over ${limit}`,
-    { userMessage: `The file is larger than the ${limit} limit.` },
+    { userMessage: `The file is larger than the ${limit} limit.`, params: { limit } },
   );
 }
 
@@ -115,6 +125,7 @@ export function toDownloadError(error: unknown, url: URL, signal: AbortSignal | 
     return new DownloadError("TOO_MANY_REDIRECTS", `More than ${MAX_REDIRECTS} redirects from ${shown}`, {
       cause: error,
       userMessage: `The link redirects more than ${MAX_REDIRECTS} times.`,
+      params: { max: MAX_REDIRECTS },
     });
   }
   // got refuses a redirect to file:, ftp: … itself, before our redirect hook sees it.
@@ -122,6 +133,7 @@ export function toDownloadError(error: unknown, url: URL, signal: AbortSignal | 
     return new DownloadError("URL_SCHEME_NOT_ALLOWED", `Redirect refused: ${error.message} (${shown})`, {
       cause: error,
       userMessage: "The link redirects to an address that is not http or https, which is not fetched.",
+      key: "err.URL_REDIRECT_SCHEME",
     });
   }
   if (error instanceof TimeoutError) {
@@ -129,6 +141,7 @@ export function toDownloadError(error: unknown, url: URL, signal: AbortSignal | 
     return new DownloadError("HTTP_TIMEOUT", `Timed out (${error.event}) on ${shown}`, {
       cause: error,
       userMessage: connecting ? "The server did not answer in time." : "The server stopped sending data.",
+      key: connecting ? "err.HTTP_TIMEOUT" : "err.HTTP_STALLED",
     });
   }
   if (code === "ENOSPC") {

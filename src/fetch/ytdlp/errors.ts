@@ -104,6 +104,7 @@ export function ytdlpDownloadError(code: YtdlpErrorCode, detail: string, cause?:
     cause,
     userMessage: reply.text,
     ...(reply.hint ? { hint: reply.hint } : {}),
+    key: `err.YTDLP_${code}`,
   });
 }
 

@@ -27,6 +27,8 @@ export interface PipelineOptions {
     world: Awaited<ReturnType<typeof startGatewayWorld>>,
     logChannel: { id: number; peerId: string },
   ) => Promise<Partial<StepDeps>>;
+  /** Sees every runner event too (what main.ts feeds the owner's watch). */
+  onEvent?: (event: RunnerEvent) => void;
   /** Before the runner starts (make users and chats the steps need). */
   before?: (world: Awaited<ReturnType<typeof startGatewayWorld>>) => Promise<void>;
 }
@@ -82,6 +84,7 @@ export async function pipelineWorld(t: TestContext, options: PipelineOptions = {
     }),
     onEvent: (event) => {
       events.push(event);
+      options.onEvent?.(event);
       for (const wake of waiters) wake();
     },
   });
