@@ -13,6 +13,7 @@ import { backupDatabase, openAndMigrate } from "./db/database.js";
 import { recordEvent } from "./db/events.js";
 import { getPeer } from "./db/peers.js";
 import { ensureOwner, getUser } from "./db/users.js";
+import { ytdlpProbe } from "./fetch/ytdlp/probe.js";
 import { startHousekeeping } from "./housekeeping.js";
 import { startHttpServer } from "./http/server.js";
 import { createBatchFinisher } from "./jobs/batch-finish.js";
@@ -29,6 +30,8 @@ import { openConfiguredPremium } from "./telegram/user-session.js";
 
 /** How often the work folders of jobs that ended are swept (they may hold a partial download). */
 const WORK_SWEEP_MS = 60 * 60_000;
+/** Reading a site link before its quality buttons: seconds normally; past this the link is queued as it is. */
+const PROBE_TIMEOUT_MS = 2 * 60_000;
 
 export interface Running {
   stop(reason: string): Promise<void>;
@@ -167,6 +170,20 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
       startedAt: Date.now(),
     },
     wake: () => runner.wake(),
+    prompts: {
+      probe: (url, signal) =>
+        ytdlpProbe(url, {
+          ytdlpPath: config.fetch.ytdlpPath,
+          guard: { allowPrivateNetworks: config.fetch.allowPrivateNetworks },
+          cookiesFile: config.fetch.ytdlpCookiesFile,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          signal,
+          playlist: true,
+        }),
+      qualityTimeoutMs: config.fetch.qualityPromptMs,
+      maxPlaylistItems: config.fetch.maxPlaylistItems,
+      probeTimeoutMs: PROBE_TIMEOUT_MS,
+    },
     dataDir: config.paths.dataDir,
     media: config.media,
     status: {
@@ -198,6 +215,9 @@ export async function startMedusa(config: Config, log: Logger): Promise<Running>
   await runner.start();
   cleanups.push(() => runner.stop());
   await status.resumeAll();
+  // Link questions (quality buttons, playlists): deadlines that passed while Medusa was down apply now.
+  bot.startPrompts();
+  cleanups.push(() => bot.stopPrompts());
   void batches.start(); // Telegram may be slow to take the owed summaries: not a reason to wait
   cleanups.push(() => batches.stop());
   // Partial downloads wait in their job's folder for the next attempt; the folders of jobs that ended meanwhile

@@ -21,6 +21,7 @@ import * as m0005 from "./migrations/0005_batch_summary.js";
 import * as m0006 from "./migrations/0006_pause.js";
 import * as m0007 from "./migrations/0007_history_totals.js";
 import * as m0008 from "./migrations/0008_user_preferences.js";
+import * as m0009 from "./migrations/0009_link_prompts.js";
 import type { Database } from "./schema.js";
 
 /** A database handle or an open transaction: what single-statement repository functions take. */
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0006_pause": m0006,
   "0007_history_totals": m0007,
   "0008_user_preferences": m0008,
+  "0009_link_prompts": m0009,
 };
 
 export interface OpenedDatabase {
