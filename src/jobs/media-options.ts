@@ -3,7 +3,7 @@
  * sound alone (a site download with "audio" is sound already; a direct video file is not), and the subtitle files
  * the download left beside it ("subs file").
  */
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../logger.js";
 import { extractAudio } from "../media/audio.js";
@@ -35,7 +35,9 @@ export async function applyMediaOptions(
   if (options.quality === "audio") {
     const info = await probeMedia(tools, file, { signal: ctx.signal });
     if (info.kind === "video") {
-      const audio = await extractAudio(tools, file, { outDir: path.join(dir, ".audio"), signal: ctx.signal });
+      const outDir = path.join(dir, ".audio");
+      await mkdir(outDir, { recursive: true });
+      const audio = await extractAudio(tools, file, { outDir, signal: ctx.signal });
       file = audio.path;
     }
   }

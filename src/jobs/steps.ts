@@ -52,6 +52,8 @@ import {
 import type { JobSteps, StepContext } from "./runner.js";
 import { type SavedUpload, trackUpload } from "./upload-resume.js";
 
+/** The type of the subtitle files "subs file" sends after the video. */
+const SUBTITLE_MIME = "application/x-subrip";
 /** A bot may send 2000 MiB per file (4000 parts of 512 KiB). */
 export const BOT_FILE_LIMIT = 2000 * 1024 * 1024;
 /** Progress rows are written at most this often per job. */
@@ -295,7 +297,10 @@ export function createJobSteps(deps: StepDeps): JobSteps {
               if (checkpoint.uploads) delete checkpoint.uploads[number];
               await save("sending");
             }
-            const texts = await captionsFor(job, part, number, parts.length);
+            // "subs file": a subtitle file is not a part of the video; the video's own part count stays.
+            const subtitle = part.mimeType === SUBTITLE_MIME;
+            const videoParts = parts.filter((p) => p.mimeType !== SUBTITLE_MIME).length;
+            const texts = await captionsFor(job, part, subtitle ? 1 : number, subtitle ? 1 : videoParts);
             items.push({ number, part, record, texts });
           }
           for (const { chatId, target } of targets) {
@@ -468,7 +473,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
           size,
           sha256: await sha256File(file, ctx.signal),
           kind: "document",
-          mimeType: "application/x-subrip",
+          mimeType: SUBTITLE_MIME,
           streaming: false,
         });
       }
