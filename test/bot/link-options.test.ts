@@ -108,10 +108,11 @@ describe("link options on delivered files", () => {
     await settled(1);
     const [trimmed] = delivered(chat);
     assert.equal(trimmed?.media?.name, "talk.mp4");
+    const attribute = trimmed?.media?.attributes.find((a) => a.type === "video") as
+      | { duration: number }
+      | undefined;
     assert.equal(
-      Math.round(
-        (trimmed?.media?.attributes.find((a) => a.type === "video") as { duration: number }).duration,
-      ),
+      Math.round(attribute?.duration ?? 0),
       2,
       "2 s of the 4 (the start is a keyframe: stream copy)",
     );
