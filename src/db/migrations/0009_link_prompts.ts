@@ -19,7 +19,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     await trx.schema
       .createTable("link_prompts")
       // A random id, made by the bot: it is also what the buttons' callback data names.
-      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("id", "text", (c) =>
+        c
+          .primaryKey()
+          .modifyEnd(
+            sql.raw(
+              "\n  -- a question about a link the bot waits on: quality buttons or a playlist confirm\n",
+            ),
+          ),
+      )
       .addColumn("user_id", "bigint", (c) => c.notNull().references("users.id").onDelete("cascade"))
       .addColumn("chat_id", "bigint", (c) => c.notNull())
       .addColumn("request_message_id", "bigint")
