@@ -103,6 +103,8 @@ const baseSchema = z.object({
   ALLOW_PRIVATE_NETWORKS: bool(false),
   YTDLP_PATH: z.string().default("yt-dlp"),
   YTDLP_COOKIES_FILE: optionalText,
+  QUALITY_PROMPT_SECONDS: int(60, 1, 24 * 60 * 60),
+  MAX_PLAYLIST_ITEMS: int(50, 1, 1000),
   FFMPEG_PATH: z.string().default("ffmpeg"),
   FFPROBE_PATH: z.string().default("ffprobe"),
   LOG_CHANNELS: z
@@ -208,6 +210,10 @@ export interface Config {
     idleTimeoutMs: number;
     ytdlpPath: string;
     ytdlpCookiesFile: string | undefined;
+    /** How long a site link's quality buttons wait before the user's default (or best) starts. */
+    qualityPromptMs: number;
+    /** Items taken from one playlist link. */
+    maxPlaylistItems: number;
   };
   media: { ffmpegPath: string; ffprobePath: string; toolTimeoutMs: number };
   upload: { connections: number; partsInFlight: number };
@@ -319,6 +325,8 @@ export function parseConfig(env: Record<string, string | undefined>, options: Pa
       idleTimeoutMs: b.HTTP_IDLE_TIMEOUT_MS,
       ytdlpPath: b.YTDLP_PATH,
       ytdlpCookiesFile: b.YTDLP_COOKIES_FILE,
+      qualityPromptMs: b.QUALITY_PROMPT_SECONDS * 1000,
+      maxPlaylistItems: b.MAX_PLAYLIST_ITEMS,
     },
     media: { ffmpegPath: b.FFMPEG_PATH, ffprobePath: b.FFPROBE_PATH, toolTimeoutMs: b.TOOL_TIMEOUT_MS },
     upload: { connections: b.UPLOAD_CONNECTIONS, partsInFlight: b.UPLOAD_PARTS_IN_FLIGHT },

@@ -6,6 +6,7 @@ import type { Incoming } from "../telegram/gateway.js";
 import { COMMANDS } from "./commands/index.js";
 import { compose, errorBoundary } from "./composer.js";
 import { type BotDeps, createContext } from "./context.js";
+import { createPromptClock } from "./link-prompts.js";
 import { loadUser } from "./loader.js";
 import { setDefaultMenus } from "./menus.js";
 import { router } from "./router.js";
@@ -18,9 +19,15 @@ export interface Bot {
   handle(incoming: Incoming): Promise<void>;
   /** Sets the command menus per language and role (at start). */
   setMenus(): Promise<void>;
+  /** Starts the deadlines of link questions (quality buttons, playlists), those a restart found too. */
+  startPrompts(): void;
+  /** Stops them and waits for probes in flight. */
+  stopPrompts(): Promise<void>;
 }
 
-export function createBot(deps: BotDeps): Bot {
+export function createBot(botDeps: BotDeps): Bot {
+  const deps: BotDeps = { ...botDeps };
+  if (deps.prompts) deps.promptClock = createPromptClock(deps);
   const chain = compose([errorBoundary(), loadUser(), router()]);
   return {
     async handle(incoming) {
@@ -34,5 +41,7 @@ export function createBot(deps: BotDeps): Bot {
       }
     },
     setMenus: () => setDefaultMenus(deps, COMMANDS),
+    startPrompts: () => deps.promptClock?.start(),
+    stopPrompts: async () => deps.promptClock?.stop(),
   };
 }

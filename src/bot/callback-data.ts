@@ -5,6 +5,7 @@
  * The live status message's buttons ("st:…") are the status module's and are routed there before this parser.
  */
 import { z } from "zod";
+import { QUALITIES } from "../lib/quality.js";
 
 /** Telegram's limit on callback data. */
 export const MAX_CALLBACK_BYTES = 64;
@@ -24,7 +25,7 @@ const menuData = z.object({
 });
 
 export type MenuData = z.output<typeof menuData>;
-export type CallbackData = MenuData | SettingsData | ForgetData;
+export type CallbackData = MenuData | SettingsData | ForgetData | PromptData;
 
 export function encodeMenu(action: MenuAction, userId: number): string {
   const data = `m:${action}:${userId}`;
@@ -36,6 +37,12 @@ export function encodeMenu(action: MenuAction, userId: number): string {
 export function parseCallback(data: string): CallbackData | undefined {
   if (Buffer.byteLength(data) > MAX_CALLBACK_BYTES) return undefined;
   const fields = data.split(":");
+  if (fields[0] === "p") {
+    const [scope, choice, promptId, userId, ...rest] = fields;
+    if (rest.length > 0) return undefined;
+    const parsed = promptData.safeParse({ scope, choice, promptId, userId });
+    return parsed.success ? parsed.data : undefined;
+  }
   if (fields[0] === "s" || fields[0] === "f") {
     const [scope, action, arg, userId, ...rest] = fields;
     if (rest.length > 0) return undefined;
@@ -86,6 +93,22 @@ export type ForgetData = z.output<typeof forgetData>;
 
 export function encodeForget(action: "yes" | "no", issuedMs: number, userId: number): string {
   return checked(`f:${action}:${Math.floor(issuedMs / 1000).toString(36)}:${userId}`);
+}
+
+/**
+ * A link question's buttons (src/bot/link-prompts.ts): "p:<quality|ok|no>:<question id>:<userId>". Whether the
+ * question is the presser's, still open and offered that choice is checked against its row.
+ */
+const promptData = z.object({
+  scope: z.literal("p"),
+  choice: z.enum([...QUALITIES, "ok", "no"]),
+  promptId: z.string().regex(/^[A-Za-z0-9_-]{8}$/),
+  userId: USER_ID,
+});
+export type PromptData = z.output<typeof promptData>;
+
+export function encodePrompt(choice: PromptData["choice"], promptId: string, userId: number): string {
+  return checked(`p:${choice}:${promptId}:${userId}`);
 }
 
 function checked(data: string): string {

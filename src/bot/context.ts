@@ -10,6 +10,7 @@ import type { MediaTools } from "../media/tools.js";
 import type { Incoming, TelegramGateway, TextOptions } from "../telegram/gateway.js";
 import type { Command } from "./command.js";
 import { type Language, pickLanguage, type Translate, translator } from "./i18n/translate.js";
+import type { PromptClock, PromptSettings } from "./link-prompts.js";
 
 /** The roles that may use the bot; "guest" is someone with no users row (not let in yet). */
 export type ActiveRole = Exclude<Role, "banned">;
@@ -79,6 +80,10 @@ export interface BotDeps {
   media?: MediaTools;
   /** The largest file the uploading account sends; the split sizes offered are below it. */
   fileLimit?: number;
+  /** Quality buttons and playlist confirms for site links (src/bot/link-prompts.ts); without it links queue at once. */
+  prompts?: PromptSettings;
+  /** Set by createBot when `prompts` is given: the deadlines of those questions. */
+  promptClock?: PromptClock;
 }
 
 export interface BotContext {

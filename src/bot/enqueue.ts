@@ -4,6 +4,8 @@
  * with the limit it hit and when that frees up. A user told about a limit is not told again within the minute, so
  * flooding links brings one reply, not one per link. Handlers call this and the queue; they never upload.
  */
+
+import type { Trx } from "../db/database.js";
 import { nowIso } from "../db/database.js";
 import { StoreError } from "../db/errors.js";
 import { hasEventSince, recordEvent } from "../db/events.js";
@@ -12,9 +14,11 @@ import { countUnfinishedForUser, requestsSince } from "../db/jobs.js";
 import type { Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
 import type { JobOptions } from "../jobs/steps.js";
+import type { Quality } from "../lib/quality.js";
 import { formatBytes } from "../lib/size.js";
 import type { BotContext } from "./context.js";
 import { isFeatureOn } from "./features.js";
+import type { LinkOptions } from "./link-options.js";
 import { type QuotaRefusal, quotaLeft } from "./user-limits.js";
 
 /** The window of RATE_LIMIT_PER_MINUTE, and of "told once" for each limit. */
@@ -24,6 +28,22 @@ export interface LinkRequest {
   url: string;
   /** The name the user gave ("link | name"), when any. */
   name: string | undefined;
+  /** What the user asked for on the link's line ("| audio", "| subs file", "| trim 1:00-2:30"). */
+  options?: LinkOptions;
+  /** The quality picked on the link's buttons; over the user's default. */
+  quality?: Quality;
+}
+
+/**
+ * Who asks, as queueLinks reads it: a handler's BotContext, or the same fields rebuilt from a stored question when
+ * its deadline passes with nobody pressing (src/bot/link-prompts.ts).
+ */
+export interface Requester {
+  db: BotContext["db"];
+  deps: BotContext["deps"];
+  role: BotContext["role"];
+  now(): number;
+  incoming: { from: { id: number }; chatId: number; kind: "message" | "callback"; messageId?: number };
 }
 
 export type Refusal =
@@ -37,12 +57,22 @@ export interface QueueOutcome {
   refusal: Refusal | undefined;
   /** The user was told about this limit within the window already: stay quiet if nothing was queued. */
   quiet: boolean;
+  /** False when `claim` said no: someone else acted on the question first. */
+  claimed: boolean;
 }
 
 export async function queueLinks(
-  ctx: BotContext,
+  ctx: Requester,
   requests: readonly LinkRequest[],
-  options: { destinationChatId: number; batch?: { sourceName: string | null } },
+  options: {
+    destinationChatId: number;
+    batch?: { sourceName: string | null };
+    /**
+     * Run first in the transaction that queues (also when nothing fits a limit): false queues nothing and makes the
+     * outcome `claimed: false`. A stored question is resolved this way, once, together with its jobs.
+     */
+    claim?: (trx: Trx) => Promise<boolean>;
+  },
 ): Promise<QueueOutcome> {
   const userId = ctx.incoming.from.id;
   const limits = ctx.deps.limits;
@@ -73,6 +103,11 @@ export async function queueLinks(
   // --- end admin helper ---
 
   let jobs: Job[] = [];
+  let claimed = true;
+  if (take === 0 && options.claim) {
+    const claim = options.claim;
+    claimed = await ctx.db.transaction().execute((trx) => claim(trx));
+  }
   if (take > 0) {
     const settings = await getUserSettings(ctx.db, userId);
     const jobOptions: JobOptions = {
@@ -83,7 +118,7 @@ export async function queueLinks(
       ...(settings.thumbnailPath ? { thumbnail: settings.thumbnailPath } : {}),
       ...(settings.splitBytes ? { splitBytes: settings.splitBytes } : {}),
     };
-    const messageId = ctx.incoming.kind === "message" ? ctx.incoming.messageId : null;
+    const messageId = ctx.incoming.kind === "message" ? (ctx.incoming.messageId ?? null) : null;
     const rows = requests.map((r) => ({
       user_id: userId,
       request_chat_id: ctx.incoming.chatId,
@@ -91,7 +126,7 @@ export async function queueLinks(
       destination_chat_id: options.destinationChatId,
       source_url: r.url,
       name: r.name ?? null,
-      options: JSON.stringify(jobOptions),
+      options: JSON.stringify(withLinkOptions(jobOptions, r)),
     }));
     const caps = {
       perUserQueued: exempt ? Number.POSITIVE_INFINITY : limits.queuedJobsPerUser,
@@ -104,6 +139,10 @@ export async function queueLinks(
         : {}),
     };
     jobs = await ctx.db.transaction().execute(async (trx) => {
+      if (options.claim && !(await options.claim(trx))) {
+        claimed = false;
+        return [];
+      }
       try {
         return await enqueueJobs(trx, rows.slice(0, take), caps, enqueueOptions);
       } catch (error) {
@@ -147,11 +186,25 @@ export async function queueLinks(
       });
     }
   }
-  return { jobs, refusal, quiet };
+  return { jobs, refusal, quiet, claimed };
+}
+
+/** The job's options: the user's settings, then what the link's line and buttons asked for. */
+function withLinkOptions(base: JobOptions, request: LinkRequest): JobOptions {
+  const out: JobOptions = { ...base };
+  if (request.quality) {
+    if (request.quality === "best") delete out.quality;
+    else out.quality = request.quality;
+  }
+  const asked = request.options;
+  if (asked?.audio) out.quality = "audio";
+  if (asked?.subtitles) out.subtitles = asked.subtitles;
+  if (asked?.trim) out.trim = asked.trim.end === undefined ? { start: asked.trim.start } : { ...asked.trim };
+  return out;
 }
 
 /** The sentence for a limit that was hit. */
-export function refusalText(ctx: BotContext, refusal: Refusal): string {
+export function refusalText(ctx: Pick<BotContext, "t" | "now">, refusal: Refusal): string {
   if (refusal.kind === "rate") {
     const seconds = Math.max(1, Math.ceil((refusal.resetsAt - ctx.now()) / 1000));
     return ctx.t("limit.rate", {

@@ -14,6 +14,8 @@ import { type LinkRequest, queueLinks, refusalText } from "./enqueue.js";
 import { thrownText } from "./error-text.js";
 import { isFeatureOn, isPlaylistLink } from "./features.js";
 import { type Html, html } from "./i18n/translate.js";
+import { type OptionError, parseParts } from "./link-options.js";
+import { askAboutLink, shouldProbe } from "./link-prompts.js";
 import { etaText, fitLines, jobLabel, linkLabel } from "./render.js";
 
 const LINK = /\bhttps?:\/\/[^\s<>"]+/gi;
@@ -22,8 +24,11 @@ const MAX_SCANNED_LINKS = 1000;
 
 export interface FoundLinks {
   links: LinkRequest[];
-  /** Links that are not valid http(s) links, with why (the error, when there is one, words it for the reader). */
-  invalid: { link: string; reason: string; error?: unknown }[];
+  /**
+   * Links that are not valid http(s) links (the error, when there is one, words it for the reader), or whose options
+   * were refused (`option`, worded by the caller), with why.
+   */
+  invalid: { link: string; reason: string; error?: unknown; option?: OptionError }[];
 }
 
 export function findLinks(text: string): FoundLinks {
@@ -31,17 +36,30 @@ export function findLinks(text: string): FoundLinks {
   const invalid: FoundLinks["invalid"] = [];
   let scanned = 0;
   for (const line of text.split(/\r?\n/)) {
-    // "link | name": what follows the first bar names the line's (last) link, and is never scanned for links.
+    // "link | name | options": what follows the first bar is for the line's (last) link (src/bot/link-options.ts),
+    // and is never scanned for links.
     const bar = line.indexOf("|");
     const linkPart = bar < 0 ? line : line.slice(0, bar);
-    const name = bar < 0 ? undefined : line.slice(bar + 1).trim() || undefined;
+    const parts =
+      bar < 0
+        ? { ok: true as const, name: undefined, options: {} }
+        : parseParts(line.slice(bar + 1).split("|"));
     const found = [...linkPart.matchAll(LINK)];
     for (const [index, match] of found.entries()) {
       if (++scanned > MAX_SCANNED_LINKS) return { links, invalid };
       const raw = match[0].replace(/[).,;!?]+$/, "");
+      const last = index === found.length - 1;
+      if (last && !parts.ok) {
+        invalid.push({ link: raw, reason: parts.error.part, option: parts.error });
+        continue;
+      }
       try {
         const url = parseHttpUrl(raw);
-        links.push({ url: url.href, name: index === found.length - 1 ? name : undefined });
+        links.push({
+          url: url.href,
+          name: last && parts.ok ? parts.name : undefined,
+          ...(last && parts.ok && Object.keys(parts.options).length > 0 ? { options: parts.options } : {}),
+        });
       } catch (error) {
         invalid.push({
           link: raw,
@@ -74,17 +92,17 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
     for (const l of wanted.filter((l) => isPlaylistLink(l.url))) found.invalid.push({ link: l.url, reason });
     wanted = wanted.filter((l) => !isPlaylistLink(l.url));
     if (wanted.length === 0) {
-      await ctx.reply(
-        found.invalid
-          .map((bad) =>
-            ctx.t("links.invalid", { link: linkLabel(bad.link), reason: invalidReason(ctx, bad) }),
-          )
-          .join("\n"),
-      );
+      await ctx.reply(found.invalid.map((bad) => invalidLine(ctx, bad)).join("\n"));
       return;
     }
   }
-  const outcome = await queueLinks(ctx, wanted, { destinationChatId: await defaultDestination(ctx) });
+  const destinationChatId = await defaultDestination(ctx);
+  // One site link: looked at first, for its quality buttons or a playlist's confirm (src/bot/link-prompts.ts).
+  if (found.invalid.length === 0 && found.links.length === 1 && (await shouldProbe(ctx, wanted))) {
+    await askAboutLink(ctx, wanted[0] as LinkRequest, destinationChatId);
+    return;
+  }
+  const outcome = await queueLinks(ctx, wanted, { destinationChatId });
   if (outcome.jobs.length === 0 && outcome.refusal && outcome.quiet) return;
 
   if (outcome.jobs.length > 0) lines.push(...(await queuedLines(ctx, outcome.jobs)));
@@ -97,9 +115,7 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
   if (found.links.length > max) {
     lines.push("", ctx.t("links.tooMany", { max, skipped: found.links.length - max }));
   }
-  for (const bad of found.invalid) {
-    lines.push(ctx.t("links.invalid", { link: linkLabel(bad.link), reason: invalidReason(ctx, bad) }));
-  }
+  for (const bad of found.invalid) lines.push(invalidLine(ctx, bad));
   const [head = "", ...rest] = lines;
   await ctx.reply(fitLines(head, rest, (count) => ctx.t("queue.more", { count })));
 }
@@ -110,7 +126,10 @@ function invalidReason(ctx: BotContext, bad: FoundLinks["invalid"][number]): str
 }
 
 /** "Queued N" and one line per job with its place (and a wait estimate once recent jobs give one). */
-export async function queuedLines(ctx: BotContext, jobs: readonly Job[]): Promise<string[]> {
+export async function queuedLines(
+  ctx: Pick<BotContext, "db" | "t" | "deps"> & { incoming: { from: { id: number } } },
+  jobs: readonly Job[],
+): Promise<string[]> {
   const overview = await queueOverview(ctx.db, { userId: ctx.incoming.from.id });
   const byId = new Map(overview.jobs.map((e) => [e.id, e]));
   const lines = [ctx.t("links.queued", { count: jobs.length })];
@@ -129,4 +148,17 @@ export async function queuedLines(ctx: BotContext, jobs: readonly Job[]): Promis
     );
   }
   return lines;
+}
+
+/** "Not queued: link — why"; refused options say what is accepted. */
+export function invalidLine(ctx: BotContext, bad: FoundLinks["invalid"][number]): string {
+  if (!bad.option)
+    return ctx.t("links.invalid", { link: linkLabel(bad.link), reason: invalidReason(ctx, bad) });
+  return [
+    ctx.t("links.invalid", {
+      link: linkLabel(bad.link),
+      reason: ctx.t(`options.${bad.option.code}`, { part: bad.option.part }),
+    }),
+    ctx.t("options.accepted"),
+  ].join("\n");
 }

@@ -14,6 +14,7 @@ import { queueText } from "./commands/queue.js";
 import { handleSettingsInput, handleSettingsPress } from "./commands/settings.js";
 import type { Middleware } from "./composer.js";
 import type { ActiveRole, BotContext } from "./context.js";
+import { handlePromptPress } from "./link-prompts.js";
 import { findLinks, handleLinks } from "./links.js";
 
 export function router(): Middleware {
@@ -83,6 +84,7 @@ async function routeCallback(ctx: BotContext, callback: IncomingCallback): Promi
   }
   if (data.scope === "s") return handleSettingsPress(ctx, callback, data);
   if (data.scope === "f") return handleForgetPress(ctx, callback, data);
+  if (data.scope === "p") return handlePromptPress(ctx, callback, data);
   await ctx.answer();
   if (data.action === "queue") await ctx.reply(await queueText(ctx));
   else await ctx.reply(helpText(ctx));

@@ -27,6 +27,7 @@ import * as m0005 from "./migrations/0005_batch_summary.js";
 import * as m0006 from "./migrations/0006_pause.js";
 import * as m0007 from "./migrations/0007_history_totals.js";
 import * as m0008 from "./migrations/0008_user_preferences.js";
+import * as m0009 from "./migrations/0009_link_prompts.js";
 import * as m0011 from "./migrations/0011_job_error_words.js";
 import { isPostgres } from "./migrations/dialect.js";
 import { sqliteNativeBinding } from "./native-addon.js";
@@ -53,6 +54,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0006_pause": m0006,
   "0007_history_totals": m0007,
   "0008_user_preferences": m0008,
+  "0009_link_prompts": m0009,
   "0011_job_error_words": m0011,
 };
 

@@ -48,6 +48,8 @@ export interface UserSettingsTable {
   /** 0008: what the user's next message is for, and until when. */
   awaiting: "caption" | "thumbnail" | null;
   awaiting_until: string | null;
+  /** 0009: 1 while the user has no default quality: site links get the quality buttons. */
+  ask_quality: ColumnType<0 | 1, 0 | 1 | undefined, 0 | 1>;
 }
 
 export interface BotSettingsTable {
@@ -300,6 +302,23 @@ export interface UsersView {
   last_job_at: string | null;
 }
 
+/** 0009: a question about a link (quality buttons, playlist confirm) and its deadline. */
+export type LinkPromptState = "probing" | "asking" | "confirming" | "queued" | "expired" | "cancelled";
+export interface LinkPromptsTable {
+  id: string;
+  user_id: number;
+  chat_id: number;
+  request_message_id: number | null;
+  message_id: number | null;
+  state: LinkPromptState;
+  /** JSON, see src/bot/link-prompts.ts. */
+  request: string;
+  deadline: string;
+  created_at: string;
+  resolved_at: string | null;
+  job_ids: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_settings: UserSettingsTable;
@@ -319,9 +338,11 @@ export interface Database {
   v_queue: QueueView;
   v_daily: DailyView;
   v_users: UsersView;
+  link_prompts: LinkPromptsTable;
 }
 
 export type User = Selectable<UsersTable>;
+export type LinkPrompt = Selectable<LinkPromptsTable>;
 export type NewUser = Insertable<UsersTable>;
 export type UserSettings = Selectable<UserSettingsTable>;
 export type Chat = Selectable<ChatsTable>;

@@ -15,6 +15,8 @@ export interface EffectiveSettings {
   splitBytes: number | null;
   /** The user's own JPEG for their videos. */
   thumbnailPath: string | null;
+  /** No default quality chosen: site links get the quality buttons ("ask each time", the default). */
+  askQuality: boolean;
 }
 
 /** What the user's next message is for (a settings button asked for it), until `until` (ISO UTC). */
@@ -32,6 +34,7 @@ export const DEFAULT_SETTINGS: EffectiveSettings = {
   language: null,
   splitBytes: null,
   thumbnailPath: null,
+  askQuality: true,
 };
 
 export async function getUserSettings(db: Db, userId: number): Promise<EffectiveSettings> {
@@ -50,6 +53,7 @@ export async function getUserSettings(db: Db, userId: number): Promise<Effective
     language: row.language,
     splitBytes: row.split_bytes,
     thumbnailPath: row.thumbnail_path,
+    askQuality: row.ask_quality === 1,
   };
 }
 
@@ -68,6 +72,7 @@ export async function updateUserSettings(
     language: next.language,
     split_bytes: next.splitBytes,
     thumbnail_path: next.thumbnailPath,
+    ask_quality: next.askQuality ? (1 as const) : (0 as const),
     updated_at: nowIso(),
   };
   await db

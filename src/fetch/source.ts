@@ -19,6 +19,8 @@ export interface SourceOptions extends HttpDownloadOptions {
   ffmpegPath?: string | undefined;
   /** False when the owner turned site downloads off (/features): a web page is refused, not given to yt-dlp. @default true */
   ytdlp?: boolean | undefined;
+  /** The site's subtitles (yt-dlp links only; a direct file has none to give). */
+  subtitles?: "embed" | "file" | undefined;
 }
 
 /** Paths that name a file; a web page behind one is an error page, not something for yt-dlp. */
@@ -64,5 +66,6 @@ export async function fetchSource(rawUrl: string, options: SourceOptions): Promi
     name: options.name,
     ffmpegPath: options.ffmpegPath,
     ...(options.keepPartial ? { keepPartial: true } : {}),
+    ...(options.subtitles ? { subtitles: options.subtitles } : {}),
   });
 }

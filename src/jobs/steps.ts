@@ -39,6 +39,7 @@ import { albumGroups } from "./album.js";
 import { DEFAULT_CAPTION_TEMPLATE, renderCaption } from "./caption.js";
 import { reuseDelivered } from "./dedupe.js";
 import { renderLogCard } from "./log-card.js";
+import { applyMediaOptions, nameFor, subtitleFiles } from "./media-options.js";
 import { fetchMerge, mergeBatchId } from "./merge.js";
 import {
   fetchRecord,
@@ -52,6 +53,8 @@ import {
 import type { JobSteps, StepContext } from "./runner.js";
 import { type SavedUpload, trackUpload } from "./upload-resume.js";
 
+/** The type of the subtitle files "subs file" sends after the video. */
+const SUBTITLE_MIME = "application/x-subrip";
 /** A bot may send 2000 MiB per file (4000 parts of 512 KiB). */
 export const BOT_FILE_LIMIT = 2000 * 1024 * 1024;
 /** Progress rows are written at most this often per job. */
@@ -88,6 +91,10 @@ export interface JobOptions {
   thumbnail?: string;
   /** Split files over this many bytes (/settings), when it is below the account's limit. */
   splitBytes?: number;
+  /** "url | subs": the site's subtitles embedded in the video, or sent as files after it (yt-dlp links). */
+  subtitles?: "embed" | "file";
+  /** "url | trim 1:00-2:30": only that part, in seconds (no end: to the end). Keys in this order (dedupe). */
+  trim?: { start: number; end?: number };
 }
 
 /** What deliver keeps in jobs.checkpoint to resume. */
@@ -224,13 +231,15 @@ export function createJobSteps(deps: StepDeps): JobSteps {
           name: job.name ?? undefined,
           quality: options.quality,
           ...(options.directOnly ? { ytdlp: false } : {}),
+          ...(options.subtitles ? { subtitles: options.subtitles } : {}),
           signal: ctx.signal,
           onProgress,
           keepPartial: true,
           hash: true,
           onStart: (start) => {
             const limits = { fileLimit, asDocument: options.asDocument === true };
-            if (!mayOverlap(start, limits)) return undefined;
+            // A trimmed file is a new file: uploading the whole download meanwhile would be wasted.
+            if (options.trim || !mayOverlap(start, limits)) return undefined;
             overlap = startOverlap(gateway, start, { signal: ctx.signal, log: ctx.log });
             return { followWrites: overlap !== undefined };
           },
@@ -294,7 +303,10 @@ export function createJobSteps(deps: StepDeps): JobSteps {
               if (checkpoint.uploads) delete checkpoint.uploads[number];
               await save("sending");
             }
-            const texts = await captionsFor(job, part, number, parts.length);
+            // "subs file": a subtitle file is not a part of the video; the video's own part count stays.
+            const subtitle = part.mimeType === SUBTITLE_MIME;
+            const videoParts = parts.filter((p) => p.mimeType !== SUBTITLE_MIME).length;
+            const texts = await captionsFor(job, part, subtitle ? 1 : number, subtitle ? 1 : videoParts);
             items.push({ number, part, record, texts });
           }
           for (const { chatId, target } of targets) {
@@ -391,9 +403,11 @@ export function createJobSteps(deps: StepDeps): JobSteps {
 
   /** Probe, faststart, thumbnail and split, once; the result is the job's checkpoint. */
   async function prepare(job: Job, ctx: StepContext): Promise<PreparedPart[]> {
-    const input = job.download_path;
-    if (!input) throw new Error(`job ${job.id} has no downloaded file`);
+    const download = job.download_path;
+    if (!download) throw new Error(`job ${job.id} has no downloaded file`);
     const options = jobOptions(job);
+    // The link's options (trim, audio only; src/jobs/media-options.ts) make the file to prepare.
+    const input = await applyMediaOptions(deps.media, download, options, ctx);
     const info = await probeMedia(deps.media, input, { signal: ctx.signal });
     const video = info.kind === "video" && !options.asDocument;
     let streaming = false;
@@ -415,7 +429,7 @@ export function createJobSteps(deps: StepDeps): JobSteps {
       size > splitAt
         ? await splitFile(deps.media, input, { maxBytes: splitAt, signal: ctx.signal })
         : [input];
-    const name = job.name ?? path.basename(input);
+    const name = nameFor(job.name ?? path.basename(download), input);
     const parts: PreparedPart[] = [];
     for (const [index, piece] of pieces.entries()) {
       const pieceInfo =
@@ -455,6 +469,21 @@ export function createJobSteps(deps: StepDeps): JobSteps {
         ...(thumbnail ? { thumbnail } : {}),
         ...(route.account === "user" ? { account: "user" as const } : {}),
       });
+    }
+    // "subs file": the subtitles the download wrote beside the video go after it, as documents.
+    if (options.subtitles === "file") {
+      for (const file of await subtitleFiles(download)) {
+        const { size } = await stat(file);
+        parts.push({
+          path: file,
+          name: path.basename(file),
+          size,
+          sha256: await sha256File(file, ctx.signal),
+          kind: "document",
+          mimeType: SUBTITLE_MIME,
+          streaming: false,
+        });
+      }
     }
     return parts;
   }

@@ -13,10 +13,14 @@ import { unfinishedJobs } from "../db/job-health.js";
 import { getPeer } from "../db/peers.js";
 import { getUserSettings } from "../db/settings.js";
 import { ensureOwner, getUser } from "../db/users.js";
+import { ytdlpProbe } from "../fetch/ytdlp/probe.js";
 import { startHousekeeping } from "../housekeeping.js";
 import { createBatchFinisher } from "../jobs/batch-finish.js";
 import { createJobWatch } from "../jobs/job-watch.js";
 import type { Core, RolePart } from "./core.js";
+
+/** Reading a site link before its quality buttons: seconds normally; past this the link is queued as it is. */
+const PROBE_TIMEOUT_MS = 2 * 60_000;
 
 export async function openGateway(
   core: Core,
@@ -102,6 +106,20 @@ export async function openGateway(
       startedAt: Date.now(),
     },
     wake: wakeWorkers,
+    prompts: {
+      probe: (url, signal) =>
+        ytdlpProbe(url, {
+          ytdlpPath: config.fetch.ytdlpPath,
+          guard: { allowPrivateNetworks: config.fetch.allowPrivateNetworks },
+          cookiesFile: config.fetch.ytdlpCookiesFile,
+          timeoutMs: PROBE_TIMEOUT_MS,
+          signal,
+          playlist: true,
+        }),
+      qualityTimeoutMs: config.fetch.qualityPromptMs,
+      maxPlaylistItems: config.fetch.maxPlaylistItems,
+      probeTimeoutMs: PROBE_TIMEOUT_MS,
+    },
     dataDir: config.paths.dataDir,
     media: config.media,
     status: {
@@ -133,6 +151,9 @@ export async function openGateway(
       cleanups.push(() => status.stop());
       cleanups.push(() => watch.stop());
       await status.resumeAll();
+      // Link questions (quality buttons, playlists): deadlines that passed while Medusa was down apply now.
+      bot.startPrompts();
+      cleanups.push(() => bot.stopPrompts());
       if (crashed) {
         await core.watch.crashed({
           at: startedAt,

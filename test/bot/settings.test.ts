@@ -35,7 +35,7 @@ describe("/settings", () => {
       const menu = await w.say(p, "/settings");
       assert.match(
         menu.text,
-        /^Settings\nSend as: media\nQuality: best available\nSplit files over: the account's limit \(2\.0 GiB\)\nSend to: this chat\nVideo thumbnail: a frame of the video\nLanguage: as in your Telegram app\n\nCaption preview\nLecture 01 — Introduction\.mp4\n1\.5 GiB • 1:02:03 • 720p$/,
+        /^Settings\nSend as: media\nQuality: ask each time\nSplit files over: the account's limit \(2\.0 GiB\)\nSend to: this chat\nVideo thumbnail: a frame of the video\nLanguage: as in your Telegram app\n\nCaption preview\nLecture 01 — Introduction\.mp4\n1\.5 GiB • 1:02:03 • 720p$/,
       );
       for (const b of (menu.buttons ?? []).flat()) assert.match(b.data ?? "", new RegExp(`:${p.id}$`));
     }
@@ -56,7 +56,8 @@ describe("/settings", () => {
     ({ menu } = await press(w, w.user, menu, { text: "🎞 Quality" }));
     assert.match(menu.text, /^Quality\n/);
     assert.deepEqual(buttonTexts(menu), [
-      "✓ best available",
+      "✓ ask each time",
+      "best available",
       "1080p",
       "720p",
       "480p",
@@ -94,6 +95,7 @@ describe("/settings", () => {
       language: "ru",
       splitBytes: 512 * 1024 * 1024,
       thumbnailPath: null,
+      askQuality: false,
     });
     ({ menu } = await press(w, w.user, menu, { text: "🌐 Язык" }));
     ({ menu } = await press(w, w.user, menu, { text: "как в вашем приложении Telegram" }));

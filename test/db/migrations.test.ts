@@ -28,6 +28,7 @@ const TABLES = [
   "files",
   "handled_updates",
   "jobs",
+  "link_prompts",
   "peers",
   "update_state",
   "user_settings",

@@ -8,6 +8,7 @@ import * as m0001 from "../../src/db/migrations/0001_initial.js";
 import * as m0002 from "../../src/db/migrations/0002_updates.js";
 import * as m0003 from "../../src/db/migrations/0003_job_queue.js";
 import * as m0008 from "../../src/db/migrations/0008_user_preferences.js";
+import * as m0009 from "../../src/db/migrations/0009_link_prompts.js";
 import { getAwaitedInput, getUserSettings, setAwaitedInput } from "../../src/db/settings.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -57,6 +58,7 @@ describe("migration 0008_user_preferences", () => {
     await setAwaitedInput(opened.db, 7, null);
     assert.equal(await getAwaitedInput(opened.db, 7, now), undefined);
 
+    await m0009.down(opened.db as never); // 0009 added ask_quality to the same table
     await m0008.down(opened.db as never);
     const columns = (
       opened.sqlite.prepare("PRAGMA table_info(user_settings)").all() as { name: string }[]

@@ -75,7 +75,9 @@ async function mainView(ctx: BotContext, note?: string): Promise<View> {
     t("settings.line.as", {
       value: t(s.uploadAs === "document" ? "settings.as.document" : "settings.as.media"),
     }),
-    t("settings.line.quality", { value: qualityName(ctx, s.quality) }),
+    t("settings.line.quality", {
+      value: s.askQuality ? t("settings.quality.ask") : qualityName(ctx, s.quality),
+    }),
     t("settings.line.split", { value: splitName(ctx, s.splitBytes) }),
     t("settings.line.destination", { value: await destinationName(ctx, s) }),
     t("settings.line.thumbnail", {
@@ -178,17 +180,26 @@ export async function handleSettingsPress(
       return saved({ uploadAs: arg === "doc" ? "document" : "media" });
     case "q":
       if (arg === "menu") {
-        const current = (await getUserSettings(ctx.db, userId)).quality;
+        const current = await getUserSettings(ctx.db, userId);
+        const mark = (on: boolean, text: string) => (on ? `✓ ${text}` : text);
+        // "ask": no default; site links get the quality buttons (src/bot/link-prompts.ts).
         return show(
-          pickView(
-            ctx,
-            "settings.pick.quality",
-            QUALITIES.map((q) => [q === current ? `✓ ${qualityName(ctx, q)}` : qualityName(ctx, q), "q", q]),
-          ),
+          pickView(ctx, "settings.pick.quality", [
+            [mark(current.askQuality, ctx.t("settings.quality.ask")), "q", "ask"],
+            ...QUALITIES.map(
+              (q) =>
+                [mark(!current.askQuality && q === current.quality, qualityName(ctx, q)), "q", q] as [
+                  string,
+                  "q",
+                  string,
+                ],
+            ),
+          ]),
         );
       }
+      if (arg === "ask") return saved({ askQuality: true, quality: "best" });
       if (!(QUALITIES as readonly string[]).includes(arg)) return refuse();
-      return saved({ quality: arg as Quality });
+      return saved({ quality: arg as Quality, askQuality: false });
     case "sp": {
       const presets = SPLIT_PRESETS_MIB.filter((m) => m * MIB < fileLimit(ctx));
       if (arg === "menu") {

@@ -279,7 +279,8 @@ export const en = {
   "settings.button.thumbnail": "🖼 Set thumbnail",
   "settings.button.thumbnailRemove": "🗑 Remove thumbnail",
   "settings.button.back": "⬅️ Back",
-  "settings.pick.quality": "<b>Quality</b>\nThe highest video quality to fetch, or the audio alone.",
+  "settings.pick.quality":
+    "<b>Quality</b>\nThe highest video quality to fetch, or the audio alone. “Ask each time” (the default) shows buttons with the qualities a site link has; without a press, the best starts.",
   "settings.pick.split": "<b>Split size</b>\nFiles over this size are sent in parts.",
   "settings.pick.language": "<b>Language</b>",
   "settings.pick.destination": "<b>Destination</b>\nWhere your files go unless a /batch names another chat.",
@@ -456,6 +457,34 @@ export const en = {
     "⚠️ The Premium user session stopped working ({code}): it was logged out or the account is gone. Files over 2000 MiB are split until you log in again: run <code>medusa login</code> on the server, then restart Medusa.",
   "notice.crashStart":
     "⚠️ Medusa started again after it stopped without a clean shutdown (a crash, a kill or a power loss). {resumed} unfinished jobs are resumed, {interrupted} of them were interrupted mid-step; nothing is lost. If it keeps happening, look at the log and at the server's memory.",
+  // --- link options ("url | trim 1:00-2:30"), quality buttons and playlists (src/bot/link-prompts.ts) ---
+  "options.audio": "“{part}”: audio takes nothing after it (to name a file so, write “name: {part}”)",
+  "options.subs": "“{part}”: subtitles are “subs” (embedded), “subs embed” or “subs file”",
+  "options.trim": "“{part}”: trim wants start-end, e.g. “trim 1:00-2:30”, “trim 90-” or “trim -0:30”",
+  "options.trimOrder": "“{part}”: the end of a trim must come after its start",
+  "options.twoNames": "“{part}”: a line has one new name; options are audio, subs and trim",
+  "options.audioSubs": "audio only has no picture to put subtitles on; use “subs file” without “audio”",
+  "options.emptyName": "“{part}”: the new name is empty",
+  "options.accepted":
+    "After a link: <code>| audio</code>, <code>| subs</code>, <code>| subs file</code>, <code>| trim 1:00-2:30</code>, <code>| new name</code> (or <code>| name: …</code>), several separated by |.",
+  "prompt.quality": "<b>{title}</b>\nPick a quality. Without a choice, {quality} starts in {seconds} s.",
+  "prompt.q.best": "⭐ Best",
+  "prompt.q.audio": "🎵 Audio only",
+  "prompt.chosen": "Quality: {quality}",
+  "prompt.timedOut": "No choice in time: {quality} started.",
+  "prompt.nothing": "Nothing was queued.",
+  "prompt.alreadyStarted": "Already started: the choice was made (or the time to choose ran out).",
+  "prompt.notReady": "Still looking at the link; a moment.",
+  "prompt.expired": "This question has expired; send the link again.",
+  "playlist.ask": "<b>{title}</b>\nA playlist of {count} videos. Queue them all as a batch?",
+  "playlist.askBounded":
+    "<b>{title}</b>\nA playlist of {total} videos; at most {max} are taken from one playlist, so the first {count}. Queue them as a batch?",
+  "playlist.confirm": "✅ Queue {count}",
+  "playlist.cancel": "✖ Cancel",
+  "playlist.cancelled": "Cancelled: nothing was queued.",
+  "playlist.expired": "Not confirmed in time: nothing was queued. Send the link again to start over.",
+  "playlist.empty": "This playlist has no videos I can take.",
+  "settings.quality.ask": "ask each time",
 } as const;
 
 export type MessageKey = keyof typeof en;

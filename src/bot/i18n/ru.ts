@@ -282,7 +282,8 @@ export const ru: Catalog = {
   "settings.button.thumbnail": "🖼 Задать обложку",
   "settings.button.thumbnailRemove": "🗑 Убрать обложку",
   "settings.button.back": "⬅️ Назад",
-  "settings.pick.quality": "<b>Качество</b>\nНаибольшее качество видео для скачивания или только звук.",
+  "settings.pick.quality":
+    "<b>Качество</b>\nНаибольшее качество видео для скачивания или только звук. «Спрашивать каждый раз» (по умолчанию) показывает кнопки с качествами, которые есть у ссылки; без нажатия начинается лучшее.",
   "settings.pick.split": "<b>Размер части</b>\nФайлы больше этого размера отправляются частями.",
   "settings.pick.language": "<b>Язык</b>",
   "settings.pick.destination":
@@ -464,4 +465,34 @@ export const ru: Catalog = {
     "⚠️ Пользовательская сессия Premium перестала работать ({code}): из неё вышли или аккаунт удалён. Файлы больше 2000 MiB будут делиться на части, пока вы не войдёте снова: выполните <code>medusa login</code> на сервере и перезапустите Medusa.",
   "notice.crashStart":
     "⚠️ Medusa запущена снова после остановки без штатного завершения (сбой, kill или отключение питания). Незавершённых задач продолжено: {resumed}, из них прерваны на середине шага: {interrupted}; ничего не потеряно. Если это повторяется, посмотрите лог и память сервера.",
+  // --- параметры ссылки, кнопки качества и плейлисты ---
+  "options.audio":
+    "«{part}»: после audio ничего не пишется (чтобы так назвать файл, напишите «name: {part}»)",
+  "options.subs": "«{part}»: субтитры — «subs» (встроить), «subs embed» или «subs file»",
+  "options.trim":
+    "«{part}»: для trim нужно начало-конец, например «trim 1:00-2:30», «trim 90-» или «trim -0:30»",
+  "options.trimOrder": "«{part}»: конец обрезки должен быть позже начала",
+  "options.twoNames": "«{part}»: у строки одно новое имя; параметры — audio, subs и trim",
+  "options.audioSubs": "у звука нет картинки для субтитров; используйте «subs file» без «audio»",
+  "options.emptyName": "«{part}»: новое имя пустое",
+  "options.accepted":
+    "После ссылки: <code>| audio</code>, <code>| subs</code>, <code>| subs file</code>, <code>| trim 1:00-2:30</code>, <code>| новое имя</code> (или <code>| name: …</code>), несколько через |.",
+  "prompt.quality": "<b>{title}</b>\nВыберите качество. Без выбора через {seconds} с начнётся {quality}.",
+  "prompt.q.best": "⭐ Лучшее",
+  "prompt.q.audio": "🎵 Только звук",
+  "prompt.chosen": "Качество: {quality}",
+  "prompt.timedOut": "Выбора не было: начато {quality}.",
+  "prompt.nothing": "Ничего не поставлено в очередь.",
+  "prompt.alreadyStarted": "Уже начато: выбор сделан (или время на выбор вышло).",
+  "prompt.notReady": "Ещё смотрю ссылку; минуту.",
+  "prompt.expired": "Этот вопрос устарел; пришлите ссылку ещё раз.",
+  "playlist.ask": "<b>{title}</b>\nПлейлист из {count} видео. Поставить все в очередь пакетом?",
+  "playlist.askBounded":
+    "<b>{title}</b>\nПлейлист из {total} видео; из одного плейлиста берётся не больше {max}, то есть первые {count}. Поставить их в очередь пакетом?",
+  "playlist.confirm": "✅ В очередь {count}",
+  "playlist.cancel": "✖ Отмена",
+  "playlist.cancelled": "Отменено: ничего не поставлено в очередь.",
+  "playlist.expired": "Не подтверждено вовремя: ничего не поставлено. Пришлите ссылку ещё раз.",
+  "playlist.empty": "В этом плейлисте нет видео, которые я могу взять.",
+  "settings.quality.ask": "спрашивать каждый раз",
 };

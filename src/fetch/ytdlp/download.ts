@@ -34,6 +34,8 @@ export const YTDLP_PARTIAL_DIR = ".ytdlp-partial";
 const START_OVER = new Set(["TOO_LARGE"]);
 /** Suffixes of yt-dlp's temporary files, which are never the result. */
 const TEMP_FILE = /\.(?:part|ytdl|temp|tmp)$|\.part-Frag\d+/;
+/** Subtitle files yt-dlp writes beside the video ("--write-subs"); never the result either. */
+const SUBTITLE_FILE = /\.(?:srt|vtt|ass|ssa|ttml|srv[123]|json3)$/i;
 
 /** link() errors of file systems that have no hard links (FAT, some network and overlay mounts). */
 const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
@@ -112,6 +114,11 @@ export async function ytdlpDownload(
     ffmpegPath?: string;
     /** Keep yt-dlp's .part files in `dir` after a failure or a stop, so that the next call continues them. */
     keepPartial?: boolean;
+    /**
+     * The site's subtitles (every language): embedded in the video, or as .srt files beside it in `dir`, named
+     * "<video name without extension>.<language>.srt". A site without subtitles gives the video alone.
+     */
+    subtitles?: "embed" | "file" | undefined;
   },
 ): Promise<FetchedFile> {
   if (!(Number.isSafeInteger(opts.maxSize) && opts.maxSize > 0)) {
@@ -147,6 +154,7 @@ export async function ytdlpDownload(
     }
     const ext = path.extname(produced.path).slice(1).toLowerCase();
     const finalPath = await moveOut(produced.path, opts.dir, opts.name ?? info.title ?? info.id, ext);
+    if (opts.subtitles === "file") await moveSubtitles(staging, produced.path, finalPath);
     return {
       path: finalPath,
       name: path.basename(finalPath),
@@ -181,6 +189,9 @@ async function runDownload(
     "-f",
     choice.formatId,
     ...(choice.audioOnly ? ["-x"] : ["--merge-output-format", choice.mergeFormat ?? "mp4/mkv"]),
+    ...(opts.subtitles ? ["--write-subs", "--sub-langs", "all,-live_chat"] : []),
+    ...(opts.subtitles === "embed" && !choice.audioOnly ? ["--embed-subs"] : []),
+    ...(opts.subtitles === "file" ? ["--convert-subs", "srt"] : []),
     // A bare name ("ffmpeg") is found on PATH by yt-dlp itself; --ffmpeg-location wants a path.
     ...(opts.ffmpegPath?.includes(path.sep) ? ["--ffmpeg-location", opts.ffmpegPath] : []),
     "-P",
@@ -223,7 +234,7 @@ async function runDownload(
 async function findOutput(staging: string): Promise<{ path: string; size: number }> {
   let best: { path: string; size: number } | undefined;
   for (const entry of await readdir(staging, { withFileTypes: true })) {
-    if (!entry.isFile() || TEMP_FILE.test(entry.name)) continue;
+    if (!entry.isFile() || TEMP_FILE.test(entry.name) || SUBTITLE_FILE.test(entry.name)) continue;
     const file = path.join(staging, entry.name);
     const { size } = await stat(file);
     if (!best || size > best.size) best = { path: file, size };
@@ -255,6 +266,17 @@ async function moveOut(file: string, dir: string, title: string, ext: string): P
     }
   }
   throw new DownloadError("NAME_TAKEN", `no free name for ${title} in ${dir}`);
+}
+
+/** "<id>.<lang>.srt" of the staged video become "<final name>.<lang>.srt" beside the moved video. */
+async function moveSubtitles(staging: string, staged: string, finalPath: string): Promise<void> {
+  const stagedStem = path.basename(staged, path.extname(staged));
+  const finalStem = path.join(path.dirname(finalPath), path.basename(finalPath, path.extname(finalPath)));
+  for (const entry of await readdir(staging)) {
+    if (!entry.startsWith(`${stagedStem}.`) || !/\.srt$/i.test(entry)) continue;
+    const language = entry.slice(stagedStem.length + 1, -".srt".length).replace(/[^\w-]/g, "") || "sub";
+    await rename(path.join(staging, entry), `${finalStem}.${language}.srt`);
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

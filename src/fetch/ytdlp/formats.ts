@@ -236,3 +236,25 @@ function goesThroughProxy(format: YtdlpFormat): boolean {
   // A format without a protocol is a plain URL to yt-dlp: http(s), or refused by its URL handling.
   return !format.protocol || PROXIED_PROTOCOLS.has(format.protocol);
 }
+
+/**
+ * The qualities worth offering for these formats: "best" always; a height cap when some video falls in its band
+ * (360: up to 360, 480: 361–480, …) and that band is not already the best there is; "audio" when there is sound.
+ * A cap that would fetch what "best" fetches is left out, so every button gives something different.
+ */
+export function availableQualities(formats: readonly YtdlpFormat[]): Quality[] {
+  const usable = formats.filter((f) => !f.has_drm && goesThroughProxy(f) && !isImagesOnly(f));
+  const heights = usable
+    .filter((f) => f.vcodec !== "none" && typeof f.height === "number" && f.height > 0)
+    .map((f) => f.height as number);
+  const caps = Object.values(HEIGHT_CAPS).sort((a, b) => a - b);
+  const band = (h: number) => caps.find((c) => h <= c) ?? Number.POSITIVE_INFINITY;
+  const bestBand = heights.length > 0 ? band(Math.max(...heights)) : undefined;
+  const offered: Quality[] = ["best"];
+  for (const cap of [...caps].reverse()) {
+    if (cap !== bestBand && heights.some((h) => band(h) === cap)) offered.push(String(cap) as Quality);
+  }
+  // Unknown acodec counts as sound (HLS without CODECS nearly always has it).
+  if (usable.some((f) => f.acodec !== "none")) offered.push("audio");
+  return offered;
+}

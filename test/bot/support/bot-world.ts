@@ -6,16 +6,18 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { type Bot, createBot, MAX_LINKS_PER_MESSAGE } from "../../../src/bot/bot.js";
-import type { BotLimits, HostDeps, StatusHooks } from "../../../src/bot/context.js";
+import type { BotDeps, BotLimits, HostDeps, StatusHooks } from "../../../src/bot/context.js";
+import type { PromptSettings } from "../../../src/bot/link-prompts.js";
 import type { TelegramConfig } from "../../../src/config.js";
 import { backupDatabase, type OpenedDatabase, openAndMigrate } from "../../../src/db/database.js";
 import type { Role } from "../../../src/db/schema.js";
 import { ensureOwner, setRole } from "../../../src/db/users.js";
+import { ytdlpProbe } from "../../../src/fetch/ytdlp/probe.js";
 import { createLogger } from "../../../src/logger.js";
 import { openBotGateway } from "../../../src/telegram/bot-client.js";
 import type { Incoming, TelegramGateway } from "../../../src/telegram/gateway.js";
 import { installGramjsPatches } from "../../../src/telegram/gramjs-patches.js";
-import { FFMPEG, FFPROBE } from "../../support/media-fixtures.js";
+import { FFMPEG, FFPROBE, YTDLP } from "../../support/media-fixtures.js";
 import { type RunningTelegramServer, startTelegramServer } from "../../support/telegram-server/index.js";
 import type { ChatSpec, MessageView } from "../../support/telegram-server/server.js";
 import { tempDir } from "../../support/temp-dir.js";
@@ -36,6 +38,8 @@ export interface BotWorld {
   database: OpenedDatabase;
   gateway: TelegramGateway;
   bot: Bot;
+  /** What the bot was made with: a test makes another bot from it (a restart of the process). */
+  botDeps: BotDeps;
   botUser: { id: number; username: string };
   owner: Person;
   admin: Person;
@@ -83,6 +87,28 @@ export interface BotWorldOptions {
   host?: Partial<HostDeps>;
   /** The largest file the bot says it sends (what /merge bounds a merge by). */
   fileLimit?: number;
+  /**
+   * Quality buttons and playlist confirms for site links, probed by the real yt-dlp (private networks allowed: the
+   * sites are on 127.0.0.1). Their clock is started, and stopped at the end.
+   */
+  prompts?: Partial<PromptSettings>;
+}
+
+/** The link questions of a world: real yt-dlp, and small timeouts a test may override. */
+export function testPrompts(overrides: Partial<PromptSettings> = {}): PromptSettings {
+  return {
+    probe: (url, signal) =>
+      ytdlpProbe(url, {
+        ytdlpPath: YTDLP,
+        guard: { allowPrivateNetworks: true },
+        timeoutMs: 60_000,
+        signal,
+        playlist: true,
+      }),
+    qualityTimeoutMs: 60_000,
+    maxPlaylistItems: 50,
+    ...overrides,
+  };
 }
 
 export async function startBotWorld(t: TestContext, options: BotWorldOptions = {}): Promise<BotWorld> {
@@ -124,6 +150,8 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
 
   const gateway = await openBotGateway(config, { db, log: createLogger({ level: "silent" }) });
   t.after(async () => {
+    // Link questions first: their clock reads the database and sends through the gateway.
+    await world.bot?.stopPrompts();
     await gateway.stop().catch(() => undefined);
     await database.close();
     await srv.close();
@@ -140,7 +168,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     ...options.host,
   };
   const logs: Record<string, unknown>[] = [];
-  const bot = createBot({
+  const botDeps = {
     db,
     gateway,
     log: createLogger({
@@ -164,11 +192,15 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     host,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.fileLimit ? { fileLimit: options.fileLimit } : {}),
-  });
+    ...(options.prompts ? { prompts: testPrompts(options.prompts) } : {}),
+  };
+  const bot = createBot(botDeps);
+  if (options.prompts) bot.startPrompts();
   const received: Incoming[] = [];
   await gateway.start((incoming) => {
     received.push(incoming);
-    return bot.handle(incoming);
+    // world.bot: a test may put a new bot in (a restart) and the updates go to it.
+    return (world.bot ?? bot).handle(incoming);
   });
 
   const chat = (p: Person): ChatSpec => ({ user: p.id, peer: botView.id });
@@ -180,6 +212,7 @@ export async function startBotWorld(t: TestContext, options: BotWorldOptions = {
     database,
     gateway,
     bot,
+    botDeps,
     botUser: { id: botView.id, username: "medusa_bot" },
     owner,
     admin,

@@ -112,6 +112,8 @@ export interface MediaView {
   hasThumb: boolean;
   /** Where the server keeps the thumbnail uploaded with the file, to check its bytes. */
   thumbPath: string | null;
+  /** Where the server keeps the file itself, to probe what arrived. */
+  path: string;
 }
 
 export interface MessageView {
@@ -720,6 +722,7 @@ function viewMedia(d: DocumentRecord): MediaView {
     attributes: d.attributes.map(viewAttribute),
     hasThumb: d.thumb !== undefined,
     thumbPath: d.thumb?.path ?? null,
+    path: d.path,
   };
 }
 
