@@ -46,6 +46,7 @@ export async function trimMedia(
     throw new UserError("TRIM_PAST_END", `trim starts at ${range.start}s, the file lasts ${info.duration}s`, {
       userMessage: `The trim starts after the end: the file lasts ${formatSeconds(info.duration)}.`,
       hint: "Send the link again with a start inside it.",
+      params: { duration: formatSeconds(info.duration) },
     });
   }
   const copy =

@@ -372,6 +372,12 @@ export const en = {
   "err.TOO_LARGE": "The file is larger than the {limit} limit.",
   "err.TOO_MANY_REDIRECTS": "The link redirects more than {max} times.",
   "err.NAME_TAKEN": "Too many files with this name are waiting here. Try again when they are done.",
+  "err.MERGE_TOO_FEW": "The batch no longer has two delivered videos to merge.",
+  "err.MERGE_SOURCE_GONE":
+    "A video of the batch was sent by the user session, which is not connected now. Try again once the operator has the user session back.",
+  "err.TRIM_NOT_MEDIA": "Only a video or a sound file can be trimmed; this link gave another kind of file.",
+  "err.TRIM_PAST_END":
+    "The trim starts after the end: the file lasts {duration}. Send the link again with a start inside it.",
   "err.DISK_FULL":
     "The server does not have enough free disk space for this file right now. Try again later.",
   "err.DISK_FLOOR_REACHED":
