@@ -209,6 +209,41 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("docker-compose.scale.yml", () => {
+  const compose = parseYaml(read("docker-compose.scale.yml"), { merge: true }) as {
+    services: Record<string, Record<string, unknown>>;
+  };
+
+  it("has no problem dclint reports", async () => {
+    const run = await execa(bin("dclint"), ["docker-compose.scale.yml"], {
+      cwd: ROOT,
+      reject: false,
+      timeout: LINT_TIMEOUT_MS,
+    });
+    assert.equal(run.exitCode, 0, `${run.stdout}${run.stderr}`);
+    assert.doesNotMatch(`${run.stdout}${run.stderr}`, /error|warning/i);
+  });
+
+  it("runs PostgreSQL, one gateway and two workers on it; only the gateway is published, on loopback", () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), ["gateway", "postgres", "worker"]);
+    const { gateway, worker } = compose.services as Record<string, Record<string, unknown>>;
+    assert.deepEqual(gateway!.command, ["start", "--role", "gateway"]);
+    assert.deepEqual(worker!.command, ["start", "--role", "worker"]);
+    assert.equal((worker!.deploy as { replicas: number }).replicas, 2);
+    for (const service of [gateway!, worker!]) {
+      const environment = service.environment as Record<string, string>;
+      assert.match(
+        environment.DATABASE_URL ?? "",
+        /^postgres:\/\/medusa:\$\{POSTGRES_PASSWORD\}@postgres:5432\/medusa$/,
+      );
+      assert.equal(service.env_file, ".env");
+      assert.deepEqual(service.depends_on, { postgres: { condition: "service_healthy" } });
+    }
+    assert.deepEqual(gateway!.ports, ["127.0.0.1:9090:9090"]);
+    assert.equal(worker!.ports, undefined, "workers take no traffic");
+  });
+});
+
 describe("scripts/medusa.service", () => {
   const text = read("scripts/medusa.service");
   const unit = unitFile(text);
