@@ -8,6 +8,7 @@
  * schema builder so that it runs on SQLite and PostgreSQL alike.
  */
 import { type Kysely, sql } from "kysely";
+import { withTransaction } from "./dialect.js";
 
 /** The columns this migration reads, as they were when it was written. */
 interface Frozen {
@@ -15,7 +16,7 @@ interface Frozen {
 }
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await withTransaction(db, async (trx) => {
     await trx.schema
       .createTable("link_prompts")
       // A random id, made by the bot: it is also what the buttons' callback data names.
@@ -65,7 +66,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await withTransaction(db, async (trx) => {
     await trx.schema.alterTable("user_settings").dropColumn("ask_quality").execute();
     await trx.schema.dropTable("link_prompts").execute();
   });

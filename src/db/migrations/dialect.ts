@@ -56,6 +56,15 @@ export async function runStatements(db: QueryExecutorProvider, statements: reado
  * Runs statements as one transaction. Kysely runs PostgreSQL migrations inside its own transaction already (DDL is
  * transactional there) and cannot nest one; SQLite migrations run outside one, so they open their own.
  */
+/** Runs `work` in a transaction: the migrator's own on PostgreSQL (kysely opens one per migration there), else a new one. */
+export async function withTransaction(
+  db: Kysely<unknown>,
+  work: (trx: Kysely<unknown>) => Promise<void>,
+): Promise<void> {
+  if (db.isTransaction) return work(db);
+  await db.transaction().execute(work);
+}
+
 export async function runInTransaction(db: Kysely<unknown>, statements: readonly string[]): Promise<void> {
   if (db.isTransaction) return runStatements(db, statements);
   await db.transaction().execute((trx) => runStatements(trx, statements));
