@@ -83,7 +83,21 @@ if (fs.existsSync(addon)) {
       `--jobs=${os.availableParallelism()}`,
       "--loglevel=warn",
     ],
-    { cwd: work, stdio: ["ignore", "ignore", "inherit"] },
+    {
+      cwd: work,
+      stdio: ["ignore", "ignore", "inherit"],
+      // node-gyp lets npm_config_* variables win over its arguments, and `npm test` passes npm's own config down
+      // (a machine may set nodedir to the system Node's headers): say the runtime's headers there as well.
+      env: withoutNpmTarget({ ...process.env, npm_config_nodedir: runtimeDir }),
+    },
+  );
+  // The runtime itself loads it, so an addon built for another Node never reaches the cache.
+  execFileSync(
+    runtime,
+    ["-e", `require(${JSON.stringify(path.join(work, "build", "Release", ADDON_ASSET))})`],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
   );
   fs.mkdirSync(path.dirname(addon), { recursive: true });
   fs.copyFileSync(path.join(work, "build", "Release", ADDON_ASSET), `${addon}.tmp`);
@@ -187,4 +201,18 @@ function strippedRuntime(): string {
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** The environment without npm's settings that would pick another Node to build for. */
+function withoutNpmTarget(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const key of [
+    "npm_config_target",
+    "npm_config_runtime",
+    "npm_config_disturl",
+    "npm_config_dist_url",
+  ]) {
+    delete out[key];
+  }
+  return out;
 }
