@@ -4,6 +4,7 @@
  * Plain joins and comparisons, so the same queries run on PostgreSQL.
  */
 import type { Db } from "./database.js";
+import { destinationFiles } from "./delivered-links.js";
 import type { Batch, FileRecord } from "./schema.js";
 
 /**
@@ -70,32 +71,13 @@ export async function listBatchDeliveries(db: Db, batchId: number): Promise<Batc
     .orderBy("position")
     .orderBy("id")
     .execute();
-  if (jobs.length === 0) return [];
-  const rows = await db
-    .selectFrom("deliveries as d")
-    .innerJoin("files as f", "f.id", "d.file_id")
-    .selectAll("f")
-    .select(["d.job_id as delivery_job_id", "d.part as delivery_part"])
-    .where(
-      "d.job_id",
-      "in",
-      jobs.map((j) => j.id),
-    )
-    .where("d.target", "=", "destination")
-    .where("d.message_id", "is not", null)
-    .orderBy("d.job_id")
-    .orderBy("d.part")
-    .execute();
-  const found: BatchDelivery[] = [];
-  for (const job of jobs) {
-    const parts = rows.filter((r) => r.delivery_job_id === job.id);
-    if (parts.length === 0 || parts.some((p, i) => p.delivery_part !== i + 1)) continue;
-    found.push({
-      jobId: job.id,
-      position: job.position,
-      name: job.name,
-      files: parts.map(({ delivery_job_id: _job, delivery_part: _part, ...file }) => file),
-    });
-  }
-  return found;
+  const files = await destinationFiles(
+    db,
+    jobs.map((j) => j.id),
+    { sentOnly: true },
+  );
+  return jobs.flatMap((job) => {
+    const found = files.get(job.id);
+    return found ? [{ jobId: job.id, position: job.position, name: job.name, files: found }] : [];
+  });
 }

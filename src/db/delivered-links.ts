@@ -34,31 +34,46 @@ export async function findDeliveredLinks(
     .orderBy("id", "desc")
     .limit(CANDIDATES)
     .execute();
-  if (jobs.length === 0) return [];
-  const rows = await db
+  const files = await destinationFiles(
+    db,
+    jobs.map((j) => j.id),
+    { account },
+  );
+  return jobs.flatMap((job) => {
+    const found = files.get(job.id);
+    return found ? [{ job, files: found }] : [];
+  });
+}
+
+/**
+ * The documents each of `jobIds` reached its destination as, in part order, for the jobs whose parts 1..n are all
+ * recorded (anything else is a delivery that did not finish as recorded). `account`: only documents stored by it;
+ * `sentOnly`: only parts whose message id is known.
+ */
+export async function destinationFiles(
+  db: Db,
+  jobIds: readonly number[],
+  filter: { account?: FileRecord["account"]; sentOnly?: boolean } = {},
+): Promise<Map<number, FileRecord[]>> {
+  const complete = new Map<number, FileRecord[]>();
+  if (jobIds.length === 0) return complete;
+  let query = db
     .selectFrom("deliveries as d")
     .innerJoin("files as f", "f.id", "d.file_id")
     .selectAll("f")
     .select(["d.job_id as delivery_job_id", "d.part as delivery_part"])
-    .where(
-      "d.job_id",
-      "in",
-      jobs.map((j) => j.id),
-    )
-    .where("d.target", "=", "destination")
-    .where("f.account", "=", account)
-    .orderBy("d.job_id")
-    .orderBy("d.part")
-    .execute();
-  const found: DeliveredLink[] = [];
-  for (const job of jobs) {
-    const parts = rows.filter((r) => r.delivery_job_id === job.id);
-    // Parts 1..n, each once: anything else is a delivery that did not finish as recorded.
+    .where("d.job_id", "in", [...jobIds])
+    .where("d.target", "=", "destination");
+  if (filter.account !== undefined) query = query.where("f.account", "=", filter.account);
+  if (filter.sentOnly) query = query.where("d.message_id", "is not", null);
+  const rows = await query.orderBy("d.job_id").orderBy("d.part").execute();
+  for (const jobId of jobIds) {
+    const parts = rows.filter((r) => r.delivery_job_id === jobId);
     if (parts.length === 0 || parts.some((p, i) => p.delivery_part !== i + 1)) continue;
-    found.push({
-      job,
-      files: parts.map(({ delivery_job_id: _job, delivery_part: _part, ...file }) => file),
-    });
+    complete.set(
+      jobId,
+      parts.map(({ delivery_job_id: _job, delivery_part: _part, ...file }) => file),
+    );
   }
-  return found;
+  return complete;
 }
