@@ -6,11 +6,11 @@
  */
 import type { Db } from "../db/database.js";
 import { hasEventFor, latestOfActions, recordEvent } from "../db/events.js";
-import { getPeer } from "../db/peers.js";
 import type { Logger } from "../logger.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
 import type { MessageKey } from "./i18n/en.js";
-import { type Params, pickLanguage, translator } from "./i18n/translate.js";
+import { type Params, translator } from "./i18n/translate.js";
+import { userLanguage } from "./language.js";
 
 const NOTICE = "owner.notice";
 /** An episode's end: after it, the same subject is told again. */
@@ -45,7 +45,7 @@ export function createOwnerNotices(deps: {
     if (chains.get(subject) === running) chains.delete(subject);
   };
   const tell = async (key: MessageKey, params: Params | undefined): Promise<boolean> => {
-    const language = pickLanguage((await getPeer(deps.db, deps.ownerId))?.lang_code ?? undefined);
+    const language = await userLanguage(deps.db, deps.ownerId);
     try {
       await deps.gateway.sendText(deps.ownerId, translator(language)(key, params), { html: true });
       return true;

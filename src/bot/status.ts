@@ -15,7 +15,6 @@ import { getJob } from "../db/jobs.js";
 import { getPeer } from "../db/peers.js";
 import { queueOverview, type RecentSpeed } from "../db/queue-overview.js";
 import { FINISHED_STATUSES, type Job } from "../db/schema.js";
-import { getUserSettings } from "../db/settings.js";
 import {
   attachToStatusMessage,
   type BoardRow,
@@ -35,7 +34,8 @@ import { displayUrl, type Logger } from "../logger.js";
 import { messageLink } from "../telegram/chat-ref.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
 import { jobFailureText } from "./error-text.js";
-import { pickLanguage, type Translate, translator } from "./i18n/translate.js";
+import { type Translate, translator } from "./i18n/translate.js";
+import { userLanguage } from "./language.js";
 import { type BoardJob, type BoardStage, type RenderedBoard, renderBoard } from "./status-render.js";
 import { STATUS_TEXTS_EN, type StatusTexts } from "./status-texts.js";
 
@@ -338,8 +338,7 @@ export function createStatusBoard(options: StatusBoardOptions): StatusBoard {
 
   /** The language chosen in /settings, else the Telegram app's. */
   async function translatorFor(chatId: number): Promise<Translate> {
-    const chosen = (await getUserSettings(db, chatId)).language;
-    return translator(chosen ?? pickLanguage((await getPeer(db, chatId))?.lang_code ?? undefined));
+    return translator(await userLanguage(db, chatId));
   }
 
   async function render(board: Board, rows: readonly BoardRow[]): Promise<RenderedBoard> {

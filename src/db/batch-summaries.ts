@@ -47,6 +47,8 @@ export type BatchJobOutcome = Pick<
   | "name"
   | "error_code"
   | "error_message"
+  | "error_key"
+  | "error_params"
   | "bytes_total"
   | "started_at"
   | "finished_at"
@@ -63,6 +65,8 @@ export async function listBatchOutcomes(db: Db, batchId: number): Promise<BatchJ
       "name",
       "error_code",
       "error_message",
+      "error_key",
+      "error_params",
       "bytes_total",
       "started_at",
       "finished_at",

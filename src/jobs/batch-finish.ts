@@ -24,7 +24,12 @@ import type { Batch, Job } from "../db/schema.js";
 import { getUser } from "../db/users.js";
 import type { Logger } from "../logger.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
-import { type BatchFailure, type BatchSummary, renderBatchSummary } from "./batch-summary.js";
+import {
+  type BatchFailure,
+  type BatchSummary,
+  type BatchSummaryTexts,
+  renderBatchSummary,
+} from "./batch-summary.js";
 import { LOG_REFUSED } from "./steps.js";
 import { escapeHtml, MESSAGE_LIMIT, plainText, truncateText, visibleLength } from "./telegram-html.js";
 
@@ -32,8 +37,6 @@ import { escapeHtml, MESSAGE_LIMIT, plainText, truncateText, visibleLength } fro
 const SWEEP_EVERY_MS = 60_000;
 /** A chat that refuses these will not take the summary later either: it is skipped, not retried forever. */
 const CHAT_REFUSED = /^(USER_IS_BLOCKED|INPUT_USER_DEACTIVATED|USER_DEACTIVATED|PEER_ID_INVALID)$/;
-/** A failed job with no worded reason. */
-const UNKNOWN_REASON = "It failed for an unknown reason.";
 
 export interface BatchFinisherOptions {
   db: Db;
@@ -41,6 +44,8 @@ export interface BatchFinisherOptions {
   /** Chats that get a copy of every summary. */
   logChats: () => Promise<number[]>;
   log: Logger;
+  /** The summary's words for the batch's user (their language); log channels get the same text. */
+  textsFor: (userId: number) => BatchSummaryTexts | Promise<BatchSummaryTexts>;
   /** A log channel refused the summary (reported to the owner by the caller). */
   onLogRefused?: (chatId: number, code: string) => void;
   /** Crash-recovery tests: "summary.finished", "summary.sent", "summary.recorded". */
@@ -120,7 +125,8 @@ export function createBatchFinisher(options: BatchFinisherOptions): BatchFinishe
 
   async function renderSummary(batch: Batch): Promise<string> {
     const jobs = await listBatchOutcomes(db, batch.id);
-    return renderBatchSummary(summaryOf(jobs, skippedLines(batch)), {
+    const texts = await options.textsFor(batch.user_id);
+    return renderBatchSummary(summaryOf(jobs, skippedLines(batch), texts), texts, {
       // Room for the log channels' header line, so every chat gets the same text.
       limit: MESSAGE_LIMIT - LOG_HEADER_ROOM,
     });
@@ -178,6 +184,7 @@ const LOG_HEADER_ROOM = 200;
 export function summaryOf(
   jobs: readonly BatchJobOutcome[],
   skipped: readonly { line: number; reason: string }[],
+  texts: Pick<BatchSummaryTexts, "reason" | "skipped">,
 ): BatchSummary {
   const done = jobs.filter((j) => j.status === "done");
   const failed = jobs.filter((j) => j.status === "failed");
@@ -185,9 +192,9 @@ export function summaryOf(
     ...failed.map((j) => ({
       line: j.batch_line ?? j.position ?? 0,
       name: j.name,
-      reason: j.error_message ?? UNKNOWN_REASON,
+      reason: texts.reason(j),
     })),
-    ...skipped.map((s) => ({ line: s.line, name: null, reason: `skipped: ${s.reason}` })),
+    ...skipped.map((s) => ({ line: s.line, name: null, reason: texts.skipped(s.reason) })),
   ];
   const starts = jobs.map((j) => j.started_at).filter((t): t is string => t !== null);
   const ends = jobs.map((j) => j.finished_at).filter((t): t is string => t !== null);

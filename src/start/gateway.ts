@@ -4,14 +4,13 @@
  * the jobs through their rows (src/jobs/job-watch.ts), so its workers may be this process or others.
  */
 import { createBot, MAX_LINKS_PER_MESSAGE } from "../bot/bot.js";
-import { pickLanguage } from "../bot/i18n/translate.js";
+import { userLanguage } from "../bot/language.js";
 import { createStatusBoard } from "../bot/status.js";
 import { STATUS_TEXTS } from "../bot/status-texts.js";
+import { batchSummaryTexts } from "../bot/summary-texts.js";
 import { backupDatabase } from "../db/database.js";
 import { latestOfActions, recordEvent } from "../db/events.js";
 import { unfinishedJobs } from "../db/job-health.js";
-import { getPeer } from "../db/peers.js";
-import { getUserSettings } from "../db/settings.js";
 import { ensureOwner, getUser } from "../db/users.js";
 import { ytdlpProbe } from "../fetch/ytdlp/probe.js";
 import { startHousekeeping } from "../housekeeping.js";
@@ -53,6 +52,7 @@ export async function openGateway(
     gateway,
     logChats: core.logChats,
     log: log.child({ module: "batches" }),
+    textsFor: async (userId) => batchSummaryTexts(await userLanguage(db, userId)),
     onLogRefused: core.onLogRefused,
     crashPoint: core.crashPoint,
   });
@@ -65,13 +65,7 @@ export async function openGateway(
     canActOnJob: async (userId, job) =>
       userId === job.user_id || userId === ownerId || (await getUser(db, userId))?.role === "admin",
     onResumed: wakeWorkers,
-    // A private chat's id is its user's: their Telegram language picks the words.
-    textsFor: async (chatId) =>
-      STATUS_TEXTS[
-        // The language chosen in /settings first, as the bot's replies (and the board's failure reasons) do.
-        (await getUserSettings(db, chatId)).language ??
-          pickLanguage((await getPeer(db, chatId))?.lang_code ?? undefined)
-      ],
+    textsFor: async (chatId) => STATUS_TEXTS[await userLanguage(db, chatId)],
   });
   const watch = createJobWatch({
     db,

@@ -11,6 +11,7 @@ import { access, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promi
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { promisify } from "node:util";
+import { batchSummaryTexts } from "../../src/bot/summary-texts.js";
 import type { Job } from "../../src/db/schema.js";
 import { createBatchFinisher } from "../../src/jobs/batch-finish.js";
 import { createRunner, type Runner, type RunnerEvent } from "../../src/jobs/runner.js";
@@ -123,7 +124,13 @@ async function startMergeWorld(t: TestContext, options: BotWorldOptions = {}): P
   const settled: RunnerEvent[] = [];
   const waiters = new Set<() => void>();
   const log = createLogger({ level: "silent" });
-  const finisher = createBatchFinisher({ db, gateway: w.gateway, logChats: async () => [], log });
+  const finisher = createBatchFinisher({
+    db,
+    gateway: w.gateway,
+    logChats: async () => [],
+    log,
+    textsFor: () => batchSummaryTexts("en"),
+  });
   const work = createWorkCleanup(db, w.workRoot, log);
   const newRunner = () =>
     createRunner({

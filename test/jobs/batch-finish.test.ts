@@ -5,10 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
+import { userLanguage } from "../../src/bot/language.js";
+import { batchSummaryTexts } from "../../src/bot/summary-texts.js";
 import { listSummaryDeliveries, planSummary } from "../../src/db/batch-summaries.js";
 import { enqueueJobs } from "../../src/db/job-queue.js";
 import { getBatch, transitionJob } from "../../src/db/jobs.js";
 import { savePeers } from "../../src/db/peers.js";
+import { updateUserSettings } from "../../src/db/settings.js";
 import { touchUser } from "../../src/db/users.js";
 import { createBatchFinisher } from "../../src/jobs/batch-finish.js";
 import { createLogger } from "../../src/logger.js";
@@ -48,6 +51,7 @@ async function finishWorld(t: TestContext) {
     gateway,
     logChats: async () => logChats,
     log,
+    textsFor: async (userId) => batchSummaryTexts(await userLanguage(db, userId)),
     onLogRefused: (chatId, code) => refused.push([chatId, code]),
   });
   t.after(() => finisher.stop());
@@ -77,7 +81,8 @@ async function finishWorld(t: TestContext) {
     server.messages(chat).filter((m) => m.text.startsWith("Batch finished") || /Batch finished/.test(m.text));
   const toAlice = () => summaries({ user: world.alice.id, peer: world.bot.id });
   const toLog = () => summaries({ chat: channel.id });
-  return { world, db, gateway, finisher, enqueueBatch, toAlice, toLog, refused, channel, closed };
+  const all = (chat: { user: number; peer: number } | { chat: number }) => server.messages(chat);
+  return { world, db, gateway, finisher, enqueueBatch, toAlice, toLog, refused, channel, closed, all };
 }
 
 describe("batch summary delivery", () => {
@@ -133,5 +138,33 @@ describe("batch summary delivery", () => {
       ],
     );
     assert.equal((await getBatch(w.db, batchId))?.status, "done");
+  });
+
+  it("is worded in the language the user chose, failure reasons too; the log channel gets the same text", async (t) => {
+    const w = await finishWorld(t);
+    await updateUserSettings(w.db, w.world.alice.id, { language: "ru" });
+    const [ok, bad] = await w.enqueueBatch([1, 3]);
+    assert.ok(ok && bad);
+    await transitionJob(w.db, ok.id, "done", { bytes_total: 2048 });
+    await transitionJob(w.db, bad.id, "failed", {
+      error_code: "HTTP_GONE",
+      error_message: "The server answered 404. Check the link; the file may have been removed.",
+      error_key: "err.HTTP_GONE",
+      error_params: JSON.stringify({ status: 404 }),
+    });
+    await w.finisher.jobEnded(bad);
+    const summary = w
+      .all({ user: w.world.alice.id, peer: w.world.bot.id })
+      .find((m) => m.text.startsWith("Пакет"));
+    assert.ok(summary, "a Russian summary reached Alice");
+    assert.equal(w.toAlice().length, 0, "no English one");
+    assert.match(summary.text, /^Пакет завершён\nГотово: 1 · Ошибки: 1 · Пропущено: 1 · Отменено: 0/);
+    assert.match(summary.text, /Строка 2: пропущена: no link found/);
+    assert.match(
+      summary.text,
+      /Строка 3 · file 3: Сервер ответил 404\. Проверьте ссылку: возможно, файл удалён\./,
+    );
+    const copy = w.all({ chat: w.channel.id }).find((m) => m.text.includes("Пакет завершён"));
+    assert.ok(copy?.text.endsWith(summary.text), "the log channel's copy is the same text under its header");
   });
 });

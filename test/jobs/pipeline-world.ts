@@ -7,6 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { batchSummaryTexts } from "../../src/bot/summary-texts.js";
 import { enqueueJobs } from "../../src/db/job-queue.js";
 import { touchUser } from "../../src/db/users.js";
 import { parseBatch } from "../../src/fetch/batch.js";
@@ -61,7 +62,13 @@ export async function pipelineWorld(t: TestContext, options: PipelineOptions = {
   const notify = () => {
     for (const wake of waiters) wake();
   };
-  const finisher = createBatchFinisher({ db, gateway, logChats: async () => logChats, log });
+  const finisher = createBatchFinisher({
+    db,
+    gateway,
+    logChats: async () => logChats,
+    log,
+    textsFor: () => batchSummaryTexts("en"),
+  });
   const workRoot = join(world.dir, "work");
   const work = createWorkCleanup(db, workRoot, log);
   const runner = createRunner({
