@@ -291,7 +291,14 @@ interface ClientInternals {
 }
 
 /** MTProtoSender's members we call or replace (MTProtoSender.js). */
+/** MTProtoState's fields that a new session on the same auth key may take from a live one. */
+interface SenderState {
+  salt: unknown;
+  timeOffset: number;
+}
+
 interface SenderInternals {
+  _state: SenderState;
   connect(connection: unknown, force?: boolean): Promise<boolean>;
   disconnect(): Promise<void>;
   send(request: unknown): Promise<unknown>;
@@ -349,6 +356,13 @@ export async function createExtraSender(
   });
   sender.reconnect = options.onBreak;
   sender._reconnect = async () => {};
+  // A server salt belongs to the auth key, not the session: without the main sender's, the first request on this
+  // connection (a whole 512 KiB part) is answered bad_server_salt and sent again. A stale one is corrected as then.
+  const main = (client as unknown as { _sender?: Partial<SenderInternals> })._sender?._state;
+  if (main && String(main.salt) !== "0") {
+    sender._state.salt = main.salt;
+    sender._state.timeOffset = main.timeOffset;
+  }
   const connection = new c._connection({
     ip: dc.ipAddress,
     port: dc.port,

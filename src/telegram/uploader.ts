@@ -223,11 +223,12 @@ async function sendParts(
   stats: UploadStats = { connections: 0, inFlight: 0, reopens: 0, floodWaits: 0, rpcRetries: 0 },
 ): Promise<void> {
   const run = new UploadRun(plan, fileId, done, source, options, stats);
-  const inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
-  // No more connections than there are windows to fill.
-  const connectionCount = Math.max(
+  // A file of few parts spreads them one per connection before any connection takes a second: Telegram caps each
+  // connection, so 6 parts on 6 connections arrive in half the time of 6 on 3 (bench:scale, 3 MiB files).
+  const connectionCount = Math.max(1, Math.min(options.connections ?? DEFAULT_CONNECTIONS, run.remaining));
+  const inFlight = Math.max(
     1,
-    Math.min(options.connections ?? DEFAULT_CONNECTIONS, Math.ceil(run.remaining / inFlight)),
+    Math.min(options.inFlight ?? DEFAULT_IN_FLIGHT, Math.ceil(run.remaining / connectionCount)),
   );
   stats.connections = connectionCount;
   stats.inFlight = inFlight;

@@ -144,6 +144,18 @@ describe("uploadFile against the local Telegram server", () => {
     });
   }
 
+  it("spreads a small file's parts one per connection and sends each part once", async () => {
+    const size = 6 * PART_SIZE;
+    const stats: UploadStats = { connections: 0, inFlight: 0, reopens: 0, floodWaits: 0, rpcRetries: 0 };
+    const before = srv.server.counters();
+    await roundTrip(size, {}, stats);
+    assert.deepEqual([stats.connections, stats.inFlight], [6, 1], "six connections, one part each");
+    // Each new connection starts with the main one's server salt: no part is answered bad_server_salt and re-sent.
+    const received = srv.server.counters().bytesIn - before.bytesIn;
+    assert.ok(received < size * 1.05, `${received} bytes received for ${size}`);
+    assert.equal(srv.server.counters().handshakes, before.handshakes, "no new auth key");
+  });
+
   it("waits out FLOOD_WAIT and FLOOD_PREMIUM_WAIT on the connection that got them", async () => {
     srv.server.faults.setFaults({
       methodFaults: [{ method: "upload.SaveBigFilePart", code: 420, message: "FLOOD_WAIT_1", times: 2 }],
