@@ -13,7 +13,7 @@ import { enqueueJobs } from "../db/job-queue.js";
 import { countUnfinishedForUser, requestsSince } from "../db/jobs.js";
 import type { Job } from "../db/schema.js";
 import { getUserSettings } from "../db/settings.js";
-import type { JobOptions } from "../jobs/steps.js";
+import type { JobOptions } from "../jobs/job-options.js";
 import type { Quality } from "../lib/quality.js";
 import { formatBytes } from "../lib/size.js";
 import type { BotContext } from "./context.js";

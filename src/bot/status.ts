@@ -25,8 +25,8 @@ import {
   unfinishedJobsInChat,
 } from "../db/status-board.js";
 import { MedusaError } from "../errors.js";
+import { TERMINAL_CHAT_ID } from "../jobs/job-options.js";
 import type { RunnerEvent } from "../jobs/runner.js";
-import { TERMINAL_CHAT_ID } from "../jobs/steps.js";
 import { visibleText } from "../jobs/telegram-html.js";
 import { withDeadline } from "../lib/abort.js";
 import { backoffDelay } from "../lib/backoff.js";

@@ -30,7 +30,7 @@ import {
   type BatchSummaryTexts,
   renderBatchSummary,
 } from "./batch-summary.js";
-import { LOG_REFUSED } from "./steps.js";
+import { LOG_REFUSED } from "./deliver.js";
 import { escapeHtml, MESSAGE_LIMIT, plainText, truncateText, visibleLength } from "./telegram-html.js";
 
 /** Owed summaries are looked for this often besides job ends (a cancel made elsewhere, a send that failed). */

@@ -13,7 +13,8 @@ import { isLocalSource } from "../fetch/local-file.js";
 import type { Logger } from "../logger.js";
 import type { TelegramGateway } from "../telegram/gateway.js";
 import type { StoredDocument } from "../telegram/send.js";
-import { type JobOptions, STALE_REFERENCE, storedOf } from "./steps.js";
+import { STALE_REFERENCE, storedOf } from "./deliver.js";
+import type { JobOptions } from "./job-options.js";
 
 export interface ReuseDeps {
   db: Db;
@@ -21,7 +22,7 @@ export interface ReuseDeps {
 }
 
 /**
- * The deliver step's checkpoint for parts that are already on Telegram: the fields it reads (steps.ts's
+ * The deliver step's checkpoint for parts that are already on Telegram: the fields it reads (deliver.ts's
  * PreparedPart). `path` is empty: there is no file on disk, and none is needed to send by reference.
  */
 interface ReusedPart {

@@ -1,5 +1,5 @@
 /**
- * What a link's options ask of the downloaded file before it is prepared (src/jobs/steps.ts): the trim, then the
+ * What a link's options ask of the downloaded file before it is prepared (src/jobs/prepare.ts): the trim, then the
  * sound alone (a site download with "audio" is sound already; a direct video file is not), and the subtitle files
  * the download left beside it ("subs file").
  */
@@ -10,7 +10,7 @@ import { extractAudio } from "../media/audio.js";
 import { probeMedia } from "../media/probe.js";
 import type { MediaTools } from "../media/tools.js";
 import { trimMedia } from "../media/trim.js";
-import type { JobOptions } from "./steps.js";
+import type { JobOptions } from "./job-options.js";
 
 /** The file to prepare: `input` itself when no option changes it, else a new file in a folder beside it. */
 export async function applyMediaOptions(
