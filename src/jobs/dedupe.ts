@@ -22,7 +22,7 @@ export interface ReuseDeps {
 }
 
 /**
- * The deliver step's checkpoint for parts that are already on Telegram: the fields it reads (deliver.ts's
+ * The deliver step's checkpoint for parts that are already on Telegram: the fields it reads (prepare.ts's
  * PreparedPart). `path` is empty: there is no file on disk, and none is needed to send by reference.
  */
 interface ReusedPart {
