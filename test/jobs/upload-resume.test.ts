@@ -17,6 +17,23 @@ const PART = 512 * 1024;
 const FILE_BYTES = 24 * 1024 * 1024;
 const PARTS = FILE_BYTES / PART;
 
+/** Bound on the server noticing a killed process's sockets; a loaded machine takes well under a second. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+/**
+ * Resolves once the server holds no connection: a killed process's last bytes may still be in its receive queue,
+ * and a part they complete counts as saved then, after the kill.
+ */
+async function serverIdle(w: {
+  srv: { server: { counters(): { connectionsOpen: number } } };
+}): Promise<void> {
+  const deadline = Date.now() + CLOSE_TIMEOUT_MS;
+  while (w.srv.server.counters().connectionsOpen > 0) {
+    if (Date.now() > deadline) throw new Error("the killed process's connections stayed open");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function savedUpload(checkpoint: string): SavedUpload | undefined {
   return (JSON.parse(checkpoint) as { uploads?: Record<string, SavedUpload> }).uploads?.["1"];
 }
@@ -41,6 +58,7 @@ describe("upload resume", () => {
     const saved = () => w.srv.server.counters().rpcs["upload.SaveBigFilePart"] ?? 0;
     const crashing = w.medusa({ MEDUSA_CRASH_AT: "deliver.upload-saved:2" });
     assert.equal(await crashing.exit, "SIGKILL", `the crash point was reached\n${crashing.stderr()}`);
+    await serverIdle(w);
     const firstRun = saved();
     const [row] = await w.jobRows();
     const progress = savedUpload(row?.checkpoint ?? "{}");
