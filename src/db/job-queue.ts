@@ -9,8 +9,9 @@
  * - failJob schedules a retry by moving run_at, or gives up; releaseJob hands the job back without a verdict;
  * - releaseStaleLeases frees what dead or hung workers held.
  * On PostgreSQL the functions that make jobs claimable (enqueue, resume, release) or ask a running job to stop
- * (cancel, pause) also send a signal (src/db/job-signals.ts) in the same transaction, so that workers elsewhere act
- * at once rather than on their next poll or heartbeat.
+ * (cancel, pause) also send a signal (src/db/job-signals.ts), in the caller's transaction when there is one (it is
+ * delivered at commit) and else right after the write, so that workers elsewhere act at once rather than on their
+ * next poll or heartbeat.
  *
  * Attempts: every claim starts an attempt (attempts + 1) and needs attempts < max_attempts. releaseJob gives the
  * attempt back (a shutdown, or a download worker handing a downloaded job over to the upload workers, costs
