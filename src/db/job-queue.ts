@@ -4,10 +4,14 @@
  * - enqueueJobs inserts jobs (and their batch) under per-user and total caps;
  * - claimJob hands the next runnable job to a worker in one UPDATE … RETURNING: priority first, then turns
  *   between users, then age; the claim takes a lease of leaseMs and counts an attempt;
- * - heartbeat keeps the lease alive and tells the worker about a cancel;
+ * - heartbeat keeps the lease alive and tells the worker about a cancel or a pause;
  * - only the lease owner advances, completes, fails or releases a job (else LEASE_LOST);
  * - failJob schedules a retry by moving run_at, or gives up; releaseJob hands the job back without a verdict;
  * - releaseStaleLeases frees what dead or hung workers held.
+ * On PostgreSQL the functions that make jobs claimable (enqueue, resume, release) or ask a running job to stop
+ * (cancel, pause) also send a signal (src/db/job-signals.ts), in the caller's transaction when there is one (it is
+ * delivered at commit) and else right after the write, so that workers elsewhere act at once rather than on their
+ * next poll or heartbeat.
  *
  * Attempts: every claim starts an attempt (attempts + 1) and needs attempts < max_attempts. releaseJob gives the
  * attempt back (a shutdown, or a download worker handing a downloaded job over to the upload workers, costs
@@ -19,6 +23,7 @@
 import { sql } from "kysely";
 import { type Db, isPostgres, nowIso, type Trx } from "./database.js";
 import { StoreError } from "./errors.js";
+import { type JobSignal, notifyJobs } from "./job-signals.js";
 import {
   checkIso,
   checkLeaseMs,
@@ -124,7 +129,9 @@ export async function enqueueJobs(
         now,
       })
     : undefined;
-  return insertJobs(trx, jobs, batch?.id ?? null, now);
+  const created = await insertJobs(trx, jobs, batch?.id ?? null, now);
+  await notifyJobs(trx, { kind: "queued" });
+  return created;
 }
 
 /**
@@ -453,8 +460,9 @@ export async function releaseJob(
     .where("locked_by", "=", workerId)
     .returningAll()
     .executeTakeFirst();
-  if (updated) return updated;
-  throw await refusal(db, jobId, workerId, "be released");
+  if (!updated) throw await refusal(db, jobId, workerId, "be released");
+  if (claimable(updated)) await notifyJobs(db, { kind: "queued" });
+  return updated;
 }
 
 export interface StaleLeaseOptions {
@@ -531,14 +539,21 @@ export async function releaseStaleLeases(db: Db, options: StaleLeaseOptions = {}
     )
     .returningAll()
     .execute();
+  if (rows.some(claimable)) await notifyJobs(db, { kind: "queued" });
   return { released: rows.length, finished: rows.filter((r) => FINISHED_STATUSES.includes(r.status)) };
+}
+
+/** A job just handed back that another worker may take (now or at its run_at). */
+function claimable(job: Job): boolean {
+  return !FINISHED_STATUSES.includes(job.status) && job.paused === 0;
 }
 
 /**
  * Pauses (`paused` true) or resumes an unfinished job in one UPDATE; returns the job, or undefined when it is
  * finished, missing, or already so. A paused job keeps its row as it is (its place in the claim order comes from
  * its priority and id, its finished steps from its columns) and claimJob skips it; a worker running it sees the
- * pause on its next heartbeat, stops, and releases it. A job whose cancel is pending is not paused.
+ * pause at once on PostgreSQL (a signal) or on its next heartbeat, stops, and releases it. A job whose cancel is
+ * pending is not paused.
  */
 export async function setPaused(
   db: Db,
@@ -546,7 +561,7 @@ export async function setPaused(
   paused: boolean,
   now: string = nowIso(),
 ): Promise<Job | undefined> {
-  return db
+  const changed = await db
     .updateTable("jobs")
     .set({ paused: paused ? 1 : 0, updated_at: now })
     .where("id", "=", jobId)
@@ -555,6 +570,10 @@ export async function setPaused(
     .$if(paused, (q) => q.where("cancel_requested", "=", 0))
     .returningAll()
     .executeTakeFirst();
+  if (changed && !paused) await notifyJobs(db, { kind: "resume" });
+  // Only a worker holding the job has anything to stop.
+  if (changed && paused && changed.locked_by !== null) await notifyJobs(db, { kind: "pause", job: jobId });
+  return changed;
 }
 
 export type CancelTarget = number | { userId: number } | { batchId: number };
@@ -562,7 +581,10 @@ export type CancelTarget = number | { userId: number } | { batchId: number };
 export interface CancelOutcome {
   /** Jobs no worker held: cancelled now (finished). */
   cancelled: Job[];
-  /** Jobs a worker holds: flagged; the worker stops on its next heartbeat and finishes them as cancelled. */
+  /**
+   * Jobs a worker holds: flagged; the worker stops at once on PostgreSQL (a signal) or on its next heartbeat, and
+   * finishes them as cancelled.
+   */
   flagged: Job[];
 }
 
@@ -600,10 +622,12 @@ export async function requestCancel(
     .returningAll()
     .execute();
   rows.sort((a, b) => a.id - b.id);
-  return {
-    cancelled: rows.filter((r) => r.status === "cancelled"),
-    flagged: rows.filter((r) => r.status !== "cancelled"),
-  };
+  const flagged = rows.filter((r) => r.status !== "cancelled");
+  await notifyJobs(
+    db,
+    flagged.map((r): JobSignal => ({ kind: "cancel", job: r.id })),
+  );
+  return { cancelled: rows.filter((r) => r.status === "cancelled"), flagged };
 }
 
 function checkPids(pids: readonly number[]): void {

@@ -99,6 +99,11 @@ export interface Runner {
   start(): Promise<void>;
   /** Tells idle lanes there is new work (a job was enqueued). */
   wake(): void;
+  /**
+   * Someone asked to cancel or pause `jobId`: if it runs here, its heartbeat runs now instead of at its next tick, and
+   * acts on what it reads. Nothing when it does not run here.
+   */
+  check(jobId: number): void;
   /** Stops claiming, stops running steps, gives their leases back without counting an attempt; bounded. */
   stop(): Promise<void>;
   /** Jobs running now, by id. */
@@ -107,6 +112,15 @@ export interface Runner {
 
 /** Stop waits at most this long for running steps to notice the abort. */
 export const STOP_GRACE_MS = 8_000;
+
+/** A job running here; `stopTimers` ends its heartbeat and time limit (runJob's finally, or stop()). */
+interface ActiveJob {
+  controller: AbortController;
+  lane: Lane;
+  stopTimers: () => void;
+  /** Renews the lease now and stops the job if it was cancelled, paused or taken over. */
+  beat: () => void;
+}
 
 class ShutdownError extends MedusaError {
   constructor() {
@@ -133,15 +147,15 @@ export function createRunner(options: RunnerOptions): Runner {
     fetch: options.fetchConcurrency ?? 2,
     deliver: options.deliverConcurrency ?? 1,
   };
-  /** Jobs running now; `stopTimers` ends a job's heartbeat and time limit (runJob's finally, or stop()). */
-  const active = new Map<
-    number,
-    { controller: AbortController; done: Promise<void>; lane: Lane; stopTimers: () => void }
-  >();
+  /** Jobs running now, by id. */
+  const active = new Map<number, ActiveJob & { done: Promise<void> }>();
   const stopping = new AbortController();
   /** Idle lanes waiting for work; wake() and a freed slot end their wait at once. */
   const idle = new Set<() => void>();
+  /** Counts wakes, so that a lane woken while it was claiming (its claim may not have seen the news) looks again. */
+  let wakes = 0;
   const wakeUp = () => {
+    wakes++;
     for (const done of [...idle]) done();
   };
   let loops: Promise<void>[] = [];
@@ -175,6 +189,7 @@ export function createRunner(options: RunnerOptions): Runner {
   async function laneLoop(lane: Lane): Promise<void> {
     while (!stopping.signal.aborted) {
       let claimed: Job | undefined;
+      const wakesBefore = wakes;
       if (countIn(lane) < limits[lane]) {
         try {
           claimed = await claimJob(db, {
@@ -195,6 +210,7 @@ export function createRunner(options: RunnerOptions): Runner {
         continue;
       }
       if (stopping.signal.aborted) break; // stop() came during the claim: its abort event has fired already
+      if (wakes !== wakesBefore) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pollMs);
         function done() {
@@ -210,7 +226,13 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   function startJob(job: Job, lane: Lane): void {
-    const entry = { controller: new AbortController(), done: Promise.resolve(), lane, stopTimers: () => {} };
+    const entry = {
+      controller: new AbortController(),
+      done: Promise.resolve(),
+      lane,
+      stopTimers: () => {},
+      beat: () => {},
+    };
     active.set(job.id, entry);
     entry.done = runJob(job, lane, entry).finally(() => {
       active.delete(job.id);
@@ -218,11 +240,7 @@ export function createRunner(options: RunnerOptions): Runner {
     });
   }
 
-  async function runJob(
-    job: Job,
-    lane: Lane,
-    entry: { controller: AbortController; stopTimers: () => void },
-  ): Promise<void> {
+  async function runJob(job: Job, lane: Lane, entry: ActiveJob): Promise<void> {
     const { controller } = entry;
     const jobLog = log.child({ job: job.id, lane });
     const timeLimit = setTimeout(
@@ -230,7 +248,7 @@ export function createRunner(options: RunnerOptions): Runner {
         controller.abort(new MedusaError("STEP_TIMEOUT", `The ${lane} step ran over ${stepTimeoutMs} ms`)),
       stepTimeoutMs,
     );
-    const beat = setInterval(() => {
+    entry.beat = () => {
       heartbeat(db, job.id, workerId, leaseMs).then(
         (state) => {
           if (!state.alive)
@@ -240,10 +258,12 @@ export function createRunner(options: RunnerOptions): Runner {
         },
         (error: unknown) => jobLog.warn({ err: error }, "heartbeat failed"),
       );
-    }, heartbeatMs);
+    };
+    const beats = setInterval(entry.beat, heartbeatMs);
     entry.stopTimers = () => {
       clearTimeout(timeLimit);
-      clearInterval(beat);
+      clearInterval(beats);
+      entry.beat = () => {};
     };
     const onStop = () => controller.abort(new ShutdownError());
     stopping.signal.addEventListener("abort", onStop, { once: true });
@@ -345,6 +365,9 @@ export function createRunner(options: RunnerOptions): Runner {
     },
     wake() {
       wakeUp();
+    },
+    check(jobId) {
+      active.get(jobId)?.beat();
     },
     async stop() {
       stopping.abort();

@@ -1,9 +1,11 @@
 /**
  * The worker's part of `medusa start` (roles all and worker): the runner claims jobs, renews their leases and runs
- * the pipeline. It takes no updates: its progress, Cancel and Pause cross to the gateway through the job rows.
+ * the pipeline. It takes no updates: its progress, Cancel and Pause cross to the gateway through the job rows, and on
+ * PostgreSQL new work and a Cancel or Pause also reach it at once through LISTEN/NOTIFY.
  */
 
 import { SESSION_DEAD_CODES } from "../bot/owner-watch.js";
+import { followJobSignals } from "../jobs/job-signals.js";
 import { createRunner, type Runner } from "../jobs/runner.js";
 import { createJobSteps, stepSettings } from "../jobs/steps.js";
 import { createWorkCleanup } from "../jobs/work-cleanup.js";
@@ -70,6 +72,11 @@ export async function openWorker(core: Core, options: { alone: boolean }): Promi
       // Resumes every unfinished job from its last step; stopped before the gateway so sends can finish.
       await runner.start();
       cleanups.push(() => runner.stop());
+      // Other processes queue, cancel and pause: without this, the runner sees them on its next poll or heartbeat.
+      if (database.engine === "postgres" && config.databaseUrl) {
+        const signals = followJobSignals(runner, config.databaseUrl, log.child({ module: "jobs" }));
+        cleanups.push(() => signals.stop());
+      }
       // Partial downloads wait in their job's folder for the next attempt; the folders of jobs that ended meanwhile
       // (a cancel while waiting for a retry) go with this sweep.
       const sweeper = setInterval(() => void work.sweep(), WORK_SWEEP_MS);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it, type TestContext } from "node:test";
-import { type OpenedDatabase, openAndMigrate } from "../../src/db/database.js";
+import { type OpenedDatabase, openAndMigrate, openDatabase } from "../../src/db/database.js";
 import { enqueueJobs, requestCancel } from "../../src/db/job-queue.js";
 import { getJob } from "../../src/db/jobs.js";
 import type { Job, JobStatus } from "../../src/db/schema.js";
@@ -14,6 +14,7 @@ import { DownloadError } from "../../src/errors.js";
 import { createRunner, type JobSteps, type Runner, type RunnerEvent } from "../../src/jobs/runner.js";
 import { createLogger } from "../../src/logger.js";
 import { tempDir } from "../support/temp-dir.js";
+import { claimWatch } from "./support/claim-watch.js";
 
 const log = createLogger({ level: "silent" });
 const LIMITS = { perUserQueued: 1000, totalQueued: 1000 };
@@ -21,7 +22,8 @@ const LIMITS = { perUserQueued: 1000, totalQueued: 1000 };
 const WAIT_MS = 20_000;
 
 async function setup(t: TestContext) {
-  const database: OpenedDatabase = await openAndMigrate(path.join(tempDir(t), "medusa.db"));
+  const file = path.join(tempDir(t), "medusa.db");
+  const database: OpenedDatabase = await openAndMigrate(file);
   t.after(() => database.close());
   await touchUser(database.db, { id: 1 });
   await touchUser(database.db, { id: 2 });
@@ -79,7 +81,7 @@ async function setup(t: TestContext) {
     });
   const status = async (id: number): Promise<JobStatus | undefined> =>
     (await getJob(database.db, id))?.status;
-  return { db: database.db, events, start, enqueue, waitFor, status };
+  return { db: database.db, file, events, start, enqueue, waitFor, status };
 }
 
 /** A gate a step waits on until the test opens it, or until the step's signal aborts. */
@@ -289,6 +291,41 @@ describe("job runner", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await getJob(w.db, job?.id ?? 0))?.locked_until, lease, "no heartbeat after stop");
     assert.equal(timers(), before, "no timer of the runner left (the process can exit)");
+  });
+
+  it("a wake that comes while a lane is claiming is not lost: the lane looks again, not on its next poll", async (t) => {
+    const w = await setup(t);
+    // Another process's connection: the job appears, and the wake comes, after the claim looked and before it ended.
+    const other = openDatabase(w.file);
+    t.after(() => other.close());
+    let started: Promise<Runner> | undefined;
+    const claims = claimWatch({
+      // The first claim is the fetch lane's (it starts first), the only lane that takes a queued job.
+      async onEnding(n) {
+        if (n !== 1) return;
+        await other.db.transaction().execute((trx) =>
+          enqueueJobs(
+            trx,
+            [
+              {
+                user_id: 1,
+                request_chat_id: 1,
+                destination_chat_id: 1,
+                source_url: "https://example.com/a",
+              },
+            ],
+            LIMITS,
+          ),
+        );
+        (await started)?.wake();
+      },
+    });
+    started = w.start(
+      { fetch: async () => ({}), deliver: async () => ({}) },
+      { db: w.db.withPlugin(claims.plugin), pollMs: 60_000 },
+    );
+    await started;
+    await w.waitFor((e) => count(e, "claimed") === 1, "the job claimed long before the next poll");
   });
 
   it("stops at once right after start, without waiting for a poll", async (t) => {
