@@ -1,10 +1,13 @@
 /**
- * Questions about a site link, asked in the chat and kept in the database (link_prompts) so that a restart finds
+ * Questions about site links, asked in the chat and kept in the database (link_prompts) so that a restart finds
  * them: a single video gets quality buttons (only the qualities its formats have) unless the user set a default
- * quality in /settings; a playlist gets its count (at most `maxPlaylistItems` taken) and a confirm button.
+ * quality in /settings; a playlist gets its count (at most `maxPlaylistItems` taken) and a confirm button. Several
+ * site links in one message get one question for all of them, asked at once with every quality: no probe per link
+ * (the jobs read the pages anyway); a height a video lacks gets the nearest lower one, or its lowest (chooseFormat).
  *
  *   probing ──probe──> asking ──press or deadline──> queued      (the deadline queues the user's default, or best)
- *      │
+ *      │                 ^
+ *      │                 └── several links start here
  *      ├──probe──> confirming ──confirm──> queued (a batch, one job per item) / cancel or deadline ──> expired
  *      └──probe: nothing to ask (a file, one quality, a default set) ──> queued
  *
@@ -28,18 +31,18 @@ import { getUser } from "../db/users.js";
 import { looksLikeFile } from "../fetch/source.js";
 import type { YtdlpInfo } from "../fetch/ytdlp/download.js";
 import { availableQualities } from "../fetch/ytdlp/formats.js";
-import { MESSAGE_LIMIT, truncateHtml } from "../jobs/telegram-html.js";
-import type { Quality } from "../lib/quality.js";
+import { MESSAGE_LIMIT, truncateHtml, visibleLength } from "../jobs/telegram-html.js";
+import { QUALITIES, type Quality } from "../lib/quality.js";
 import type { Logger } from "../logger.js";
 import type { Button, IncomingCallback, TelegramGateway } from "../telegram/gateway.js";
 import { encodePrompt, type PromptData } from "./callback-data.js";
 import type { BotContext, BotDeps, ContextRole } from "./context.js";
 import { type LinkRequest, queueLinks, type Requester, refusalText } from "./enqueue.js";
-import { isFeatureOn } from "./features.js";
-import { type Language, type Translate, translator } from "./i18n/translate.js";
+import { isFeatureOn, isPlaylistLink } from "./features.js";
+import { html, type Language, type Translate, translator } from "./i18n/translate.js";
 import type { LinkOptions } from "./link-options.js";
 import { queuedLines } from "./links.js";
-import { linkLabel } from "./render.js";
+import { fitLines, linkLabel } from "./render.js";
 
 /** What the bot needs to ask about links; without it (tests of other parts) links are queued at once. */
 export interface PromptSettings {
@@ -62,11 +65,17 @@ const MAX_SLEEP_MS = 30_000;
 /** Titles in the question are cut to this many characters. */
 const TITLE_CHARS = 200;
 
-/** What a row's `request` holds. */
-interface StoredRequest {
+/** One link as the user wrote it: its name and "| options" go into its job unchanged. */
+interface StoredLink {
   url: string;
   name?: string;
   options?: LinkOptions;
+}
+
+/** What a row's `request` holds (JSON): one link in its own fields, or several in `links`. */
+interface StoredRequest extends StoredLink {
+  /** Several links, one question (the fields above then repeat the first). */
+  links?: StoredLink[];
   destinationChatId: number;
   language: Language;
   title?: string;
@@ -85,36 +94,123 @@ export async function shouldProbe(ctx: BotContext, links: readonly LinkRequest[]
   return isFeatureOn(ctx.db, "ytdlp");
 }
 
+/**
+ * The site links of a message of several links that get one quality question: not files, not playlists, not
+ * "| audio", and only while the user has no default quality. Empty: queue them all at once.
+ */
+export async function linksToAsk(ctx: BotContext, links: readonly LinkRequest[]): Promise<LinkRequest[]> {
+  if (!ctx.deps.prompts || ctx.incoming.kind !== "message") return [];
+  const site = links.filter(
+    (l) => !looksLikeFile(new URL(l.url)) && !isPlaylistLink(l.url) && !l.options?.audio,
+  );
+  if (site.length === 0 || !(await isFeatureOn(ctx.db, "ytdlp"))) return [];
+  return (await getUserSettings(ctx.db, ctx.incoming.from.id)).askQuality ? site : [];
+}
+
 /** Stores the question, says "looking at the link" and probes in the background; the clock covers a restart. */
 export async function askAboutLink(
   ctx: BotContext,
   link: LinkRequest,
   destinationChatId: number,
 ): Promise<void> {
+  const question = prepareQuestion(ctx, [link], destinationChatId);
+  if (!question) return;
+  await insertPrompt(ctx.db, question.row);
+  await question.ask();
+}
+
+/** A question's row, to be stored (in the caller's transaction), and what asks it once stored. */
+export interface PreparedQuestion {
+  row: Parameters<typeof insertPrompt>[1];
+  ask(): Promise<void>;
+}
+
+/**
+ * One link is probed first (its qualities, or a playlist's confirm); several are asked about at once, with every
+ * quality. Undefined without prompts (tests of other parts) or outside a message.
+ */
+export function prepareQuestion(
+  ctx: BotContext,
+  links: readonly LinkRequest[],
+  destinationChatId: number,
+): PreparedQuestion | undefined {
   const prompts = ctx.deps.prompts;
-  if (!prompts || ctx.incoming.kind !== "message") return;
+  const [first] = links;
+  if (!prompts || ctx.incoming.kind !== "message" || !first) return undefined;
   const id = newPromptId();
   const now = ctx.now();
+  const stored = links.map(
+    (link): StoredLink => ({
+      url: link.url,
+      ...(link.name ? { name: link.name } : {}),
+      ...(link.options ? { options: link.options } : {}),
+    }),
+  );
+  const several = stored.length > 1;
   const request: StoredRequest = {
-    url: link.url,
-    ...(link.name ? { name: link.name } : {}),
-    ...(link.options ? { options: link.options } : {}),
+    ...(stored[0] as StoredLink),
+    ...(several ? { links: stored, offered: [...QUALITIES] } : {}),
     destinationChatId,
     language: ctx.language,
   };
   const probeBudget = prompts.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
-  await insertPrompt(ctx.db, {
+  const row: PreparedQuestion["row"] = {
     id,
     user_id: ctx.incoming.from.id,
     chat_id: ctx.incoming.chatId,
     request_message_id: ctx.incoming.messageId,
-    state: "probing",
+    state: several ? "asking" : "probing",
     request: JSON.stringify(request),
-    deadline: iso(now + probeBudget + prompts.qualityTimeoutMs),
+    deadline: iso(now + (several ? 0 : probeBudget) + prompts.qualityTimeoutMs),
     created_at: iso(now),
-  });
-  // The probe runs beside the update loop (it may take seconds); the answer comes when it is done.
-  ctx.deps.promptClock?.run(() => probeAndAsk(ctx, id, probeBudget));
+  };
+  return {
+    row,
+    async ask() {
+      // The probe runs beside the update loop (it may take seconds); the answer comes when it is done.
+      if (!several) return ctx.deps.promptClock?.run(() => probeAndAsk(ctx, id, probeBudget));
+      ctx.deps.promptClock?.poke();
+      const stored = await getPrompt(ctx.db, id);
+      if (stored?.state !== "asking") return;
+      await edit(
+        ctx.db,
+        ctx.gateway,
+        stored,
+        severalQuestion(ctx.t, request, prompts.qualityTimeoutMs),
+        qualityButtons(ctx.t, [...QUALITIES], id, stored.user_id),
+      );
+    },
+  };
+}
+
+/** "Quality for N videos", the links (as many as fit in one message) and the default's countdown. */
+function severalQuestion(t: Translate, request: StoredRequest, timeoutMs: number): string {
+  const links = request.links ?? [request];
+  const params = {
+    count: links.length,
+    quality: qualityLabel(t, "best"),
+    seconds: Math.max(1, Math.round(timeoutMs / 1000)),
+  };
+  const frame = visibleLength(t("prompt.qualityMany", { ...params, list: html("") }));
+  const lines = links.map((l) =>
+    l.name
+      ? t("prompt.qualityItemNamed", { name: l.name, link: linkLabel(l.url) })
+      : t("prompt.qualityItem", { link: linkLabel(l.url) }),
+  );
+  const [head = "", ...rest] = lines;
+  const list = fitLines(head, rest, (count) => t("queue.more", { count }), MESSAGE_LIMIT - frame);
+  return t("prompt.qualityMany", { ...params, list: html(list) });
+}
+
+/** Three buttons a row. */
+function qualityButtons(t: Translate, offered: readonly Quality[], id: string, userId: number): Button[][] {
+  const buttons: Button[][] = [];
+  for (let i = 0; i < offered.length; i += 3) {
+    buttons.push(
+      offered.slice(i, i + 3).map((q) => ({ text: qualityLabel(t, q), data: encodePrompt(q, id, userId) })),
+    );
+  }
+  return buttons;
 }
 
 async function probeAndAsk(ctx: BotContext, id: string, budgetMs: number): Promise<void> {
@@ -187,14 +283,7 @@ async function probeAndAsk(ctx: BotContext, id: string, budgetMs: number): Promi
   if (!(await movePrompt(ctx.db, id, ["probing"], "asking", { request: JSON.stringify(request), deadline })))
     return;
   ctx.deps.promptClock?.poke();
-  const buttons: Button[][] = [];
-  for (let i = 0; i < offered.length; i += 3) {
-    buttons.push(
-      offered
-        .slice(i, i + 3)
-        .map((q) => ({ text: qualityLabel(ctx.t, q), data: encodePrompt(q, id, row.user_id) })),
-    );
-  }
+  const buttons = qualityButtons(ctx.t, offered, id, row.user_id);
   await edit(
     ctx.db,
     ctx.gateway,
@@ -246,7 +335,7 @@ export async function handlePromptPress(
   else await ctx.answer();
 }
 
-/** Queues the single link (the chosen quality, else the user's default) and turns the question into the reply. */
+/** Queues the question's links (the chosen quality, else the user's default) and turns the question into the reply. */
 async function queueNow(
   who: Requester & { t: Translate; log: Logger; gateway: TelegramGateway },
   row: LinkPrompt,
@@ -257,14 +346,12 @@ async function queueNow(
 ): Promise<boolean> {
   const outcome = await queueLinks(
     who,
-    [
-      {
-        url: request.url,
-        name: request.name,
-        ...(request.options ? { options: request.options } : {}),
-        ...(quality ? { quality } : {}),
-      },
-    ],
+    (request.links ?? [request]).map((link) => ({
+      url: link.url,
+      name: link.name,
+      ...(link.options ? { options: link.options } : {}),
+      ...(quality ? { quality } : {}),
+    })),
     { destinationChatId: request.destinationChatId, claim: claimer(row, from, who.now()) },
   );
   if (!outcome.claimed) return false;

@@ -4,6 +4,7 @@
  * .txt list. The reply lists what was queued with each job's place in the queue.
  */
 import { jobsOfRequest } from "../db/jobs.js";
+import { insertPrompt } from "../db/link-prompts.js";
 import { queueOverview } from "../db/queue-overview.js";
 import type { Job } from "../db/schema.js";
 import { MedusaError } from "../errors.js";
@@ -15,7 +16,13 @@ import { thrownText } from "./error-text.js";
 import { isFeatureOn, isPlaylistLink } from "./features.js";
 import { type Html, html } from "./i18n/translate.js";
 import { type OptionError, parseParts } from "./link-options.js";
-import { askAboutLink, shouldProbe } from "./link-prompts.js";
+import {
+  askAboutLink,
+  linksToAsk,
+  type PreparedQuestion,
+  prepareQuestion,
+  shouldProbe,
+} from "./link-prompts.js";
 import { etaText, fitLines, jobLabel, linkLabel } from "./render.js";
 
 const LINK = /\bhttps?:\/\/[^\s<>"]+/gi;
@@ -72,10 +79,9 @@ export function findLinks(text: string): FoundLinks {
   return { links, invalid };
 }
 
-/** Queues the links of a message and replies once. */
+/** Queues the links of a message and replies once; site links asked about get their question after that reply. */
 export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<void> {
   if (ctx.incoming.kind !== "message") return;
-  const lines: string[] = [];
   // A redelivered update (the process died while handling it) may have queued its jobs already.
   if (ctx.incoming.redelivered) {
     const existing = await jobsOfRequest(ctx.db, ctx.incoming.chatId, ctx.incoming.messageId);
@@ -102,9 +108,31 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
     await askAboutLink(ctx, wanted[0] as LinkRequest, destinationChatId);
     return;
   }
-  const outcome = await queueLinks(ctx, wanted, { destinationChatId });
-  if (outcome.jobs.length === 0 && outcome.refusal && outcome.quiet) return;
+  // Several links: files, playlists and "| audio" lines go now; the site links get one quality question, stored in
+  // the transaction that queues the rest, so a restart finds both or neither.
+  const asked = await linksToAsk(ctx, wanted);
+  const question: PreparedQuestion | undefined =
+    asked.length > 0 ? prepareQuestion(ctx, asked, destinationChatId) : undefined;
+  const atOnce = question ? wanted.filter((l) => !asked.includes(l)) : wanted;
+  const outcome = await queueLinks(ctx, atOnce, {
+    destinationChatId,
+    ...(question ? { claim: (trx) => insertPrompt(trx, question.row).then(() => true) } : {}),
+  });
+  await replyQueued(ctx, found, atOnce, outcome, Boolean(question));
+  await question?.ask();
+}
 
+/** The reply to what was queued at once: the jobs, a limit hit, the links not taken and why. */
+async function replyQueued(
+  ctx: BotContext,
+  found: FoundLinks,
+  wanted: readonly LinkRequest[],
+  outcome: Awaited<ReturnType<typeof queueLinks>>,
+  asking: boolean,
+): Promise<void> {
+  const max = ctx.deps.limits.linksPerMessage;
+  if (outcome.jobs.length === 0 && outcome.refusal && outcome.quiet) return;
+  const lines: string[] = [];
   if (outcome.jobs.length > 0) lines.push(...(await queuedLines(ctx, outcome.jobs)));
   if (outcome.refusal) {
     if (outcome.jobs.length > 0) {
@@ -116,6 +144,8 @@ export async function handleLinks(ctx: BotContext, found: FoundLinks): Promise<v
     lines.push("", ctx.t("links.tooMany", { max, skipped: found.links.length - max }));
   }
   for (const bad of found.invalid) lines.push(invalidLine(ctx, bad));
+  // Only site links, all asked about: the question is the answer.
+  if (lines.length === 0 && asking) return;
   const [head = "", ...rest] = lines;
   await ctx.reply(fitLines(head, rest, (count) => ctx.t("queue.more", { count })));
 }

@@ -217,3 +217,181 @@ describe("quality buttons on a site link", () => {
     assert.deepEqual(JSON.parse(adminJob!.options), { quality: "audio" });
   });
 });
+
+/** The bot's first message after `afterId` that reads as `pattern`. */
+function botSays(w: BotWorld, p: Person, afterId: number, pattern: RegExp): Promise<MessageView> {
+  return w.srv.server.waitForMessage(
+    w.chat(p),
+    (m) => m.fromId === w.botUser.id && m.id > afterId && pattern.test(m.text),
+    WAIT_MS,
+  );
+}
+
+describe("one quality question for several site links", () => {
+  before(async () => {
+    if (site) return;
+    const tmp = await makeTempDir("medusa-quality-");
+    site = tmp.path;
+    await makeVariants(site);
+  });
+
+  it("queues the file at once, asks once for the two site links, and a press queues both at that quality", async (t) => {
+    const w = await startBotWorld(t, { prompts: {} });
+    const server = await serve(t);
+    const sent = w.send(
+      w.user,
+      [
+        `${server.origin}/master.m3u8?v=1 | Clip | trim 0:01-0:02`,
+        `${server.origin}/v360/s000.ts`,
+        `${server.origin}/master.m3u8?v=2`,
+      ].join("\n"),
+    );
+    const q = await question(w, w.user, sent.id);
+    assert.match(q.text, /^Quality for 2 videos\n• Clip: .*master\.m3u8\?v=1\n• .*master\.m3u8\?v=2\n/);
+    assert.match(q.text, /Without a choice, ⭐ Best starts in 60 s\./);
+    assert.deepEqual(
+      q.buttons!.flat().map((b) => b.text),
+      ["⭐ Best", "1080p", "720p", "480p", "360p", "🎵 Audio only"],
+    );
+    const now = await botSays(w, w.user, sent.id, /^Queued 1\n/);
+    assert.equal(now.buttons, null, "the file's reply asks nothing");
+    const before = await jobsOf(w, w.user.id);
+    assert.deepEqual(
+      before.map((j) => j.source_url),
+      [`${server.origin}/v360/s000.ts`],
+      "only the file is queued before a press",
+    );
+
+    const foreign = await w.srv.server.pressButton(
+      w.admin.id,
+      w.chat(w.user),
+      q.id,
+      { text: "360p" },
+      WAIT_MS,
+    );
+    assert.equal(foreign.message, "This button belongs to someone else.");
+    const data = q.buttons!.flat()[4]!.data!;
+    const ghost = await w.srv.server.pressButton(
+      w.user.id,
+      w.chat(w.user),
+      q.id,
+      { data: data.replace(/^p:360:[A-Za-z0-9_-]{8}:/, "p:360:AAAAAAAA:"), forged: true },
+      WAIT_MS,
+    );
+    assert.equal(ghost.message, "This button is no longer valid.");
+    assert.equal((await jobsOf(w, w.user.id)).length, 1, "no refused press queued anything");
+
+    const pressed = await w.srv.server.pressButton(
+      w.user.id,
+      w.chat(w.user),
+      q.id,
+      { text: "360p" },
+      WAIT_MS,
+    );
+    assert.equal(pressed.message, null);
+    const after = await editedTo(w, w.user, q.id, /^Quality: 360p\n/);
+    assert.match(after.text, /Queued 2/);
+    assert.deepEqual(after.buttons ?? [], []);
+    const jobs = (await jobsOf(w, w.user.id)).filter((j) => j.source_url.includes("master"));
+    assert.deepEqual(
+      jobs.map((j) => [j.source_url.slice(-3), j.name, JSON.parse(j.options)]),
+      [
+        ["v=1", "Clip", { quality: "360", trim: { start: 1, end: 2 } }],
+        ["v=2", null, { quality: "360" }],
+      ],
+      "each site link at 360, its own name and trim kept",
+    );
+    const again = await w.srv.server.pressButton(
+      w.user.id,
+      w.chat(w.user),
+      q.id,
+      { data, forged: true },
+      WAIT_MS,
+    );
+    assert.match(again.message ?? "", /^Already started/);
+    assert.equal((await jobsOf(w, w.user.id)).length, 3);
+  });
+
+  it("queues both with the best when nobody presses", async (t) => {
+    const w = await startBotWorld(t, { prompts: { qualityTimeoutMs: 1500 } });
+    const server = await serve(t);
+    const sent = w.send(w.user, `${server.origin}/master.m3u8?v=1 ${server.origin}/master.m3u8?v=2`);
+    const q = await question(w, w.user, sent.id);
+    assert.match(q.text, /^Quality for 2 videos\n/);
+    const done = await editedTo(w, w.user, q.id, /^No choice in time: ⭐ Best started\./);
+    assert.match(done.text, /Queued 2/);
+    const jobs = await jobsOf(w, w.user.id);
+    assert.deepEqual(
+      jobs.map((j) => JSON.parse(j.options)),
+      [{}, {}],
+      "the best: no quality cap",
+    );
+    assert.equal(w.botMessages(w.chat(w.user), sent.id).length, 1, "the question was the only answer");
+  });
+
+  it("takes a press after a restart: the question and its links are a row", async (t) => {
+    const w = await startBotWorld(t, { prompts: {} });
+    const server = await serve(t);
+    const sent = w.send(
+      w.russian,
+      [
+        `${server.origin}/master.m3u8?v=1 | name: audio book`,
+        `${server.origin}/master.m3u8?v=2 | trim 0:01-`,
+      ].join("\n"),
+    );
+    const q = await question(w, w.russian, sent.id);
+    assert.match(q.text, /^Качество для видео: 2\n/);
+    await w.bot.stopPrompts();
+    const next = createBot(w.botDeps);
+    w.bot = next;
+    next.startPrompts();
+    const pressed = await w.srv.server.pressButton(
+      w.russian.id,
+      w.chat(w.russian),
+      q.id,
+      { text: "720p" },
+      WAIT_MS,
+    );
+    assert.equal(pressed.message, null);
+    await editedTo(w, w.russian, q.id, /^Качество: 720p\n/);
+    const jobs = await jobsOf(w, w.russian.id);
+    assert.deepEqual(
+      jobs.map((j) => [j.name, JSON.parse(j.options)]),
+      [
+        ["audio book", { quality: "720" }],
+        [null, { quality: "720", trim: { start: 1 } }],
+      ],
+    );
+  });
+
+  it("keeps a long list in one message: as many links as fit, then how many more, then the countdown", async (t) => {
+    const w = await startBotWorld(t, { prompts: {} });
+    const server = await serve(t);
+    const name = (i: number) => `${"long name ".repeat(25)}${i}`;
+    const lines = Array.from({ length: 20 }, (_, i) => `${server.origin}/master.m3u8?v=${i} | ${name(i)}`);
+    const sent = w.send(w.user, lines.join("\n"));
+    const q = await question(w, w.user, sent.id);
+    assert.ok(q.text.length <= 4096, `${q.text.length} characters`);
+    assert.match(q.text, /^Quality for 20 videos\n/);
+    assert.match(q.text, /\n… and \d+ more\nPick one quality for all of them\./);
+    assert.match(q.text, /starts in 60 s\.$/);
+  });
+
+  it("asks nothing when every link says '| audio'", async (t) => {
+    const w = await startBotWorld(t, { prompts: {} });
+    const server = await serve(t);
+    const sent = w.send(
+      w.user,
+      [`${server.origin}/master.m3u8?v=1 | audio`, `${server.origin}/master.m3u8?v=2 | audio`].join("\n"),
+    );
+    const reply = await w.replyAfter(w.chat(w.user), sent.id);
+    assert.match(reply.text, /^Queued 2/);
+    assert.equal(reply.buttons, null);
+    const jobs = await jobsOf(w, w.user.id);
+    assert.deepEqual(
+      jobs.map((j) => JSON.parse(j.options)),
+      [{ quality: "audio" }, { quality: "audio" }],
+    );
+    assert.equal(await w.database.db.selectFrom("link_prompts").select("id").executeTakeFirst(), undefined);
+  });
+});

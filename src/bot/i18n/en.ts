@@ -482,6 +482,10 @@ export const en = {
   "options.accepted":
     "After a link: <code>| audio</code>, <code>| subs</code>, <code>| subs file</code>, <code>| trim 1:00-2:30</code>, <code>| new name</code> (or <code>| name: …</code>), several separated by |.",
   "prompt.quality": "<b>{title}</b>\nPick a quality. Without a choice, {quality} starts in {seconds} s.",
+  "prompt.qualityMany":
+    "<b>Quality for {count} videos</b>\n{list}\nPick one quality for all of them. Without a choice, {quality} starts in {seconds} s.",
+  "prompt.qualityItem": "• {link}",
+  "prompt.qualityItemNamed": "• {name}: {link}",
   "prompt.q.best": "⭐ Best",
   "prompt.q.audio": "🎵 Audio only",
   "prompt.chosen": "Quality: {quality}",

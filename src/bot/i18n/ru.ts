@@ -492,6 +492,10 @@ export const ru: Catalog = {
   "options.accepted":
     "После ссылки: <code>| audio</code>, <code>| subs</code>, <code>| subs file</code>, <code>| trim 1:00-2:30</code>, <code>| новое имя</code> (или <code>| name: …</code>), несколько через |.",
   "prompt.quality": "<b>{title}</b>\nВыберите качество. Без выбора через {seconds} с начнётся {quality}.",
+  "prompt.qualityMany":
+    "<b>Качество для видео: {count}</b>\n{list}\nВыберите одно качество для всех. Без выбора через {seconds} с начнётся {quality}.",
+  "prompt.qualityItem": "• {link}",
+  "prompt.qualityItemNamed": "• {name}: {link}",
   "prompt.q.best": "⭐ Лучшее",
   "prompt.q.audio": "🎵 Только звук",
   "prompt.chosen": "Качество: {quality}",

@@ -89,13 +89,22 @@ export function chooseFormat(
     // No separate sound: take a combined version (the audio is extracted after download), the smallest first.
     if (candidates.length === 0) candidates = combined.map((f) => single(f, duration)).sort(compareSmallest);
   } else {
-    const cap = quality === "best" ? Number.POSITIVE_INFINITY : HEIGHT_CAPS[quality];
-    const underCap = (f: YtdlpFormat) => f.height == null || f.height <= cap;
-    candidates = combined.filter(underCap).map((f) => single(f, duration));
     const bestAudio = [...audioOnly].sort((a, b) => compareAudio(single(a, duration), single(b, duration)));
-    for (const video of videoOnly.filter(underCap)) {
-      const audio = pickAudioFor(video, bestAudio, duration, options.maxSize);
-      candidates.push(audio ? pair(video, audio, duration) : single(video, duration));
+    const upTo = (cap: number): Candidate[] => {
+      const underCap = (f: YtdlpFormat) => f.height == null || f.height <= cap;
+      const out = combined.filter(underCap).map((f) => single(f, duration));
+      for (const video of videoOnly.filter(underCap)) {
+        const audio = pickAudioFor(video, bestAudio, duration, options.maxSize);
+        out.push(audio ? pair(video, audio, duration) : single(video, duration));
+      }
+      return out;
+    };
+    candidates = upTo(quality === "best" ? Number.POSITIVE_INFINITY : HEIGHT_CAPS[quality]);
+    // Every picture is above the cap (one quality pressed for several videos, or a default from /settings): the
+    // lowest there is, rather than no file.
+    if (candidates.length === 0) {
+      const heights = [...combined, ...videoOnly].map((f) => f.height ?? 0);
+      if (heights.length > 0) candidates = upTo(Math.min(...heights));
     }
     candidates.sort(compareVideo);
   }

@@ -154,6 +154,17 @@ describe("chooseFormat", () => {
     assert.equal(choice.formatId, "sd");
   });
 
+  it("takes the lowest picture there is when every version is above the height cap", () => {
+    const formats: YtdlpFormat[] = [
+      { format_id: "fhd", ext: "mp4", height: 1080, filesize: 80 * MIB },
+      { format_id: "hd", ext: "mp4", height: 720, filesize: 40 * MIB },
+    ];
+    const choice = chooseFormat(formats, { maxSize: 100 * MIB, quality: "360" });
+    assert.ok(!("reason" in choice), "a file, not 'no formats'");
+    assert.equal(choice.formatId, "hd");
+    assert.equal(choice.height, 720);
+  });
+
   it("reports the smallest size when nothing fits", () => {
     assert.deepEqual(choose(4 * MIB, "480"), { reason: "too-large", smallest: 21 * MIB + 3.6 * MIB });
   });
