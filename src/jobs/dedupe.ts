@@ -15,6 +15,7 @@ import type { TelegramGateway } from "../telegram/gateway.js";
 import type { StoredDocument } from "../telegram/send.js";
 import { STALE_REFERENCE, storedOf } from "./deliver.js";
 import type { JobOptions } from "./job-options.js";
+import type { PreparedPart } from "./prepare.js";
 
 export interface ReuseDeps {
   db: Db;
@@ -22,19 +23,10 @@ export interface ReuseDeps {
 }
 
 /**
- * The deliver step's checkpoint for parts that are already on Telegram: the fields it reads (prepare.ts's
- * PreparedPart). `path` is empty: there is no file on disk, and none is needed to send by reference.
+ * The deliver step's checkpoint for parts that are already on Telegram: the fields of a PreparedPart it reads.
+ * `path` is empty: there is no file on disk, and none is needed to send by reference.
  */
-interface ReusedPart {
-  path: string;
-  name: string;
-  size: number;
-  sha256: string;
-  kind: "video" | "audio" | "document";
-  mimeType: string;
-  duration?: number;
-  width?: number;
-  height?: number;
+interface ReusedPart extends Omit<PreparedPart, "streaming" | "thumbnail" | "account"> {
   streaming: boolean;
 }
 
